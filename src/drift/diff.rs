@@ -1,0 +1,347 @@
+//! Leaf-level differences between a resource's `before` and `after` objects.
+//!
+//! The result is one [`ChangedAttribute`] per changed leaf, with a path in the
+//! form users write in HCL (`ingress[0].cidr_blocks[1]`, `tags.Name`,
+//! `tags["kubernetes.io/role"]`). Terraform's masks decide what a value may
+//! show: a leaf under `before_sensitive`/`after_sensitive` shows
+//! [`REDACTED`] on both sides, and a leaf under `after_unknown` has no after
+//! value and `unknown: true`.
+//!
+//! Lists of equal length are compared index by index. When lengths differ
+//! (typically a set gaining or losing an element), equal elements are matched
+//! first, so that adding one ingress rule reports that rule, not a shifted
+//! copy of every rule after it.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::ChangedAttribute;
+
+/// What a sensitive value is replaced with, everywhere this tool writes.
+pub const REDACTED: &str = "(sensitive value)";
+
+/// Above this many element comparisons, lists are compared by index only.
+const MATCHING_BUDGET: usize = 4096;
+
+static TRUE: Value = Value::Bool(true);
+
+/// One step of an attribute path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// An object attribute or map key.
+    Key(String),
+    /// A list or set index.
+    Index(usize),
+}
+
+/// Formats steps as an HCL-style path.
+pub fn format_path(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Key(key) if is_identifier(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Step::Key(key) => {
+                out.push('[');
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(']');
+            }
+            Step::Index(i) => {
+                out.push('[');
+                out.push_str(&i.to_string());
+                out.push(']');
+            }
+        }
+    }
+    out
+}
+
+/// Formats a path given as Terraform's JSON steps (strings and numbers), as in
+/// `replace_paths` and `relevant_attributes`.
+pub fn format_json_path(steps: &[Value]) -> String {
+    let steps: Vec<Step> = steps
+        .iter()
+        .map(|s| match s {
+            Value::Number(n) => n.as_u64().map_or_else(|| Step::Key(n.to_string()), |i| Step::Index(i as usize)),
+            Value::String(s) => Step::Key(s.clone()),
+            other => Step::Key(other.to_string()),
+        })
+        .collect();
+    format_path(&steps)
+}
+
+fn is_identifier(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Terraform's masks for one value, each possibly absent.
+#[derive(Clone, Copy, Default)]
+pub struct Masks<'a> {
+    /// `before_sensitive` at this point.
+    pub before_sensitive: Option<&'a Value>,
+    /// `after_sensitive` at this point.
+    pub after_sensitive: Option<&'a Value>,
+    /// `after_unknown` at this point.
+    pub after_unknown: Option<&'a Value>,
+}
+
+impl<'a> Masks<'a> {
+    fn key(self, key: &str) -> Masks<'a> {
+        Masks {
+            before_sensitive: mask_key(self.before_sensitive, key),
+            after_sensitive: mask_key(self.after_sensitive, key),
+            after_unknown: mask_key(self.after_unknown, key),
+        }
+    }
+
+    fn indexes(self, before: Option<usize>, after: Option<usize>) -> Masks<'a> {
+        Masks {
+            before_sensitive: before.and_then(|i| mask_index(self.before_sensitive, i)),
+            after_sensitive: after.and_then(|i| mask_index(self.after_sensitive, i)),
+            after_unknown: after.and_then(|i| mask_index(self.after_unknown, i)),
+        }
+    }
+
+    fn sensitive(self) -> bool {
+        is_true(self.before_sensitive) || is_true(self.after_sensitive)
+    }
+}
+
+fn is_true(mask: Option<&Value>) -> bool {
+    matches!(mask, Some(Value::Bool(true)))
+}
+
+fn mask_key<'a>(mask: Option<&'a Value>, key: &str) -> Option<&'a Value> {
+    match mask {
+        Some(Value::Bool(true)) => Some(&TRUE),
+        Some(Value::Object(map)) => map.get(key),
+        _ => None,
+    }
+}
+
+fn mask_index(mask: Option<&Value>, index: usize) -> Option<&Value> {
+    match mask {
+        Some(Value::Bool(true)) => Some(&TRUE),
+        Some(Value::Array(items)) => items.get(index),
+        _ => None,
+    }
+}
+
+/// Every changed leaf between `before` and `after`, in path order.
+pub fn changed_attributes(before: &Value, after: &Value, masks: Masks<'_>) -> Vec<ChangedAttribute> {
+    let mut walker = Walker { path: Vec::new(), out: Vec::new() };
+    walker.walk(present(before), present(after), masks);
+    walker.out
+}
+
+fn present(value: &Value) -> Option<&Value> {
+    (!value.is_null()).then_some(value)
+}
+
+struct Walker {
+    path: Vec<Step>,
+    out: Vec<ChangedAttribute>,
+}
+
+impl Walker {
+    fn walk(&mut self, before: Option<&Value>, after: Option<&Value>, masks: Masks<'_>) {
+        if is_true(masks.after_unknown) {
+            self.leaf(before, None, masks, true);
+            return;
+        }
+        match (before, after) {
+            (Some(Value::Object(b)), Some(Value::Object(a))) => {
+                let keys: BTreeSet<&String> = b.keys().chain(a.keys()).chain(unknown_keys(masks)).collect();
+                for key in keys {
+                    self.child_key(key, b.get(key).and_then(present), a.get(key).and_then(present), masks);
+                }
+            }
+            (Some(Value::Object(b)), None) if !b.is_empty() => {
+                for (key, value) in b {
+                    self.child_key(key, present(value), None, masks);
+                }
+            }
+            (None, Some(Value::Object(a))) if !a.is_empty() || masks.after_unknown.is_some() => {
+                let keys: BTreeSet<&String> = a.keys().chain(unknown_keys(masks)).collect();
+                for key in keys {
+                    self.child_key(key, None, a.get(key).and_then(present), masks);
+                }
+            }
+            (Some(Value::Array(b)), Some(Value::Array(a))) => self.arrays(b, a, masks),
+            (Some(Value::Array(b)), None) if !b.is_empty() => self.arrays(b, &[], masks),
+            (None, Some(Value::Array(a))) if !a.is_empty() => self.arrays(&[], a, masks),
+            (None, None) => {}
+            (b, a) => {
+                if b != a {
+                    self.leaf(b, a, masks, false);
+                }
+            }
+        }
+    }
+
+    fn child_key(&mut self, key: &str, before: Option<&Value>, after: Option<&Value>, masks: Masks<'_>) {
+        self.path.push(Step::Key(key.to_string()));
+        self.walk(before, after, masks.key(key));
+        self.path.pop();
+    }
+
+    fn child_index(&mut self, b: Option<usize>, a: Option<usize>, before: &[Value], after: &[Value], masks: Masks<'_>) {
+        let path_index = a.or(b).unwrap_or_default();
+        self.path.push(Step::Index(path_index));
+        self.walk(
+            b.and_then(|i| before.get(i)).and_then(present),
+            a.and_then(|i| after.get(i)).and_then(present),
+            masks.indexes(b, a),
+        );
+        self.path.pop();
+    }
+
+    fn arrays(&mut self, before: &[Value], after: &[Value], masks: Masks<'_>) {
+        if before.len() == after.len() || before.len() * after.len() > MATCHING_BUDGET {
+            for i in 0..before.len().max(after.len()) {
+                let b = (i < before.len()).then_some(i);
+                let a = (i < after.len()).then_some(i);
+                self.child_index(b, a, before, after, masks);
+            }
+            return;
+        }
+        // Match equal elements first; pair what is left in order.
+        let mut after_taken = vec![false; after.len()];
+        let mut unmatched_before = Vec::new();
+        for (i, b) in before.iter().enumerate() {
+            match (0..after.len()).find(|&j| !after_taken[j] && after[j] == *b) {
+                Some(j) => after_taken[j] = true,
+                None => unmatched_before.push(i),
+            }
+        }
+        let unmatched_after: Vec<usize> = (0..after.len()).filter(|&j| !after_taken[j]).collect();
+        let pairs = unmatched_before.len().max(unmatched_after.len());
+        for k in 0..pairs {
+            let b = unmatched_before.get(k).copied();
+            let a = unmatched_after.get(k).copied();
+            self.child_index(b, a, before, after, masks);
+        }
+    }
+
+    fn leaf(&mut self, before: Option<&Value>, after: Option<&Value>, masks: Masks<'_>, unknown: bool) {
+        let sensitive = masks.sensitive();
+        let show = |value: Option<&Value>| match value {
+            None | Some(Value::Null) => Value::Null,
+            Some(_) if sensitive => Value::String(REDACTED.to_string()),
+            Some(v) => v.clone(),
+        };
+        self.out.push(ChangedAttribute {
+            path: format_path(&self.path),
+            before: show(before),
+            after: if unknown { Value::Null } else { show(after) },
+            sensitive,
+            unknown,
+        });
+    }
+}
+
+fn unknown_keys<'a>(masks: Masks<'a>) -> impl Iterator<Item = &'a String> {
+    masks
+        .after_unknown
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.iter().filter(|(_, v)| !matches!(v, Value::Bool(false))).map(|(k, _)| k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn paths(before: Value, after: Value) -> Vec<String> {
+        changed_attributes(&before, &after, Masks::default())
+            .into_iter()
+            .map(|c| c.path)
+            .collect()
+    }
+
+    #[test]
+    fn formats_paths_like_hcl() {
+        let steps = [
+            Step::Key("ingress".into()),
+            Step::Index(0),
+            Step::Key("cidr_blocks".into()),
+            Step::Index(1),
+        ];
+        assert_eq!(format_path(&steps), "ingress[0].cidr_blocks[1]");
+        assert_eq!(
+            format_path(&[Step::Key("tags".into()), Step::Key("kubernetes.io/role".into())]),
+            r#"tags["kubernetes.io/role"]"#
+        );
+        assert_eq!(format_json_path(&[json!("content")]), "content");
+    }
+
+    #[test]
+    fn reports_changed_leaves_only() {
+        let before = json!({"a": 1, "tags": {"Name": "x", "Env": "dev"}, "same": [1, 2]});
+        let after = json!({"a": 2, "tags": {"Name": "x", "Env": "prod"}, "same": [1, 2]});
+        assert_eq!(paths(before, after), vec!["a", "tags.Env"]);
+    }
+
+    #[test]
+    fn a_set_gaining_an_element_reports_only_that_element() {
+        let rule = |port: u16, cidr: &str| json!({"from_port": port, "to_port": port, "cidr_blocks": [cidr]});
+        let before = json!({"ingress": [rule(443, "10.0.0.0/8"), rule(80, "10.0.0.0/8")]});
+        let after = json!({"ingress": [rule(22, "0.0.0.0/0"), rule(443, "10.0.0.0/8"), rule(80, "10.0.0.0/8")]});
+        assert_eq!(
+            paths(before, after),
+            vec!["ingress[0].cidr_blocks[0]", "ingress[0].from_port", "ingress[0].to_port"]
+        );
+    }
+
+    #[test]
+    fn sensitive_values_are_redacted_on_both_sides() {
+        let before = json!({"password": "hunter2", "name": "db"});
+        let after = json!({"password": "correct horse", "name": "db2"});
+        let masks = Masks {
+            before_sensitive: Some(&json!({"password": true})),
+            after_sensitive: Some(&json!({"password": true})),
+            after_unknown: None,
+        };
+        let changes = changed_attributes(&before, &after, masks);
+        let password = changes.iter().find(|c| c.path == "password").unwrap();
+        assert!(password.sensitive);
+        assert_eq!(password.before, json!(REDACTED));
+        assert_eq!(password.after, json!(REDACTED));
+        let text = serde_json::to_string(&changes).unwrap();
+        assert!(!text.contains("hunter2") && !text.contains("correct horse"));
+    }
+
+    #[test]
+    fn whole_value_sensitive_masks_everything_below() {
+        let before = json!({"block": {"secret": "s1"}});
+        let after = json!({"block": {"secret": "s2"}});
+        let masks = Masks {
+            before_sensitive: Some(&json!(true)),
+            after_sensitive: Some(&json!({"block": true})),
+            after_unknown: None,
+        };
+        let changes = changed_attributes(&before, &after, masks);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].before, json!(REDACTED));
+    }
+
+    #[test]
+    fn unknown_after_values_are_flagged_not_invented() {
+        let masks = Masks {
+            after_unknown: Some(&json!({"id": true, "arn": true})),
+            ..Masks::default()
+        };
+        let changes = changed_attributes(&json!(null), &json!({"ami": "bar"}), masks);
+        let got: Vec<_> = changes.iter().map(|c| (c.path.as_str(), c.unknown)).collect();
+        assert_eq!(got, vec![("ami", false), ("arn", true), ("id", true)]);
+        assert!(changes.iter().filter(|c| c.unknown).all(|c| c.after.is_null()));
+    }
+}

@@ -1,0 +1,162 @@
+//! What to do about a finding: a suggestion, a command and whether it may run unattended.
+//!
+//! Commands target the single resource (`-target`) and quote its address for
+//! a POSIX shell, since addresses can hold `["keys"]`. Anything critical or
+//! stateful is `blocked`: the suggestion asks for a manual review and the
+//! command only plans.
+
+use super::rules::{ActionKind, AutoRemediation};
+use super::{Remediation, Source};
+
+/// Facts the suggestion is built from.
+pub struct Finding<'a> {
+    /// The resource address.
+    pub address: &'a str,
+    /// Drift or pending change.
+    pub source: Source,
+    /// The action, classified.
+    pub action: ActionKind,
+    /// Whether the resource type holds data.
+    pub stateful: bool,
+    /// Whether the severity is critical.
+    pub critical: bool,
+    /// Whether only tags changed.
+    pub tags_only: bool,
+    /// Changed attribute paths, for the text.
+    pub changed_paths: Vec<&'a str>,
+    /// Paths that force replacement.
+    pub replace_paths: &'a [String],
+    /// A rule's forced remediation mode.
+    pub forced: Option<AutoRemediation>,
+}
+
+/// Builds the remediation for one finding.
+pub fn suggest(f: &Finding<'_>) -> Remediation {
+    let blocked = f.critical || f.stateful || f.forced == Some(AutoRemediation::Blocked);
+    let target = shell_quote(f.address);
+    let plan_cmd = format!("terraform plan -target={target}");
+    let apply_cmd = format!("terraform apply -target={target}");
+    let what = describe_paths(&f.changed_paths);
+
+    let (suggestion, command) = match (f.source, f.action) {
+        (Source::OutsideTerraform, ActionKind::Delete) if f.stateful => (
+            format!(
+                "{} was deleted outside Terraform and held data. Restore it from its latest snapshot or backup and bring it back under management with `terraform import`, or re-create it empty with `terraform apply`; if the deletion was intended, remove it from the configuration.",
+                f.address
+            ),
+            plan_cmd,
+        ),
+        (Source::OutsideTerraform, ActionKind::Delete) => (
+            format!(
+                "{} was deleted outside Terraform. Re-create it with `terraform apply -target`, or remove it from the configuration if the deletion was intended.",
+                f.address
+            ),
+            if blocked { plan_cmd } else { apply_cmd },
+        ),
+        (Source::OutsideTerraform, _) if f.tags_only => (
+            format!(
+                "Only tags of {} changed outside Terraform ({what}). Re-apply to restore them, or, if another system owns these tags, ignore them with `lifecycle {{ ignore_changes = [tags] }}` or an ignore rule.",
+                f.address
+            ),
+            apply_cmd,
+        ),
+        (Source::OutsideTerraform, _) => (
+            format!(
+                "{} was changed outside Terraform ({what}). Revert it with `terraform apply -target` to restore the configured values, or adopt the change by updating the configuration and running `terraform apply -refresh-only`.",
+                f.address
+            ),
+            if blocked { plan_cmd } else { apply_cmd },
+        ),
+        (Source::ConfigChange, ActionKind::Replace) => (
+            format!(
+                "The configuration of {} forces its replacement{}. Review the plan before applying it through your pipeline.",
+                f.address,
+                if f.replace_paths.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (because of {})", f.replace_paths.join(", "))
+                }
+            ),
+            plan_cmd,
+        ),
+        (Source::ConfigChange, _) => (
+            format!(
+                "The configuration of {} differs from its state ({}). Apply the reviewed plan through your pipeline, or change the configuration back.",
+                f.address,
+                if f.changed_paths.is_empty() { f.action.as_str().to_string() } else { what }
+            ),
+            if blocked { plan_cmd } else { apply_cmd },
+        ),
+    };
+    let suggestion = if blocked {
+        format!("Manual review required: {suggestion}")
+    } else {
+        suggestion
+    };
+    Remediation {
+        suggestion,
+        command: Some(command),
+        auto_remediation: if blocked {
+            AutoRemediation::Blocked
+        } else {
+            AutoRemediation::Allowed
+        },
+    }
+}
+
+fn describe_paths(paths: &[&str]) -> String {
+    const SHOWN: usize = 3;
+    match paths.len() {
+        0 => "no attribute detail available".to_string(),
+        n if n <= SHOWN => paths.join(", "),
+        n => format!("{} and {} more", paths[..SHOWN].join(", "), n - SHOWN),
+    }
+}
+
+/// Quotes a string for a POSIX shell.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(source: Source, action: ActionKind) -> Finding<'static> {
+        Finding {
+            address: r#"aws_instance.web["a"]"#,
+            source,
+            action,
+            stateful: false,
+            critical: false,
+            tags_only: false,
+            changed_paths: vec!["instance_type"],
+            replace_paths: &[],
+            forced: None,
+        }
+    }
+
+    #[test]
+    fn quotes_addresses_for_the_shell() {
+        let r = suggest(&finding(Source::OutsideTerraform, ActionKind::Update));
+        assert_eq!(r.command.as_deref(), Some(r#"terraform apply -target='aws_instance.web["a"]'"#));
+        assert_eq!(r.auto_remediation, AutoRemediation::Allowed);
+        assert!(r.suggestion.contains("instance_type"));
+        assert_eq!(shell_quote("a'b"), r"'a'\''b'");
+    }
+
+    #[test]
+    fn critical_and_stateful_findings_are_blocked() {
+        let mut f = finding(Source::OutsideTerraform, ActionKind::Delete);
+        f.stateful = true;
+        let r = suggest(&f);
+        assert_eq!(r.auto_remediation, AutoRemediation::Blocked);
+        assert!(r.suggestion.starts_with("Manual review required"));
+        assert!(r.suggestion.contains("snapshot"));
+        assert!(r.command.unwrap().starts_with("terraform plan"));
+
+        let mut f = finding(Source::ConfigChange, ActionKind::Update);
+        f.critical = true;
+        assert_eq!(suggest(&f).auto_remediation, AutoRemediation::Blocked);
+    }
+}

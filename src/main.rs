@@ -1,0 +1,389 @@
+//! The `drift-detection` command line: `analyze` saved plans, `scan` workspaces.
+//!
+//! A thin edge over the library: parse arguments, read inputs, call the core,
+//! write reports, print a summary and exit with a code a CI job can gate on
+//! (see `drift_detection::report::exit_code`).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use drift_detection::drift::rules::RuleSet;
+use drift_detection::inventory::{self, Input, Workspace};
+use drift_detection::output;
+use drift_detection::report::render::{render, summary_table, Format};
+use drift_detection::report::{combined_exit_code, exit_code, json_schema, Report, WorkspaceInfo};
+use drift_detection::scan::{self, PlanMode, ScanOptions};
+use drift_detection::terraform::Terraform;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+const EXIT_CODES_HELP: &str = "Exit codes: 0 clean, 1 error (a workspace could not be checked), \
+2 drift, 3 critical finding, 4 pending changes only. The most serious wins, error first.";
+
+/// Finds where live infrastructure has drifted from its Terraform.
+#[derive(Parser)]
+#[command(name = "drift-detection", version, about, after_help = EXIT_CODES_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log more to stderr (-v info, -vv debug). DRIFT_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyze saved Terraform JSON: `terraform show -json PLANFILE` or `terraform plan -json` output.
+    Analyze(AnalyzeArgs),
+    /// Run terraform in workspace directories (or an inventory's workspaces) and analyze the plans.
+    Scan(ScanArgs),
+    /// Print the JSON Schema of the report (contract v1).
+    Schema,
+}
+
+#[derive(Args)]
+struct Common {
+    /// What to print on stdout; JSON and Markdown files are always written to --out.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+    /// Folder for the reports.
+    #[arg(long, default_value = "drift-reports")]
+    out: PathBuf,
+    /// Severity and ignore rules (TOML or YAML), tried before the embedded defaults.
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// Refuse plan documents larger than this many bytes.
+    #[arg(long, default_value_t = drift_detection::plan::DEFAULT_MAX_INPUT_BYTES)]
+    max_input_bytes: u64,
+    /// Print nothing on stdout; only write reports and set the exit code.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct AnalyzeArgs {
+    /// Plan JSON or JSON-lines stream files; `-` reads stdin.
+    #[arg(required = true, value_name = "PLAN")]
+    plans: Vec<PathBuf>,
+    /// Workspace name (default: from the file name).
+    #[arg(long)]
+    workspace: Option<String>,
+    /// Environment, e.g. prod.
+    #[arg(long)]
+    environment: Option<String>,
+    /// AWS account id.
+    #[arg(long)]
+    account_id: Option<String>,
+    /// AWS region.
+    #[arg(long)]
+    region: Option<String>,
+    /// The exit code `terraform plan -detailed-exitcode` gave, to reconcile with the content.
+    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(i32).range(0..=2))]
+    terraform_exit_code: Option<i32>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Terraform working directories.
+    #[arg(value_name = "DIR", required_unless_present = "workspaces")]
+    dirs: Vec<PathBuf>,
+    /// Inventory of workspaces (TOML or JSON), instead of or beside DIRs.
+    #[arg(long, value_name = "FILE")]
+    workspaces: Option<PathBuf>,
+    /// The terraform binary (default: TERRAFORM_PATH, then PATH).
+    #[arg(long, value_name = "PATH")]
+    terraform: Option<PathBuf>,
+    /// Workspaces checked at once.
+    #[arg(long, short, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    jobs: u16,
+    /// Seconds one workspace may take; terraform is then stopped and the report says `timeout`.
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    /// Which plans to run.
+    #[arg(long, value_enum, default_value_t = ModeArg::Both)]
+    mode: ModeArg,
+    /// How long terraform waits for the state lock.
+    #[arg(long, default_value = "60s")]
+    lock_timeout: String,
+    /// Plan without taking the state lock (`-lock=false`). Only where nothing else writes the state.
+    #[arg(long)]
+    no_lock: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    /// `plan -refresh-only` and `plan`.
+    Both,
+    /// Only `plan -refresh-only` (drift).
+    RefreshOnly,
+    /// Only a normal `plan`.
+    Plan,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Usage errors must not read as drift (clap's own code is 2).
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::from(exit_code::ERROR),
+            };
+        }
+    };
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("drift-detection: {e:#}");
+            ExitCode::from(exit_code::ERROR)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DRIFT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Analyze(args) => analyze(args),
+        Command::Scan(args) => scan(args),
+        Command::Schema => {
+            let text = serde_json::to_string_pretty(&json_schema())?;
+            print_out(&format!("{text}\n"));
+            Ok(exit_code::CLEAN)
+        }
+    }
+}
+
+fn load_rules(path: Option<&Path>) -> Result<RuleSet> {
+    match path {
+        Some(path) => Ok(RuleSet::from_path(path)?),
+        None => Ok(RuleSet::embedded()),
+    }
+}
+
+fn analyze(args: AnalyzeArgs) -> Result<u8> {
+    let rules = load_rules(args.common.rules.as_deref())?;
+    let options = ScanOptions {
+        max_input_bytes: args.common.max_input_bytes,
+        reported_exit_code: args.terraform_exit_code,
+        ..ScanOptions::default()
+    };
+    if args.workspace.is_some() && args.plans.len() > 1 {
+        anyhow::bail!("--workspace names one workspace, but {} plans were given; drop it to name each after its file", args.plans.len());
+    }
+    let mut names = Vec::new();
+    let mut reports = Vec::new();
+    for path in &args.plans {
+        let name = args.workspace.clone().unwrap_or_else(|| unique_name(workspace_name(path), &names));
+        names.push(name.clone());
+        let info = WorkspaceInfo {
+            name,
+            environment: args.environment.clone(),
+            account_id: args.account_id.clone(),
+            region: args.region.clone(),
+        };
+        reports.push(scan::analyze_file(path, info, &rules, &options));
+    }
+    finish(&reports, &args.common)
+}
+
+/// A workspace name from a plan's file name, or its folder's when the file
+/// name says nothing (`plan.json`, `output.json`).
+fn workspace_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        return "stdin".to_string();
+    }
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plan");
+    let stem = stem.strip_suffix(".plan").unwrap_or(stem);
+    let generic = ["plan", "output", "tfplan", "plan-redacted", "show", "terraform"];
+    if generic.contains(&stem) {
+        if let Some(parent) = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()) {
+            return parent.to_string();
+        }
+    }
+    stem.to_string()
+}
+
+fn unique_name(name: String, taken: &[String]) -> String {
+    if !taken.contains(&name) {
+        return name;
+    }
+    (2..)
+        .map(|n| format!("{name}-{n}"))
+        .find(|candidate| !taken.contains(candidate))
+        .unwrap_or(name)
+}
+
+fn scan(args: ScanArgs) -> Result<u8> {
+    let rules = Arc::new(load_rules(args.common.rules.as_deref())?);
+    let mut workspaces: Vec<Workspace> = match &args.workspaces {
+        Some(path) => inventory::load(path).with_context(|| format!("reading the inventory {}", path.display()))?,
+        None => Vec::new(),
+    };
+    for dir in &args.dirs {
+        let name = std::fs::canonicalize(dir)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| dir.display().to_string());
+        workspaces.push(Workspace {
+            info: WorkspaceInfo {
+                name,
+                ..WorkspaceInfo::default()
+            },
+            input: Input::Directory(dir.clone()),
+            terraform_workspace: None,
+            backend_config: Default::default(),
+        });
+    }
+    let terraform = Arc::new(Terraform::locate(args.terraform.as_deref()));
+    let options = Arc::new(ScanOptions {
+        mode: match args.mode {
+            ModeArg::Both => PlanMode::Both,
+            ModeArg::RefreshOnly => PlanMode::RefreshOnly,
+            ModeArg::Plan => PlanMode::Plan,
+        },
+        timeout: Duration::from_secs(args.timeout),
+        lock: !args.no_lock,
+        lock_timeout: args.lock_timeout.clone(),
+        max_input_bytes: args.common.max_input_bytes,
+        reported_exit_code: None,
+    });
+
+    let progress = ProgressBar::with_draw_target(Some(workspaces.len() as u64), ProgressDrawTarget::stderr());
+    if !std::io::stderr().is_terminal() || args.common.quiet {
+        progress.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let reports = runtime.block_on(async {
+        let limit = Arc::new(tokio::sync::Semaphore::new(usize::from(args.jobs)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, workspace) in workspaces.iter().cloned().enumerate() {
+            let (limit, rules, options, terraform, progress) =
+                (limit.clone(), rules.clone(), options.clone(), terraform.clone(), progress.clone());
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                progress.set_message(workspace.info.name.clone());
+                let report = scan::check_workspace(&workspace, terraform.as_ref().as_ref(), &rules, &options).await;
+                progress.inc(1);
+                (index, report)
+            });
+        }
+        let mut slots: Vec<Option<Report>> = vec![None; workspaces.len()];
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((index, report)) => slots[index] = Some(report),
+                Err(e) => tracing::error!("a workspace task failed: {e}"),
+            }
+        }
+        slots
+            .into_iter()
+            .zip(&workspaces)
+            .map(|(slot, ws)| {
+                slot.unwrap_or_else(|| {
+                    scan::error_report(
+                        ws.info.clone(),
+                        drift_detection::plan::Diagnostic::error("the check of this workspace stopped unexpectedly", None),
+                    )
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    progress.finish_and_clear();
+    finish(&reports, &args.common)
+}
+
+/// Writes every report, prints the chosen output and the summary, and picks the exit code.
+fn finish(reports: &[Report], common: &Common) -> Result<u8> {
+    let mut rows = Vec::new();
+    let mut write_failed = false;
+    for report in reports {
+        for error in report.errors.iter().filter(|e| e.severity == "error") {
+            eprintln!("drift-detection: {}: {}", report.workspace.name, error.summary);
+        }
+        let location = match output::write_report(&common.out, report) {
+            Ok(path) => path.display().to_string(),
+            Err(e) => {
+                eprintln!("drift-detection: cannot write the report of {}: {e:#}", report.workspace.name);
+                write_failed = true;
+                "(not written)".to_string()
+            }
+        };
+        rows.push((report, location));
+    }
+    if !common.quiet {
+        let mut text = String::new();
+        match common.format {
+            OutputFormat::Json => {
+                for report in reports {
+                    text.push_str(&serde_json::to_string(report)?);
+                    text.push('\n');
+                }
+            }
+            OutputFormat::Markdown => {
+                for report in reports {
+                    text.push_str(&render(report, Format::Markdown));
+                    text.push('\n');
+                }
+            }
+            OutputFormat::Table => {
+                for report in reports {
+                    text.push_str(&render(report, Format::Table));
+                    text.push('\n');
+                }
+                text.push_str(&summary_table(&rows));
+            }
+        }
+        print_out(&text);
+    }
+    if write_failed {
+        return Ok(exit_code::ERROR);
+    }
+    Ok(combined_exit_code(reports))
+}
+
+/// Prints to stdout; a closed pipe (`| head`) is not an error.
+fn print_out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("drift-detection: writing to stdout: {e}");
+        }
+    }
+}

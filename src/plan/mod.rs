@@ -1,0 +1,379 @@
+//! Typed reading of Terraform's machine-readable output.
+//!
+//! Three shapes come in and one leaves: [`PlanDocument`].
+//!
+//! * `terraform show -json PLANFILE` (format_version 0.1 to 1.x), the Terraform
+//!   Cloud "redacted plan" (`plan_format_version`) and `terraform show -json`
+//!   of a state: see [`show`].
+//! * The `terraform plan -json` UI stream, one JSON message per line, read
+//!   incrementally so memory stays flat however long the stream: see [`stream`].
+//! * A lone `diagnostic` object, as Terraform prints inside stream messages.
+//!
+//! Which shape a byte stream holds is decided by [`read_document`]: a stream's
+//! first line is a complete JSON object and more lines follow; a document is a
+//! single JSON value. Unknown fields are ignored everywhere, so newer Terraform
+//! releases keep working.
+//!
+//! ```
+//! let plan = br#"{"format_version":"1.2","resource_changes":[]}"#;
+//! let doc = drift_detection::plan::parse_slice("plan.json", plan).unwrap();
+//! assert_eq!(doc.format_version.as_deref(), Some("1.2"));
+//! ```
+
+pub mod show;
+pub mod stream;
+
+use std::io::{BufRead, Read};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// Inputs larger than this are refused unless the caller raises the limit.
+pub const DEFAULT_MAX_INPUT_BYTES: u64 = 1 << 30;
+
+/// Which Terraform output a [`PlanDocument`] was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// `terraform show -json PLANFILE`, or a Terraform Cloud redacted plan.
+    Plan,
+    /// `terraform show -json` of a state: resources, but no changes.
+    State,
+    /// The `terraform plan -json` (or apply) UI stream.
+    Stream,
+    /// A single diagnostic object.
+    Diagnostic,
+}
+
+/// Whether a resource is managed or a data source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A `resource` block.
+    Managed,
+    /// A `data` block.
+    Data,
+}
+
+/// One resource's change, from `resource_drift`, `resource_changes` or a
+/// stream's `resource_drift`/`planned_change` message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceChange {
+    /// Full address, e.g. `module.app.aws_instance.web[0]`.
+    pub address: String,
+    /// The module part of the address, `None` in the root module.
+    pub module_address: Option<String>,
+    /// Managed resource or data source.
+    pub mode: Mode,
+    /// Resource type, e.g. `aws_security_group`.
+    pub resource_type: String,
+    /// Resource name in configuration.
+    pub name: String,
+    /// Provider, e.g. `registry.terraform.io/hashicorp/aws`.
+    pub provider: Option<String>,
+    /// Terraform's action list, e.g. `["delete", "create"]`.
+    pub actions: Vec<String>,
+    /// Terraform's reason for the action, e.g. `replace_because_cannot_update`.
+    pub action_reason: Option<String>,
+    /// The address this resource had before a `moved` block.
+    pub previous_address: Option<String>,
+    /// Values before and after, present in show-json documents only.
+    pub detail: Option<ChangeDetail>,
+}
+
+/// The values of a change. Sensitive values are still in clear text here:
+/// they are redacted when the report is built, using the sensitivity masks.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChangeDetail {
+    /// The object before the change (`null` when being created).
+    pub before: Value,
+    /// The object after the change (`null` when being deleted).
+    pub after: Value,
+    /// Mask of values only known after apply.
+    pub after_unknown: Value,
+    /// Mask of sensitive values in `before`.
+    pub before_sensitive: Value,
+    /// Mask of sensitive values in `after`.
+    pub after_sensitive: Value,
+    /// Attribute paths that force replacement.
+    pub replace_paths: Vec<Vec<Value>>,
+}
+
+/// A diagnostic Terraform reported (error or warning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// `error` or `warning`.
+    pub severity: String,
+    /// One-line summary.
+    pub summary: String,
+    /// Longer explanation, if any.
+    pub detail: Option<String>,
+    /// The resource address it concerns, if any.
+    pub address: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error diagnostic with no detail.
+    pub fn error(summary: impl Into<String>, detail: Option<String>) -> Self {
+        Diagnostic {
+            severity: "error".to_string(),
+            summary: summary.into(),
+            detail,
+            address: None,
+        }
+    }
+
+    /// A warning diagnostic with no detail.
+    pub fn warning(summary: impl Into<String>, detail: Option<String>) -> Self {
+        Diagnostic {
+            severity: "warning".to_string(),
+            ..Diagnostic::error(summary, detail)
+        }
+    }
+
+    /// Whether this diagnostic is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == "error"
+    }
+}
+
+/// An attribute path Terraform marked as relevant to the planned changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelevantAttribute {
+    /// The resource address.
+    pub resource: String,
+    /// The attribute path, as Terraform's steps (strings and indexes).
+    pub attribute: Vec<Value>,
+}
+
+/// The stream's `change_summary` message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChangeSummary {
+    /// Resources to add.
+    pub add: u64,
+    /// Resources to change.
+    pub change: u64,
+    /// Resources to destroy.
+    pub remove: u64,
+    /// Resources to import.
+    pub import: u64,
+}
+
+/// Everything the analyzer needs from one piece of Terraform output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanDocument {
+    /// Which output this came from.
+    pub kind: DocumentKind,
+    /// `format_version` (or `plan_format_version`, or the stream's `ui` version).
+    pub format_version: Option<String>,
+    /// The Terraform version that wrote it, when it says.
+    pub terraform_version: Option<String>,
+    /// Changes made outside Terraform (found by refresh).
+    pub resource_drift: Vec<ResourceChange>,
+    /// Changes the plan would make, no-op entries included.
+    pub resource_changes: Vec<ResourceChange>,
+    /// Drifted attributes Terraform found relevant to the plan.
+    pub relevant_attributes: Vec<RelevantAttribute>,
+    /// Managed resources known to the plan (state and configuration), if it lists them.
+    pub total_resources: Option<usize>,
+    /// Errors and warnings: Terraform's diagnostics, failed checks, an errored plan.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The stream's change summary, if one was seen.
+    pub change_summary: Option<ChangeSummary>,
+    /// Whether Terraform marked the plan as errored.
+    pub errored: bool,
+}
+
+impl PlanDocument {
+    pub(crate) fn empty(kind: DocumentKind) -> Self {
+        PlanDocument {
+            kind,
+            format_version: None,
+            terraform_version: None,
+            resource_drift: Vec::new(),
+            resource_changes: Vec::new(),
+            relevant_attributes: Vec::new(),
+            total_resources: None,
+            diagnostics: Vec::new(),
+            change_summary: None,
+            errored: false,
+        }
+    }
+}
+
+/// Parses a whole document or stream held in memory.
+pub fn parse_slice(source_name: &str, bytes: &[u8]) -> Result<PlanDocument> {
+    read_document(source_name, bytes, DEFAULT_MAX_INPUT_BYTES)
+}
+
+/// Reads Terraform output from `reader`, deciding between a JSON document and
+/// a JSON-lines stream from its first line.
+///
+/// A stream is parsed line by line without holding it in memory; a document is
+/// read whole (it is one JSON value) and refused past `max_bytes`.
+pub fn read_document<R: BufRead>(source_name: &str, mut reader: R, max_bytes: u64) -> Result<PlanDocument> {
+    let io_err = |e| Error::io(source_name, e);
+    let mut first = Vec::new();
+    let mut skipped_lines = 0usize;
+    // Skip leading blank lines so the first line we look at carries content.
+    loop {
+        first.clear();
+        if reader.read_until(b'\n', &mut first).map_err(io_err)? == 0 {
+            return Err(Error::Empty {
+                source_name: source_name.to_string(),
+            });
+        }
+        if !first.iter().all(u8::is_ascii_whitespace) {
+            break;
+        }
+        skipped_lines += 1;
+    }
+
+    let trimmed = trim_ascii(&first);
+    if !trimmed.starts_with(b"{") {
+        return Err(Error::Shape {
+            source_name: source_name.to_string(),
+            message: "expected a JSON object (the output of `terraform show -json PLANFILE` or `terraform plan -json`), found something else"
+                .to_string(),
+        });
+    }
+
+    // Look for a second line with content: without one this is a single
+    // (possibly huge, one-line) document, parsed once.
+    // Blank lines in between are kept so that error positions stay true.
+    let mut second = Vec::new();
+    let has_more = loop {
+        if reader.read_until(b'\n', &mut second).map_err(io_err)? == 0 {
+            break false;
+        }
+        if !second.iter().all(u8::is_ascii_whitespace) {
+            break true;
+        }
+    };
+    if !has_more {
+        check_size(source_name, first.len() as u64, max_bytes)?;
+        return show::parse_single(source_name, trimmed, skipped_lines);
+    }
+
+    // A complete object on the first line with more lines after it is a
+    // stream; a pretty-printed document's first line is a lone `{`.
+    if serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok() {
+        let mut parser = stream::StreamParser::new(source_name, skipped_lines);
+        parser.push_line(&first)?;
+        for line in second.split_inclusive(|b| *b == b'\n') {
+            parser.push_line(line)?;
+        }
+        parser.read_rest(reader, max_bytes)?;
+        return Ok(parser.finish());
+    }
+
+    let mut whole = first;
+    whole.extend_from_slice(&second);
+    let limit = max_bytes.saturating_add(1);
+    (&mut reader)
+        .take(limit)
+        .read_to_end(&mut whole)
+        .map_err(io_err)?;
+    check_size(source_name, whole.len() as u64, max_bytes)?;
+    show::parse_single(source_name, &whole, skipped_lines)
+}
+
+fn check_size(source_name: &str, size: u64, limit: u64) -> Result<()> {
+    if size > limit {
+        return Err(Error::TooLarge {
+            source_name: source_name.to_string(),
+            size,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+fn trim_ascii(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |p| p + 1);
+    &bytes[start..end]
+}
+
+/// Splits an address such as `module.a.module.b.aws_s3_bucket.logs["x"]` into
+/// its module part (`module.a.module.b`) and the rest.
+pub fn split_module(address: &str) -> (Option<&str>, &str) {
+    let mut rest = address;
+    let mut module_end = 0usize;
+    while let Some(after) = rest.strip_prefix("module.") {
+        // The module name runs to the next '.', skipping an index like ["a.b"].
+        let Some(name_end) = index_aware_dot(after) else { break };
+        let consumed = "module.".len() + name_end + 1;
+        module_end += consumed;
+        rest = &rest[consumed..];
+    }
+    if module_end == 0 {
+        (None, address)
+    } else {
+        (Some(&address[..module_end - 1]), &address[module_end..])
+    }
+}
+
+/// Position of the first '.' outside brackets and quotes.
+fn index_aware_dot(s: &str) -> Option<usize> {
+    let mut depth = 0i32;
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        if in_quotes {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_quotes = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_quotes = true,
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            '.' if depth == 0 => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_module_addresses() {
+        assert_eq!(split_module("aws_s3_bucket.a"), (None, "aws_s3_bucket.a"));
+        assert_eq!(
+            split_module("module.app.aws_instance.web[0]"),
+            (Some("module.app"), "aws_instance.web[0]")
+        );
+        assert_eq!(
+            split_module(r#"module.a["x.y"].module.b.data.aws_ami.this"#),
+            (Some(r#"module.a["x.y"].module.b"#), "data.aws_ami.this")
+        );
+    }
+
+    #[test]
+    fn empty_and_blank_inputs_are_named_errors() {
+        for input in [&b""[..], b"\n\n  \n"] {
+            let err = parse_slice("x.json", input).unwrap_err();
+            assert!(matches!(err, Error::Empty { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn non_object_input_is_a_shape_error() {
+        let err = parse_slice("x.json", b"[1,2,3]").unwrap_err();
+        assert!(err.to_string().contains("expected a JSON object"), "{err}");
+    }
+
+    #[test]
+    fn oversize_document_is_refused() {
+        let doc = br#"{"format_version":"1.2","resource_changes":[]}"#;
+        let err = read_document("big.json", &doc[..], 10).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { limit: 10, .. }), "{err}");
+    }
+}

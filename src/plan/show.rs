@@ -1,0 +1,444 @@
+//! `terraform show -json` documents: plans, Terraform Cloud redacted plans and states.
+//!
+//! Plans are large (every resource's full object three times: planned values,
+//! prior state, changes), and most resources are unchanged. So the document is
+//! deserialized into borrowed raw slices first; only changes that are not
+//! `no-op`/`read` get their `before`/`after` values parsed into
+//! [`serde_json::Value`], and planned values and prior state are only walked
+//! for resource addresses. This keeps analysis close to the cost of merely
+//! scanning the bytes, and memory close to the input's size.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::{
+    split_module, stream, ChangeDetail, Diagnostic, DocumentKind, Mode, PlanDocument, RelevantAttribute,
+    ResourceChange,
+};
+use crate::error::{Error, Result};
+
+#[derive(Deserialize)]
+struct RawDocument<'a> {
+    format_version: Option<String>,
+    plan_format_version: Option<String>,
+    terraform_version: Option<String>,
+    #[serde(borrow)]
+    resource_drift: Option<Vec<RawChange<'a>>>,
+    #[serde(borrow)]
+    resource_changes: Option<Vec<RawChange<'a>>>,
+    relevant_attributes: Option<Vec<RawRelevantAttribute>>,
+    #[serde(borrow)]
+    planned_values: Option<RawValues<'a>>,
+    #[serde(borrow)]
+    prior_state: Option<RawState<'a>>,
+    #[serde(borrow)]
+    values: Option<RawValues<'a>>,
+    configuration: Option<IgnoredAny>,
+    errored: Option<bool>,
+    checks: Option<Vec<RawCheck>>,
+    condition_results: Option<Vec<RawConditionResult>>,
+
+    // A lone diagnostic object.
+    severity: Option<String>,
+    summary: Option<String>,
+    detail: Option<String>,
+
+    // A single stream message, or a raw state file.
+    #[serde(rename = "type")]
+    message_type: Option<IgnoredAny>,
+    lineage: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct RawChange<'a> {
+    address: String,
+    module_address: Option<String>,
+    mode: Option<String>,
+    #[serde(rename = "type")]
+    resource_type: Option<String>,
+    name: Option<String>,
+    provider_name: Option<String>,
+    action_reason: Option<String>,
+    previous_address: Option<String>,
+    #[serde(borrow)]
+    change: RawChangeBody<'a>,
+}
+
+#[derive(Deserialize)]
+struct RawChangeBody<'a> {
+    #[serde(default)]
+    actions: Vec<String>,
+    #[serde(borrow)]
+    before: Option<&'a RawValue>,
+    #[serde(borrow)]
+    after: Option<&'a RawValue>,
+    #[serde(borrow)]
+    after_unknown: Option<&'a RawValue>,
+    #[serde(borrow)]
+    before_sensitive: Option<&'a RawValue>,
+    #[serde(borrow)]
+    after_sensitive: Option<&'a RawValue>,
+    replace_paths: Option<Vec<Vec<Value>>>,
+    importing: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct RawRelevantAttribute {
+    resource: String,
+    #[serde(default)]
+    attribute: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct RawValues<'a> {
+    #[serde(borrow)]
+    root_module: Option<RawModule<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawState<'a> {
+    #[serde(borrow)]
+    values: Option<RawValues<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawModule<'a> {
+    #[serde(borrow, default)]
+    resources: Vec<RawResource<'a>>,
+    #[serde(borrow, default)]
+    child_modules: Vec<RawModule<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawResource<'a> {
+    #[serde(borrow)]
+    address: Cow<'a, str>,
+    #[serde(borrow)]
+    mode: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct RawCheck {
+    status: Option<String>,
+    address: Option<RawCheckAddress>,
+    #[serde(default)]
+    instances: Vec<RawCheckInstance>,
+}
+
+#[derive(Deserialize)]
+struct RawCheckAddress {
+    to_display: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawCheckInstance {
+    status: Option<String>,
+    address: Option<RawCheckAddress>,
+    #[serde(default)]
+    problems: Vec<RawCheckProblem>,
+}
+
+#[derive(Deserialize)]
+struct RawCheckProblem {
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawConditionResult {
+    address: Option<String>,
+    result: Option<bool>,
+    error_message: Option<String>,
+}
+
+/// Parses one JSON value: a show-json plan or state, a redacted plan, a lone
+/// diagnostic, or a one-line stream. `line_offset` counts lines skipped before
+/// `bytes`, so that error positions match the original input.
+pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Result<PlanDocument> {
+    let raw: RawDocument<'_> = serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_data() {
+            Error::Shape {
+                source_name: source_name.to_string(),
+                message: format!(
+                    "unexpected shape for Terraform JSON output at line {}, column {}: {}",
+                    e.line() + line_offset,
+                    e.column(),
+                    strip_position(&e.to_string())
+                ),
+            }
+        } else {
+            Error::json(source_name, line_offset, &e)
+        }
+    })?;
+
+    let is_plan = raw.plan_format_version.is_some()
+        || raw.planned_values.is_some()
+        || raw.resource_changes.is_some()
+        || raw.resource_drift.is_some()
+        || raw.prior_state.is_some()
+        || raw.configuration.is_some();
+
+    if !is_plan && raw.format_version.is_none() {
+        if raw.message_type.is_some() {
+            let mut parser = stream::StreamParser::new(source_name, line_offset);
+            parser.push_line(bytes)?;
+            return Ok(parser.finish());
+        }
+        if let (Some(severity), Some(summary)) = (&raw.severity, &raw.summary) {
+            let mut doc = PlanDocument::empty(DocumentKind::Diagnostic);
+            doc.diagnostics.push(Diagnostic {
+                severity: severity.clone(),
+                summary: summary.clone(),
+                detail: raw.detail.clone(),
+                address: None,
+            });
+            return Ok(doc);
+        }
+        let hint = if raw.lineage.is_some() {
+            "this is a raw state file; run `terraform show -json` to get its JSON representation"
+        } else {
+            "a JSON object with none of format_version, resource_changes or resource_drift is not Terraform plan output; produce one with `terraform show -json PLANFILE` or `terraform plan -json`"
+        };
+        return Err(Error::Shape {
+            source_name: source_name.to_string(),
+            message: hint.to_string(),
+        });
+    }
+
+    let kind = if is_plan { DocumentKind::Plan } else { DocumentKind::State };
+    let mut doc = PlanDocument::empty(kind);
+    doc.format_version = raw.format_version.or(raw.plan_format_version);
+    doc.terraform_version = raw.terraform_version;
+    doc.errored = raw.errored.unwrap_or(false);
+    if doc.errored {
+        doc.diagnostics.push(Diagnostic::error(
+            "Terraform marked this plan as errored",
+            Some("planning stopped before it finished, so the changes listed may be incomplete".to_string()),
+        ));
+    }
+    if let Some(major) = doc.format_version.as_deref().and_then(major_version) {
+        if major > 1 {
+            doc.diagnostics.push(Diagnostic::warning(
+                format!(
+                    "format_version {} is newer than this tool knows; read on a best-effort basis",
+                    doc.format_version.as_deref().unwrap_or_default()
+                ),
+                None,
+            ));
+        }
+    }
+
+    let mut addresses: HashSet<Cow<'_, str>> = HashSet::new();
+    let mut saw_resource_list = false;
+    for values in [raw.planned_values.as_ref(), raw.values.as_ref(), raw.prior_state.as_ref().and_then(|s| s.values.as_ref())]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(root) = &values.root_module {
+            saw_resource_list = true;
+            collect_managed(root, &mut addresses);
+        }
+    }
+
+    for (raw_changes, out) in [
+        (raw.resource_drift, &mut doc.resource_drift),
+        (raw.resource_changes, &mut doc.resource_changes),
+    ] {
+        let Some(raw_changes) = raw_changes else { continue };
+        saw_resource_list = true;
+        out.reserve(raw_changes.len());
+        for change in raw_changes {
+            let converted = convert_change(source_name, change)?;
+            if converted.mode == Mode::Managed && !addresses.contains(converted.address.as_str()) {
+                addresses.insert(Cow::Owned(converted.address.clone()));
+            }
+            out.push(converted);
+        }
+    }
+    if saw_resource_list {
+        doc.total_resources = Some(addresses.len());
+    }
+
+    doc.relevant_attributes = raw
+        .relevant_attributes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| RelevantAttribute {
+            resource: r.resource,
+            attribute: r.attribute,
+        })
+        .collect();
+
+    for check in raw.checks.unwrap_or_default() {
+        add_check_diagnostics(check, &mut doc.diagnostics);
+    }
+    for result in raw.condition_results.unwrap_or_default() {
+        if result.result == Some(false) {
+            doc.diagnostics.push(Diagnostic {
+                severity: "warning".to_string(),
+                summary: "Condition failed".to_string(),
+                detail: result.error_message,
+                address: result.address,
+            });
+        }
+    }
+    Ok(doc)
+}
+
+fn add_check_diagnostics(check: RawCheck, out: &mut Vec<Diagnostic>) {
+    let failed = |status: &Option<String>| matches!(status.as_deref(), Some("fail" | "error"));
+    if !failed(&check.status) {
+        return;
+    }
+    let check_name = check.address.and_then(|a| a.to_display);
+    let mut any_instance = false;
+    for instance in check.instances.into_iter().filter(|i| failed(&i.status)) {
+        any_instance = true;
+        let problems: Vec<String> = instance.problems.into_iter().filter_map(|p| p.message).collect();
+        out.push(Diagnostic {
+            severity: "warning".to_string(),
+            summary: "Check assertion failed".to_string(),
+            detail: (!problems.is_empty()).then(|| problems.join("; ")),
+            address: instance.address.and_then(|a| a.to_display).or_else(|| check_name.clone()),
+        });
+    }
+    if !any_instance {
+        out.push(Diagnostic {
+            severity: "warning".to_string(),
+            summary: "Check assertion failed".to_string(),
+            detail: None,
+            address: check_name,
+        });
+    }
+}
+
+fn collect_managed<'a>(module: &RawModule<'a>, out: &mut HashSet<Cow<'a, str>>) {
+    for resource in &module.resources {
+        if resource.mode.as_deref().is_none_or(|m| m == "managed") {
+            out.insert(resource.address.clone());
+        }
+    }
+    for child in &module.child_modules {
+        collect_managed(child, out);
+    }
+}
+
+fn convert_change(source_name: &str, mut raw: RawChange<'_>) -> Result<ResourceChange> {
+    let mode = match raw.mode.as_deref() {
+        Some("data") => Mode::Data,
+        _ => Mode::Managed,
+    };
+    let (derived_module, local) = split_module(&raw.address);
+    let local = local.strip_prefix("data.").unwrap_or(local);
+    let (derived_type, derived_name) = match local.split_once('.') {
+        Some((t, rest)) => (t.to_string(), rest.split('[').next().unwrap_or(rest).to_string()),
+        None => (local.to_string(), String::new()),
+    };
+    let mut actions = std::mem::take(&mut raw.change.actions);
+    if raw.change.importing.is_some() && actions.iter().all(|a| a == "no-op") {
+        actions = vec!["import".to_string()];
+    }
+    let is_change = actions.iter().any(|a| a != "no-op" && a != "read");
+    let detail = if is_change && mode == Mode::Managed {
+        let body = &raw.change;
+        let parse = |raw_value: Option<&RawValue>| -> Result<Value> {
+            raw_value.map_or(Ok(Value::Null), |r| {
+                serde_json::from_str(r.get()).map_err(|e| Error::Shape {
+                    source_name: source_name.to_string(),
+                    message: format!("{}: unreadable change value: {e}", raw.address),
+                })
+            })
+        };
+        Some(ChangeDetail {
+            before: parse(body.before)?,
+            after: parse(body.after)?,
+            after_unknown: parse(body.after_unknown)?,
+            before_sensitive: parse(body.before_sensitive)?,
+            after_sensitive: parse(body.after_sensitive)?,
+            replace_paths: body.replace_paths.clone().unwrap_or_default(),
+        })
+    } else {
+        None
+    };
+    Ok(ResourceChange {
+        module_address: raw.module_address.or_else(|| derived_module.map(str::to_string)),
+        mode,
+        resource_type: raw.resource_type.unwrap_or(derived_type),
+        name: raw.name.unwrap_or(derived_name),
+        provider: raw.provider_name,
+        actions,
+        action_reason: raw.action_reason,
+        previous_address: raw.previous_address,
+        detail,
+        address: raw.address,
+    })
+}
+
+fn major_version(version: &str) -> Option<u64> {
+    version.split('.').next()?.parse().ok()
+}
+
+fn strip_position(message: &str) -> &str {
+    message.rfind(" at line ").map_or(message, |at| &message[..at])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_drift_and_changes_and_counts_resources() {
+        let json = br#"{
+          "format_version": "1.2", "terraform_version": "1.5.7",
+          "planned_values": {"root_module": {"resources": [
+            {"address": "aws_s3_bucket.a", "mode": "managed", "values": {"bucket": "a"}},
+            {"address": "data.aws_caller_identity.c", "mode": "data", "values": {}}
+          ], "child_modules": [{"resources": [{"address": "module.m.aws_vpc.v", "mode": "managed"}]}]}},
+          "resource_drift": [{"address": "aws_s3_bucket.a", "mode": "managed", "type": "aws_s3_bucket", "name": "a",
+             "change": {"actions": ["update"], "before": {"tags": {"a": "1"}}, "after": {"tags": {"a": "2"}},
+                        "after_unknown": {}, "before_sensitive": {}, "after_sensitive": {}}}],
+          "resource_changes": [{"address": "module.m.aws_vpc.v", "module_address": "module.m", "mode": "managed",
+             "type": "aws_vpc", "name": "v", "change": {"actions": ["no-op"], "before": {"x": 1}, "after": {"x": 1}}}],
+          "some_future_field": {"ignored": true}
+        }"#;
+        let doc = parse_single("t.json", json, 0).unwrap();
+        assert_eq!(doc.kind, DocumentKind::Plan);
+        assert_eq!(doc.total_resources, Some(2));
+        assert_eq!(doc.resource_drift.len(), 1);
+        let drift = &doc.resource_drift[0];
+        assert_eq!(drift.actions, vec!["update"]);
+        let detail = drift.detail.as_ref().unwrap();
+        assert_eq!(detail.after["tags"]["a"], "2");
+        // no-op changes keep no values: they are never needed.
+        assert!(doc.resource_changes[0].detail.is_none());
+        assert_eq!(doc.resource_changes[0].module_address.as_deref(), Some("module.m"));
+    }
+
+    #[test]
+    fn wrong_types_are_shape_errors_with_position() {
+        let err = parse_single("t.json", br#"{"format_version": "1.2", "resource_changes": 7}"#, 0).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("unexpected shape"), "{text}");
+        assert!(text.contains("line 1"), "{text}");
+    }
+
+    #[test]
+    fn raw_state_files_get_a_hint() {
+        let err = parse_single("t.tfstate", br#"{"version": 4, "lineage": "x", "resources": []}"#, 0).unwrap_err();
+        assert!(err.to_string().contains("terraform show -json"), "{err}");
+    }
+
+    #[test]
+    fn derives_type_and_name_from_address_when_missing() {
+        let json = br#"{"format_version":"0.1","resource_changes":[{"address":"module.a.aws_instance.web[\"x\"]","change":{"actions":["delete"],"before":{"id":"i-1"},"after":null}}]}"#;
+        let doc = parse_single("t.json", json, 0).unwrap();
+        let change = &doc.resource_changes[0];
+        assert_eq!(change.resource_type, "aws_instance");
+        assert_eq!(change.name, "web");
+        assert_eq!(change.module_address.as_deref(), Some("module.a"));
+    }
+}

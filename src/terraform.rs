@@ -1,0 +1,232 @@
+//! Running the terraform binary: one command at a time, under a deadline.
+//!
+//! Every command runs non-interactively (`TF_IN_AUTOMATION=1`, `TF_INPUT=0`,
+//! stdin closed) in its own process group. At the deadline the group gets
+//! SIGTERM, so terraform can release a state lock, then SIGKILL after a grace
+//! period, so provider plugins die with it. Output is captured whole; stderr is
+//! kept for diagnostics with ANSI escapes removed.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
+use tokio::time::Instant;
+
+/// How long terraform gets between SIGTERM and SIGKILL.
+pub const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// Failures to run terraform (as opposed to terraform reporting an error).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TerraformError {
+    /// No terraform binary was found.
+    #[error("terraform not found: install it, put it on PATH, or pass --terraform PATH (or set TERRAFORM_PATH)")]
+    NotFound,
+    /// The binary could not be started.
+    #[error("could not start {binary}: {source}")]
+    Spawn {
+        /// The binary.
+        binary: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command was still running at the deadline and was stopped.
+    #[error("`terraform {command}` was still running at the deadline and was stopped after {elapsed:.1}s")]
+    TimedOut {
+        /// The subcommand.
+        command: String,
+        /// Seconds it ran.
+        elapsed: f64,
+    },
+    /// Reading the command's output failed.
+    #[error("reading the output of `terraform {command}`: {source}")]
+    Output {
+        /// The subcommand.
+        command: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What one finished command produced.
+#[derive(Debug, Clone)]
+pub struct CommandOutput {
+    /// Exit code; `None` when a signal ended it.
+    pub exit_code: Option<i32>,
+    /// Standard output, whole.
+    pub stdout: Vec<u8>,
+    /// Standard error, with ANSI escapes removed.
+    pub stderr: String,
+    /// Wall time.
+    pub duration: Duration,
+}
+
+/// A terraform binary and the environment it runs with.
+#[derive(Debug, Clone)]
+pub struct Terraform {
+    binary: PathBuf,
+    env: Vec<(OsString, OsString)>,
+}
+
+impl Terraform {
+    /// Uses `binary`.
+    pub fn new(binary: impl Into<PathBuf>) -> Self {
+        Terraform {
+            binary: binary.into(),
+            env: Vec::new(),
+        }
+    }
+
+    /// Finds terraform: `explicit` if given, else `TERRAFORM_PATH`, else `PATH`.
+    pub fn locate(explicit: Option<&Path>) -> Result<Self, TerraformError> {
+        if let Some(path) = explicit {
+            return Ok(Terraform::new(path));
+        }
+        if let Some(path) = std::env::var_os("TERRAFORM_PATH").filter(|p| !p.is_empty()) {
+            return Ok(Terraform::new(PathBuf::from(path)));
+        }
+        which::which("terraform")
+            .map(Terraform::new)
+            .map_err(|_| TerraformError::NotFound)
+    }
+
+    /// The binary path.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// Adds an environment variable for every command.
+    pub fn with_env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Runs `terraform ARGS` in `dir`, stopping it at `deadline`.
+    pub async fn run(&self, dir: &Path, args: &[String], deadline: Instant) -> Result<CommandOutput, TerraformError> {
+        let command_name = args.first().cloned().unwrap_or_default();
+        let started = Instant::now();
+        let mut command = Command::new(&self.binary);
+        command
+            .args(args)
+            .current_dir(dir)
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env("CHECKPOINT_DISABLE", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(0);
+        let mut child = command.spawn().map_err(|source| TerraformError::Spawn {
+            binary: self.binary.clone(),
+            source,
+        })?;
+        tracing::debug!(command = %command_name, dir = %dir.display(), "terraform started");
+
+        let mut stdout_pipe = child.stdout.take();
+        let mut stderr_pipe = child.stderr.take();
+        let collect = async {
+            let mut stdout = Vec::new();
+            let mut stderr = Vec::new();
+            let read_out = async {
+                match stdout_pipe.as_mut() {
+                    Some(pipe) => pipe.read_to_end(&mut stdout).await.map(|_| ()),
+                    None => Ok(()),
+                }
+            };
+            let read_err = async {
+                match stderr_pipe.as_mut() {
+                    Some(pipe) => pipe.read_to_end(&mut stderr).await.map(|_| ()),
+                    None => Ok(()),
+                }
+            };
+            let (a, b) = tokio::join!(read_out, read_err);
+            a.and(b)?;
+            let status = child.wait().await?;
+            Ok::<_, std::io::Error>((status, stdout, stderr))
+        };
+
+        let outcome = tokio::time::timeout_at(deadline, collect).await;
+        match outcome {
+            Ok(Ok((status, stdout, stderr))) => Ok(CommandOutput {
+                exit_code: status.code(),
+                stdout,
+                stderr: strip_ansi(&String::from_utf8_lossy(&stderr)),
+                duration: started.elapsed(),
+            }),
+            Ok(Err(source)) => Err(TerraformError::Output {
+                command: command_name,
+                source,
+            }),
+            Err(_) => {
+                stop_group(&mut child).await;
+                Err(TerraformError::TimedOut {
+                    command: command_name,
+                    elapsed: started.elapsed().as_secs_f64(),
+                })
+            }
+        }
+    }
+}
+
+/// SIGTERM to the process group, then SIGKILL after [`KILL_GRACE`].
+async fn stop_group(child: &mut Child) {
+    let Some(pid) = child.id() else { return };
+    let group = -(pid as i32);
+    // SAFETY: kill(2) with a negative pid signals the process group we created
+    // with process_group(0); it touches no memory.
+    unsafe {
+        libc::kill(group, libc::SIGTERM);
+    }
+    if tokio::time::timeout(KILL_GRACE, child.wait()).await.is_err() {
+        // SAFETY: as above.
+        unsafe {
+            libc::kill(group, libc::SIGKILL);
+        }
+        let _ = child.wait().await;
+    } else {
+        // Terraform exited; plugins it started may linger in the group.
+        // SAFETY: as above.
+        unsafe {
+            libc::kill(group, libc::SIGKILL);
+        }
+    }
+}
+
+/// Removes ANSI escape sequences (colour codes) from terraform's text.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // Parameters and intermediates, then one final byte in @..~.
+                for next in chars.by_ref() {
+                    if ('@'..='~').contains(&next) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_colour_codes() {
+        assert_eq!(strip_ansi("\u{1b}[31mError:\u{1b}[0m bad"), "Error: bad");
+    }
+}
