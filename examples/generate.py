@@ -101,6 +101,12 @@ def uuid_like(*parts: str) -> str:
     return f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
 
 
+def tf_unique_id(*parts: str) -> str:
+    """The provider's resource.UniqueId() suffix: a timestamp plus a counter, 26 digits."""
+    d = _digest(*parts)
+    return "2023061909" + "".join(str(b % 10) for b in d[:14]) + "01"
+
+
 def policy(doc: dict) -> str:
     """IAM policy documents are stored by the provider as compact JSON."""
     return json.dumps(doc, separators=(",", ":"), sort_keys=True)
@@ -445,7 +451,7 @@ def aws_iam_role_policy(role: str, name: str, doc: dict):
 
 def aws_iam_role_policy_attachment(a: Account, role: str, policy_arn: str):
     return {
-        "id": f"{role}-{'2023' + hexid(22, a.id, role, policy_arn)}",
+        "id": f"{role}-{tf_unique_id(a.id, role, policy_arn)}",
         "policy_arn": policy_arn,
         "role": role,
     }
@@ -1079,7 +1085,7 @@ def aws_lb_target_group(a: Account, name: str, vpc_id: str, tags: dict, port: in
 def aws_lb_target_group_attachment(tg_arn: str, instance_id: str, port: int = 8443):
     return {
         "availability_zone": None,
-        "id": f"{tg_arn}-2023{hexid(22, tg_arn, instance_id)}",
+        "id": f"{tg_arn}-{tf_unique_id(tg_arn, instance_id)}",
         "port": port,
         "target_group_arn": tg_arn,
         "target_id": instance_id,
@@ -2393,8 +2399,8 @@ def plan_stream(p: Plan, start: datetime) -> list[dict]:
         return msg(f"{r.address}: Refresh complete{suffix}", delta_us, hook=hook, type="refresh_complete")
 
     out = [msg(f"Terraform {TF_VERSION}", 0, terraform=TF_VERSION, type="version", ui="1.1")]
-    # Refresh every instance that exists in state, in dependency-ish order (Terraform walks concurrently;
-    # ten at a time by default, so starts and completions interleave).
+    # Refresh every instance that exists in state, in dependency-ish order. Terraform walks the graph
+    # concurrently (-parallelism=10 by default), so starts and completions interleave.
     existing = [r for r in p.resources if r.prior is not None]
     existing.sort(key=lambda r: (len(r.depends_on), r.address))
     delay = 187_311
@@ -2406,10 +2412,10 @@ def plan_stream(p: Plan, start: datetime) -> list[dict]:
                        type="refresh_start"))
         delay = 1_412
         pending.append(r)
-        if len(pending) == 3:
-            out.append(refresh_complete(pending.pop(0), 311_207 + 977 * len(out)))
+        if len(pending) == 10:
+            out.append(refresh_complete(pending.pop(0), 21_000 + (len(out) * 7_919) % 43_000))
     for done in pending:
-        out.append(refresh_complete(done, 204_518 + 611 * len(out)))
+        out.append(refresh_complete(done, 9_000 + (len(out) * 7_919) % 23_000))
 
     for r in sorted(p.resources, key=lambda r: r.sort_key):
         if r.drifted:
