@@ -43,6 +43,7 @@ import random
 import sys
 from datetime import datetime, timezone
 
+sys.dont_write_bytecode = True  # keep examples/ free of __pycache__
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "examples"))
 import generate as tf  # noqa: E402  (examples/generate.py)
 

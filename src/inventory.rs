@@ -115,7 +115,12 @@ pub fn parse(text: &str, is_json: bool, base: &Path, origin: &str) -> Result<Vec
         }
     } else {
         toml::from_str::<TomlInventory>(text)
-            .map_err(|e| shape(format!("not a workspace inventory: {}", e.to_string().trim_end())))?
+            .map_err(|e| {
+                shape(format!(
+                    "not a workspace inventory: {}",
+                    e.to_string().trim_end()
+                ))
+            })?
             .workspace
     };
     if entries.is_empty() {
@@ -132,7 +137,11 @@ pub fn parse(text: &str, is_json: bool, base: &Path, origin: &str) -> Result<Vec
         let input = match (entry.dir, entry.plan) {
             (Some(dir), None) => Input::Directory(base.join(dir)),
             (None, Some(plan)) => Input::PlanFile(base.join(plan)),
-            (Some(_), Some(_)) => return Err(shape(format!("{label} names both `dir` and `plan`; give one"))),
+            (Some(_), Some(_)) => {
+                return Err(shape(format!(
+                    "{label} names both `dir` and `plan`; give one"
+                )))
+            }
             (None, None) => return Err(shape(format!("{label} names neither `dir` nor `plan`"))),
         };
         if !seen.insert((entry.environment.clone(), entry.name.clone())) {
@@ -180,7 +189,9 @@ mod tests {
             ("", "no workspaces"),
         ];
         for (text, expected) in cases {
-            let err = parse(text, false, Path::new("."), "i.toml").unwrap_err().to_string();
+            let err = parse(text, false, Path::new("."), "i.toml")
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expected), "{err}");
         }
     }

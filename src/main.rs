@@ -142,7 +142,9 @@ fn main() -> ExitCode {
             let _ = e.print();
             // Usage errors must not read as drift (clap's own code is 2).
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
                 _ => ExitCode::from(exit_code::ERROR),
             };
         }
@@ -203,7 +205,10 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
     let mut names = Vec::new();
     let mut reports = Vec::new();
     for path in &args.plans {
-        let name = args.workspace.clone().unwrap_or_else(|| unique_name(workspace_name(path), &names));
+        let name = args
+            .workspace
+            .clone()
+            .unwrap_or_else(|| unique_name(workspace_name(path), &names));
         names.push(name.clone());
         let info = WorkspaceInfo {
             name,
@@ -224,9 +229,20 @@ fn workspace_name(path: &Path) -> String {
     }
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plan");
     let stem = stem.strip_suffix(".plan").unwrap_or(stem);
-    let generic = ["plan", "output", "tfplan", "plan-redacted", "show", "terraform"];
+    let generic = [
+        "plan",
+        "output",
+        "tfplan",
+        "plan-redacted",
+        "show",
+        "terraform",
+    ];
     if generic.contains(&stem) {
-        if let Some(parent) = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()) {
+        if let Some(parent) = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|n| n.to_str())
+        {
             return parent.to_string();
         }
     }
@@ -246,7 +262,8 @@ fn unique_name(name: String, taken: &[String]) -> String {
 fn scan(args: ScanArgs) -> Result<u8> {
     let rules = Arc::new(load_rules(args.common.rules.as_deref())?);
     let mut workspaces: Vec<Workspace> = match &args.workspaces {
-        Some(path) => inventory::load(path).with_context(|| format!("reading the inventory {}", path.display()))?,
+        Some(path) => inventory::load(path)
+            .with_context(|| format!("reading the inventory {}", path.display()))?,
         None => Vec::new(),
     };
     for dir in &args.dirs {
@@ -278,7 +295,8 @@ fn scan(args: ScanArgs) -> Result<u8> {
         reported_exit_code: None,
     });
 
-    let progress = ProgressBar::with_draw_target(Some(workspaces.len() as u64), ProgressDrawTarget::stderr());
+    let progress =
+        ProgressBar::with_draw_target(Some(workspaces.len() as u64), ProgressDrawTarget::stderr());
     if !std::io::stderr().is_terminal() || args.common.quiet {
         progress.set_draw_target(ProgressDrawTarget::hidden());
     }
@@ -295,12 +313,23 @@ fn scan(args: ScanArgs) -> Result<u8> {
         let limit = Arc::new(tokio::sync::Semaphore::new(usize::from(args.jobs)));
         let mut tasks = tokio::task::JoinSet::new();
         for (index, workspace) in workspaces.iter().cloned().enumerate() {
-            let (limit, rules, options, terraform, progress) =
-                (limit.clone(), rules.clone(), options.clone(), terraform.clone(), progress.clone());
+            let (limit, rules, options, terraform, progress) = (
+                limit.clone(),
+                rules.clone(),
+                options.clone(),
+                terraform.clone(),
+                progress.clone(),
+            );
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 progress.set_message(workspace.info.name.clone());
-                let report = scan::check_workspace(&workspace, terraform.as_ref().as_ref(), &rules, &options).await;
+                let report = scan::check_workspace(
+                    &workspace,
+                    terraform.as_ref().as_ref(),
+                    &rules,
+                    &options,
+                )
+                .await;
                 progress.inc(1);
                 (index, report)
             });
@@ -319,7 +348,10 @@ fn scan(args: ScanArgs) -> Result<u8> {
                 slot.unwrap_or_else(|| {
                     scan::error_report(
                         ws.info.clone(),
-                        drift_detection::plan::Diagnostic::error("the check of this workspace stopped unexpectedly", None),
+                        drift_detection::plan::Diagnostic::error(
+                            "the check of this workspace stopped unexpectedly",
+                            None,
+                        ),
                     )
                 })
             })
@@ -335,12 +367,18 @@ fn finish(reports: &[Report], common: &Common) -> Result<u8> {
     let mut write_failed = false;
     for report in reports {
         for error in report.errors.iter().filter(|e| e.severity == "error") {
-            eprintln!("drift-detection: {}: {}", report.workspace.name, error.summary);
+            eprintln!(
+                "drift-detection: {}: {}",
+                report.workspace.name, error.summary
+            );
         }
         let location = match output::write_report(&common.out, report) {
             Ok(path) => path.display().to_string(),
             Err(e) => {
-                eprintln!("drift-detection: cannot write the report of {}: {e:#}", report.workspace.name);
+                eprintln!(
+                    "drift-detection: cannot write the report of {}: {e:#}",
+                    report.workspace.name
+                );
                 write_failed = true;
                 "(not written)".to_string()
             }
@@ -381,7 +419,10 @@ fn finish(reports: &[Report], common: &Common) -> Result<u8> {
 /// Prints to stdout; a closed pipe (`| head`) is not an error.
 fn print_out(text: &str) {
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("drift-detection: writing to stdout: {e}");
         }

@@ -21,7 +21,13 @@ pub const NO_ENVIRONMENT: &str = "_";
 pub fn safe_component(text: &str) -> String {
     let cleaned: String = text
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     match cleaned.trim_matches('.') {
         "" => "_".to_string(),
@@ -31,7 +37,11 @@ pub fn safe_component(text: &str) -> String {
 
 /// Where a report is written, without extension.
 pub fn report_stem(out_dir: &Path, report: &Report) -> PathBuf {
-    let environment = report.workspace.environment.as_deref().unwrap_or(NO_ENVIRONMENT);
+    let environment = report
+        .workspace
+        .environment
+        .as_deref()
+        .unwrap_or(NO_ENVIRONMENT);
     out_dir
         .join(safe_component(environment))
         .join(safe_component(&report.workspace.name))
@@ -42,7 +52,10 @@ pub fn write_report(out_dir: &Path, report: &Report) -> Result<PathBuf> {
     let stem = report_stem(out_dir, report);
     let json_path = stem.with_extension("json");
     write_atomically(&json_path, render(report, Format::Json).as_bytes())?;
-    write_atomically(&stem.with_extension("md"), render(report, Format::Markdown).as_bytes())?;
+    write_atomically(
+        &stem.with_extension("md"),
+        render(report, Format::Markdown).as_bytes(),
+    )?;
     Ok(json_path)
 }
 
@@ -55,7 +68,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
 }

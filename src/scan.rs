@@ -24,7 +24,9 @@ use tokio::time::Instant;
 use crate::drift::{analyze, rules::RuleSet};
 use crate::inventory::{Input, Workspace};
 use crate::plan::{self, Diagnostic, DocumentKind, PlanDocument};
-use crate::report::{build_report, Failure, Report, ReportIdentity, RunFacts, TerraformRun, WorkspaceInfo};
+use crate::report::{
+    build_report, Failure, Report, ReportIdentity, RunFacts, TerraformRun, WorkspaceInfo,
+};
 use crate::terraform::{CommandOutput, Terraform, TerraformError};
 
 /// Which plans to run in a working directory.
@@ -80,13 +82,21 @@ pub async fn check_workspace(
         Input::PlanFile(path) => analyze_file(path, workspace.info.clone(), rules, options),
         Input::Directory(dir) => match terraform {
             Ok(tf) => run_directory(tf, dir, workspace, rules, options).await,
-            Err(e) => error_report(workspace.info.clone(), Diagnostic::error(e.to_string(), None)),
+            Err(e) => error_report(
+                workspace.info.clone(),
+                Diagnostic::error(e.to_string(), None),
+            ),
         },
     }
 }
 
 /// Analyzes a saved plan file (or `-` for stdin).
-pub fn analyze_file(path: &Path, info: WorkspaceInfo, rules: &RuleSet, options: &ScanOptions) -> Report {
+pub fn analyze_file(
+    path: &Path,
+    info: WorkspaceInfo,
+    rules: &RuleSet,
+    options: &ScanOptions,
+) -> Report {
     let name = path.display().to_string();
     let parsed = if name == "-" {
         plan::read_document("-", std::io::stdin().lock(), options.max_input_bytes)
@@ -152,7 +162,11 @@ impl Run<'_> {
                     });
                 }
                 self.fail(
-                    if timed_out { Failure::Timeout } else { Failure::Error },
+                    if timed_out {
+                        Failure::Timeout
+                    } else {
+                        Failure::Error
+                    },
                     Diagnostic::error(e.to_string(), None),
                 );
                 Err(())
@@ -167,13 +181,26 @@ impl Run<'_> {
 
     /// Records a failed command's reason: its JSON diagnostics if it gave
     /// any, else the end of its stderr.
-    fn command_failed(&mut self, label: &str, output: &CommandOutput, json_diagnostics: Vec<Diagnostic>) {
-        let errors: Vec<Diagnostic> = json_diagnostics.into_iter().filter(Diagnostic::is_error).collect();
+    fn command_failed(
+        &mut self,
+        label: &str,
+        output: &CommandOutput,
+        json_diagnostics: Vec<Diagnostic>,
+    ) {
+        let errors: Vec<Diagnostic> = json_diagnostics
+            .into_iter()
+            .filter(Diagnostic::is_error)
+            .collect();
         if errors.is_empty() {
-            let code = output.exit_code.map_or("a signal".to_string(), |c| format!("exit code {c}"));
+            let code = output
+                .exit_code
+                .map_or("a signal".to_string(), |c| format!("exit code {c}"));
             self.fail(
                 Failure::Error,
-                Diagnostic::error(format!("`terraform {label}` failed with {code}"), stderr_tail(&output.stderr)),
+                Diagnostic::error(
+                    format!("`terraform {label}` failed with {code}"),
+                    stderr_tail(&output.stderr),
+                ),
             );
         } else {
             self.facts.failure.get_or_insert(Failure::Error);
@@ -206,13 +233,21 @@ async fn run_directory(
             ),
         );
     }
-    let scratch = match tempfile::Builder::new().prefix("drift-detection-").tempdir() {
+    let scratch = match tempfile::Builder::new()
+        .prefix("drift-detection-")
+        .tempdir()
+    {
         Ok(t) => t,
         Err(e) => {
-            return error_report(info, Diagnostic::error(format!("cannot create a temporary folder: {e}"), None))
+            return error_report(
+                info,
+                Diagnostic::error(format!("cannot create a temporary folder: {e}"), None),
+            )
         }
     };
-    let mut tf = terraform.clone().with_env("TF_DATA_DIR", scratch.path().join("terraform-data"));
+    let mut tf = terraform
+        .clone()
+        .with_env("TF_DATA_DIR", scratch.path().join("terraform-data"));
     if let Some(name) = &workspace.terraform_workspace {
         tf = tf.with_env("TF_WORKSPACE", name);
     }
@@ -225,7 +260,11 @@ async fn run_directory(
     };
     execute(&mut run, workspace, scratch.path(), options).await;
 
-    let Run { mut facts, documents, .. } = run;
+    let Run {
+        mut facts,
+        documents,
+        ..
+    } = run;
     let refs: Vec<&PlanDocument> = documents.iter().collect();
     facts.terraform_version = facts
         .terraform_version
@@ -235,9 +274,20 @@ async fn run_directory(
 }
 
 async fn execute(run: &mut Run<'_>, workspace: &Workspace, scratch: &Path, options: &ScanOptions) {
-    let mut init = vec!["init".to_string(), "-input=false".to_string(), "-no-color".to_string()];
-    init.extend(workspace.backend_config.iter().map(|(k, v)| format!("-backend-config={k}={v}")));
-    let Ok(output) = run.command("init", init).await else { return };
+    let mut init = vec![
+        "init".to_string(),
+        "-input=false".to_string(),
+        "-no-color".to_string(),
+    ];
+    init.extend(
+        workspace
+            .backend_config
+            .iter()
+            .map(|(k, v)| format!("-backend-config={k}={v}")),
+    );
+    let Ok(output) = run.command("init", init).await else {
+        return;
+    };
     if output.exit_code != Some(0) {
         run.command_failed("init", &output, Vec::new());
         return;
@@ -249,11 +299,21 @@ async fn execute(run: &mut Run<'_>, workspace: &Workspace, scratch: &Path, optio
         PlanMode::Both => &[("plan -refresh-only", true), ("plan", false)],
     };
     for (label, refresh_only) in plans {
-        let plan_file = scratch.join(if *refresh_only { "refresh-only.tfplan" } else { "plan.tfplan" });
-        let mut args: Vec<String> = ["plan", "-input=false", "-no-color", "-json", "-detailed-exitcode"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let plan_file = scratch.join(if *refresh_only {
+            "refresh-only.tfplan"
+        } else {
+            "plan.tfplan"
+        });
+        let mut args: Vec<String> = [
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-json",
+            "-detailed-exitcode",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         args.push(format!("-lock-timeout={}", options.lock_timeout));
         if !options.lock {
             args.push("-lock=false".to_string());
@@ -262,12 +322,17 @@ async fn execute(run: &mut Run<'_>, workspace: &Workspace, scratch: &Path, optio
             args.push("-refresh-only".to_string());
         }
         args.push(format!("-out={}", plan_file.display()));
-        let Ok(output) = run.command(label, args).await else { return };
+        let Ok(output) = run.command(label, args).await else {
+            return;
+        };
 
         let stream = plan::read_document(label, output.stdout.as_slice(), options.max_input_bytes)
             .ok()
             .filter(|d| d.kind == DocumentKind::Stream);
-        let stream_diagnostics = stream.as_ref().map(|s| s.diagnostics.clone()).unwrap_or_default();
+        let stream_diagnostics = stream
+            .as_ref()
+            .map(|s| s.diagnostics.clone())
+            .unwrap_or_default();
         if run.facts.terraform_version.is_none() {
             run.facts.terraform_version = stream.as_ref().and_then(|s| s.terraform_version.clone());
         }
@@ -279,14 +344,25 @@ async fn execute(run: &mut Run<'_>, workspace: &Workspace, scratch: &Path, optio
             .diagnostics
             .extend(stream_diagnostics.into_iter().filter(|d| !d.is_error()));
 
-        let show = vec!["show".to_string(), "-json".to_string(), "-no-color".to_string(), plan_file.display().to_string()];
+        let show = vec![
+            "show".to_string(),
+            "-json".to_string(),
+            "-no-color".to_string(),
+            plan_file.display().to_string(),
+        ];
         let show_label = format!("show -json ({label})");
-        let Ok(shown) = run.command(&show_label, show).await else { return };
+        let Ok(shown) = run.command(&show_label, show).await else {
+            return;
+        };
         if shown.exit_code != Some(0) {
             run.command_failed(&show_label, &shown, Vec::new());
             return;
         }
-        match plan::read_document(&show_label, shown.stdout.as_slice(), options.max_input_bytes) {
+        match plan::read_document(
+            &show_label,
+            shown.stdout.as_slice(),
+            options.max_input_bytes,
+        ) {
             Ok(doc) => run.documents.push(doc),
             Err(e) => {
                 run.fail(Failure::Error, Diagnostic::error(e.to_string(), None));

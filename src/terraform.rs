@@ -107,7 +107,12 @@ impl Terraform {
     }
 
     /// Runs `terraform ARGS` in `dir`, stopping it at `deadline`.
-    pub async fn run(&self, dir: &Path, args: &[String], deadline: Instant) -> Result<CommandOutput, TerraformError> {
+    pub async fn run(
+        &self,
+        dir: &Path,
+        args: &[String],
+        deadline: Instant,
+    ) -> Result<CommandOutput, TerraformError> {
         let command_name = args.first().cloned().unwrap_or_default();
         let started = Instant::now();
         let mut command = Command::new(&self.binary);
@@ -184,7 +189,10 @@ async fn stop_group(child: &mut Child) {
     unsafe {
         libc::kill(group, libc::SIGTERM);
     }
-    if tokio::time::timeout(KILL_GRACE, child.wait()).await.is_err() {
+    if tokio::time::timeout(KILL_GRACE, child.wait())
+        .await
+        .is_err()
+    {
         // SAFETY: as above.
         unsafe {
             libc::kill(group, libc::SIGKILL);

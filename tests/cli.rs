@@ -14,7 +14,12 @@ fn bin() -> Command {
 }
 
 fn run(args: &[&str], out: &Path) -> Output {
-    bin().args(args).arg("--out").arg(out).output().expect("the binary runs")
+    bin()
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("the binary runs")
 }
 
 fn read_json(path: &Path) -> Value {
@@ -33,11 +38,27 @@ fn bad_inputs_give_one_clear_line_and_an_error_report() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("reports");
     let cases: Vec<(&str, &[u8], &str)> = vec![
-        ("garbage.json", b"this is not json", "expected a JSON object"),
+        (
+            "garbage.json",
+            b"this is not json",
+            "expected a JSON object",
+        ),
         ("empty.json", b"   \n", "the input is empty"),
-        ("truncated.json", b"{\"format_version\": \"1.2\", \"resource_changes\": [", "not valid JSON at line 1"),
-        ("wrong.json", b"{\"format_version\": \"1.2\", \"resource_changes\": {\"a\": 1}}", "unexpected shape"),
-        ("other.json", b"{\"hello\": \"world\"}", "not Terraform plan output"),
+        (
+            "truncated.json",
+            b"{\"format_version\": \"1.2\", \"resource_changes\": [",
+            "not valid JSON at line 1",
+        ),
+        (
+            "wrong.json",
+            b"{\"format_version\": \"1.2\", \"resource_changes\": {\"a\": 1}}",
+            "unexpected shape",
+        ),
+        (
+            "other.json",
+            b"{\"hello\": \"world\"}",
+            "not Terraform plan output",
+        ),
     ];
     for (name, content, expected) in cases {
         let path = write(tmp.path(), name, content);
@@ -45,12 +66,18 @@ fn bad_inputs_give_one_clear_line_and_an_error_report() {
         assert_eq!(output.status.code(), Some(1), "{name}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
-        assert!(stderr.contains(name) && stderr.contains(expected), "{name}: {stderr}");
+        assert!(
+            stderr.contains(name) && stderr.contains(expected),
+            "{name}: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
         let stem = name.trim_end_matches(".json");
         let report = read_json(&out.join("_").join(format!("{stem}.json")));
         assert_eq!(report["status"], "error", "{name}");
-        assert!(report["errors"][0]["summary"].as_str().unwrap().contains(expected));
+        assert!(report["errors"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains(expected));
     }
 }
 
@@ -58,8 +85,25 @@ fn bad_inputs_give_one_clear_line_and_an_error_report() {
 fn oversize_and_missing_inputs_are_errors_too() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("reports");
-    let big = write(tmp.path(), "big.json", format!("{{\"format_version\":\"1.2\",\"x\":\"{}\"}}", "a".repeat(4096)).as_bytes());
-    let output = run(&["analyze", big.to_str().unwrap(), "--max-input-bytes", "1024", "-q"], &out);
+    let big = write(
+        tmp.path(),
+        "big.json",
+        format!(
+            "{{\"format_version\":\"1.2\",\"x\":\"{}\"}}",
+            "a".repeat(4096)
+        )
+        .as_bytes(),
+    );
+    let output = run(
+        &[
+            "analyze",
+            big.to_str().unwrap(),
+            "--max-input-bytes",
+            "1024",
+            "-q",
+        ],
+        &out,
+    );
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("over the limit of 1024 bytes"));
 
@@ -82,9 +126,21 @@ fn usage_errors_never_read_as_drift() {
 #[test]
 fn reads_a_stream_from_stdin() {
     let tmp = tempfile::tempdir().unwrap();
-    let stream = std::fs::read(common::shared_fixtures().join("plan-stream/golit-TestOperationJSON_planDriftWithMove.jsonl")).unwrap();
+    let stream = std::fs::read(
+        common::shared_fixtures()
+            .join("plan-stream/golit-TestOperationJSON_planDriftWithMove.jsonl"),
+    )
+    .unwrap();
     let mut child = bin()
-        .args(["analyze", "-", "--format", "json", "--environment", "ci", "--out"])
+        .args([
+            "analyze",
+            "-",
+            "--format",
+            "json",
+            "--environment",
+            "ci",
+            "--out",
+        ])
         .arg(tmp.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -92,7 +148,11 @@ fn reads_a_stream_from_stdin() {
         .unwrap();
     child.stdin.take().unwrap().write_all(&stream).unwrap();
     let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(2), "high-severity drift, nothing critical");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "high-severity drift, nothing critical"
+    );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["workspace"]["name"], "stdin");
     assert_eq!(report["status"], "drift");
@@ -111,15 +171,30 @@ fn exit_codes_follow_the_findings() {
         run(&args, tmp.path()).status.code()
     };
     assert_eq!(code("show-json/basic-update/output.json", &[]), Some(0));
-    assert_eq!(code("show-json/equivalence-drift_refresh_only/output.json", &[]), Some(2));
+    assert_eq!(
+        code("show-json/equivalence-drift_refresh_only/output.json", &[]),
+        Some(2)
+    );
     assert_eq!(code("show-json/basic-delete/output.json", &[]), Some(4));
-    assert_eq!(code("plan-stream/cloud-plan-json-error.jsonl", &[]), Some(1));
+    assert_eq!(
+        code("plan-stream/cloud-plan-json-error.jsonl", &[]),
+        Some(1)
+    );
     // A reported exit code is recorded and reconciled with the content.
-    assert_eq!(code("show-json/basic-update/output.json", &["--terraform-exit-code", "2", "--workspace", "reconciled"]), Some(0));
+    assert_eq!(
+        code(
+            "show-json/basic-update/output.json",
+            &["--terraform-exit-code", "2", "--workspace", "reconciled"]
+        ),
+        Some(0)
+    );
     let report = read_json(&tmp.path().join("_/reconciled.json"));
     assert_eq!(report["terraform"]["exit_code"], 2);
     assert_eq!(report["status"], "clean");
-    assert!(report["terraform"]["notes"][0].as_str().unwrap().contains("exited 2"));
+    assert!(report["terraform"]["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("exited 2"));
 }
 
 #[test]
@@ -131,20 +206,51 @@ fn a_critical_finding_exits_3_and_user_rules_can_change_it() {
         br#"{"format_version":"1.2","resource_drift":[{"address":"aws_security_group.web","mode":"managed","type":"aws_security_group","name":"web",
             "change":{"actions":["update"],"before":{"ingress":[]},"after":{"ingress":[{"protocol":"tcp","from_port":22,"to_port":22,"cidr_blocks":["0.0.0.0/0"]}]}}}]}"#,
     );
-    let output = run(&["analyze", plan.to_str().unwrap(), "-q"], &tmp.path().join("a"));
+    let output = run(
+        &["analyze", plan.to_str().unwrap(), "-q"],
+        &tmp.path().join("a"),
+    );
     assert_eq!(output.status.code(), Some(3));
 
-    let rules = write(tmp.path(), "rules.yaml", b"ignore:\n  - address: aws_security_group.web\n    reason: managed by another team\n");
-    let output = run(&["analyze", plan.to_str().unwrap(), "-q", "--rules", rules.to_str().unwrap()], &tmp.path().join("b"));
+    let rules = write(
+        tmp.path(),
+        "rules.yaml",
+        b"ignore:\n  - address: aws_security_group.web\n    reason: managed by another team\n",
+    );
+    let output = run(
+        &[
+            "analyze",
+            plan.to_str().unwrap(),
+            "-q",
+            "--rules",
+            rules.to_str().unwrap(),
+        ],
+        &tmp.path().join("b"),
+    );
     assert_eq!(output.status.code(), Some(0));
     let report = read_json(&tmp.path().join("b/_/sg.json"));
     assert_eq!(report["summary"]["ignored"], 1);
 
-    let bad_rules = write(tmp.path(), "bad.toml", b"[[rules]]\nid = \"x\"\nseverity = \"urgent\"\n");
-    let output = run(&["analyze", plan.to_str().unwrap(), "--rules", bad_rules.to_str().unwrap()], &tmp.path().join("c"));
+    let bad_rules = write(
+        tmp.path(),
+        "bad.toml",
+        b"[[rules]]\nid = \"x\"\nseverity = \"urgent\"\n",
+    );
+    let output = run(
+        &[
+            "analyze",
+            plan.to_str().unwrap(),
+            "--rules",
+            bad_rules.to_str().unwrap(),
+        ],
+        &tmp.path().join("c"),
+    );
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("bad.toml") && stderr.contains("urgent"), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("urgent"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -153,5 +259,8 @@ fn the_schema_command_prints_the_committed_schema() {
     assert_eq!(output.status.code(), Some(0));
     let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
     let committed = read_json(&common::repo().join("schemas/drift-report.v1.json"));
-    assert_eq!(printed, committed, "regenerate with: cargo run -- schema > schemas/drift-report.v1.json");
+    assert_eq!(
+        printed, committed,
+        "regenerate with: cargo run -- schema > schemas/drift-report.v1.json"
+    );
 }

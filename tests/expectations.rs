@@ -7,7 +7,9 @@ mod common;
 use drift_detection::drift::rules::{AutoRemediation, RuleSet, Severity};
 use drift_detection::drift::{analyze, DriftItem, Source};
 use drift_detection::plan;
-use drift_detection::report::{build_report, ReportIdentity, Report, RunFacts, Status, WorkspaceInfo};
+use drift_detection::report::{
+    build_report, Report, ReportIdentity, RunFacts, Status, WorkspaceInfo,
+};
 use serde_json::json;
 
 fn report(fixture: &str) -> Report {
@@ -31,7 +33,10 @@ fn item<'a>(report: &'a Report, source: Source, address: &str) -> &'a DriftItem 
 }
 
 fn paths(item: &DriftItem) -> Vec<&str> {
-    item.changed_attributes.iter().map(|a| a.path.as_str()).collect()
+    item.changed_attributes
+        .iter()
+        .map(|a| a.path.as_str())
+        .collect()
 }
 
 #[test]
@@ -40,7 +45,10 @@ fn drift_is_kept_apart_from_pending_changes() {
     // then wants ami = baz on both resources.
     let r = report("show-json/drift/output.json");
     assert_eq!(r.status, Status::Drift);
-    assert_eq!((r.summary.drifted_resources, r.summary.pending_changes), (1, 2));
+    assert_eq!(
+        (r.summary.drifted_resources, r.summary.pending_changes),
+        (1, 2)
+    );
     let drift = item(&r, Source::OutsideTerraform, "test_instance.should_refresh");
     assert_eq!(drift.actions, vec!["update"]);
     assert_eq!(drift.changed_attributes[0].path, "ami");
@@ -56,7 +64,11 @@ fn drift_is_kept_apart_from_pending_changes() {
 fn refresh_only_drift_is_reported_and_nothing_is_pending() {
     let r = report("show-json/equivalence-drift_refresh_only/output.json");
     assert_eq!(r.status, Status::Drift);
-    let drift = item(&r, Source::OutsideTerraform, "tfcoremock_simple_resource.drift");
+    let drift = item(
+        &r,
+        Source::OutsideTerraform,
+        "tfcoremock_simple_resource.drift",
+    );
     assert_eq!(paths(drift), vec!["string"]);
     assert_eq!(drift.changed_attributes[0].after, json!("Hello, drift!"));
     assert_eq!(r.summary.pending_changes, 0);
@@ -65,8 +77,15 @@ fn refresh_only_drift_is_reported_and_nothing_is_pending() {
 #[test]
 fn moved_resources_keep_their_previous_address_and_relevant_attributes() {
     let r = report("show-json/equivalence-moved_with_drift/output.json");
-    let drift = item(&r, Source::OutsideTerraform, "tfcoremock_simple_resource.base_after");
-    assert_eq!(drift.previous_address.as_deref(), Some("tfcoremock_simple_resource.base_before"));
+    let drift = item(
+        &r,
+        Source::OutsideTerraform,
+        "tfcoremock_simple_resource.base_after",
+    );
+    assert_eq!(
+        drift.previous_address.as_deref(),
+        Some("tfcoremock_simple_resource.base_before")
+    );
     assert_eq!(drift.relevant_attributes, vec!["string"]);
     assert_eq!(drift.changed_attributes[0].after, json!("Hello, drift!"));
 
@@ -81,11 +100,21 @@ fn replacements_name_the_attributes_that_force_them() {
     let r = report("show-json/equivalence-local_provider_update/output.json");
     let replace = item(&r, Source::ConfigChange, "local_file.local_file");
     assert_eq!(replace.actions, vec!["delete", "create"]);
-    assert_eq!(replace.action_reason.as_deref(), Some("replace_because_cannot_update"));
+    assert_eq!(
+        replace.action_reason.as_deref(),
+        Some("replace_because_cannot_update")
+    );
     assert_eq!(replace.replace_paths, vec!["content"]);
     assert_eq!(replace.severity, Severity::High);
     assert_eq!(replace.rule, "delete-or-replace");
-    assert!(replace.remediation.suggestion.contains("because of content"), "{}", replace.remediation.suggestion);
+    assert!(
+        replace
+            .remediation
+            .suggestion
+            .contains("because of content"),
+        "{}",
+        replace.remediation.suggestion
+    );
     assert_eq!(r.summary.by_action.get("replace"), Some(&1));
 
     let r = report("show-json/equivalence-replace_within_list/output.json");
@@ -98,15 +127,25 @@ fn replacements_name_the_attributes_that_force_them() {
 fn deletions_outside_and_inside_terraform() {
     let r = report("show-json/basic-delete/output.json");
     let delete = item(&r, Source::ConfigChange, "test_instance.test-delete");
-    assert_eq!(delete.action_reason.as_deref(), Some("delete_because_no_resource_config"));
+    assert_eq!(
+        delete.action_reason.as_deref(),
+        Some("delete_because_no_resource_config")
+    );
     assert_eq!(delete.severity, Severity::High);
     assert!(delete.changed_attributes.is_empty());
 
     // The redacted cloud plan records a resource deleted outside Terraform.
     let r = report("cloud-redacted-plan/plan-json-full/plan-redacted.json");
-    let gone = item(&r, Source::OutsideTerraform, "tfcoremock_simple_resource.example");
+    let gone = item(
+        &r,
+        Source::OutsideTerraform,
+        "tfcoremock_simple_resource.example",
+    );
     assert_eq!(gone.actions, vec!["delete"]);
-    assert!(gone.remediation.suggestion.contains("deleted outside Terraform"));
+    assert!(gone
+        .remediation
+        .suggestion
+        .contains("deleted outside Terraform"));
     assert_eq!(r.status, Status::Drift);
 }
 
@@ -115,7 +154,11 @@ fn sensitive_attributes_are_redacted_and_flagged() {
     let r = report("show-json/show-json-sensitive/output.json");
     assert_eq!(r.summary.pending_changes, 3);
     let created = item(&r, Source::ConfigChange, "test_instance.test[0]");
-    let password = created.changed_attributes.iter().find(|a| a.path == "password").unwrap();
+    let password = created
+        .changed_attributes
+        .iter()
+        .find(|a| a.path == "password")
+        .unwrap();
     assert!(password.sensitive);
     assert_eq!(password.after, json!("(sensitive value)"));
     let text = serde_json::to_string(&r).unwrap();
@@ -133,24 +176,40 @@ fn unknown_values_are_marked_not_guessed() {
     let unknown: Vec<_> = r
         .drift
         .iter()
-        .flat_map(|i| i.changed_attributes.iter().map(move |a| (i.address.as_str(), a)))
+        .flat_map(|i| {
+            i.changed_attributes
+                .iter()
+                .map(move |a| (i.address.as_str(), a))
+        })
         .filter(|(_, a)| a.unknown)
         .collect();
     assert!(!unknown.is_empty());
     assert!(unknown.iter().all(|(_, a)| a.after.is_null()));
-    assert!(unknown.iter().any(|(addr, a)| *addr == "test_instance.test[0]" && a.path == "id"));
+    assert!(unknown
+        .iter()
+        .any(|(addr, a)| *addr == "test_instance.test[0]" && a.path == "id"));
 }
 
 #[test]
 fn module_addresses_are_split_out() {
     let r = report("show-json/nested-modules/output.json");
-    let created = item(&r, Source::ConfigChange, "module.my_module.module.more.test_instance.test");
-    assert_eq!(created.module.as_deref(), Some("module.my_module.module.more"));
+    let created = item(
+        &r,
+        Source::ConfigChange,
+        "module.my_module.module.more.test_instance.test",
+    );
+    assert_eq!(
+        created.module.as_deref(),
+        Some("module.my_module.module.more")
+    );
     assert_eq!(created.resource_type, "test_instance");
     assert_eq!(created.name, "test");
 
     let r = report("show-json/modules/output.json");
-    assert!(r.drift.iter().any(|i| i.module.as_deref() == Some("module.module_test_foo")));
+    assert!(r
+        .drift
+        .iter()
+        .any(|i| i.module.as_deref() == Some("module.module_test_foo")));
 }
 
 #[test]
@@ -160,7 +219,10 @@ fn streams_report_drift_and_moves_without_values() {
     let deleted = item(&r, Source::OutsideTerraform, "test_resource.beep");
     assert_eq!(deleted.actions, vec!["delete"]);
     let moved = item(&r, Source::OutsideTerraform, "test_resource.boop");
-    assert_eq!(moved.previous_address.as_deref(), Some("test_resource.blep"));
+    assert_eq!(
+        moved.previous_address.as_deref(),
+        Some("test_resource.blep")
+    );
     // The planned "move" is a refactor, not a pending change.
     assert_eq!(r.summary.pending_changes, 0);
 
@@ -184,5 +246,8 @@ fn stateful_deletion_outside_terraform_is_critical_and_blocked() {
     let item = &analysis.items[0];
     assert_eq!(item.severity, Severity::Critical);
     assert_eq!(item.remediation.auto_remediation, AutoRemediation::Blocked);
-    assert!(item.remediation.suggestion.starts_with("Manual review required"));
+    assert!(item
+        .remediation
+        .suggestion
+        .starts_with("Manual review required"));
 }

@@ -14,13 +14,21 @@ use serde_json::Value;
 
 fn read(path: &std::path::Path) -> drift_detection::Result<plan::PlanDocument> {
     let file = File::open(path).map_err(|e| drift_detection::Error::io(path, e))?;
-    plan::read_document(&path.display().to_string(), BufReader::new(file), plan::DEFAULT_MAX_INPUT_BYTES)
+    plan::read_document(
+        &path.display().to_string(),
+        BufReader::new(file),
+        plan::DEFAULT_MAX_INPUT_BYTES,
+    )
 }
 
 #[test]
 fn every_terraform_output_fixture_parses_and_analyzes_into_a_valid_report() {
     let outputs = common::terraform_outputs();
-    assert!(outputs.len() >= 220, "PROVENANCE.md lists only {} outputs", outputs.len());
+    assert!(
+        outputs.len() >= 220,
+        "PROVENANCE.md lists only {} outputs",
+        outputs.len()
+    );
     let schema = json_schema();
     let validator = jsonschema::validator_for(&schema).expect("the report schema compiles");
     let rules = RuleSet::embedded();
@@ -39,12 +47,22 @@ fn every_terraform_output_fixture_parses_and_analyzes_into_a_valid_report() {
             RunFacts::default(),
         );
         let value = serde_json::to_value(&report).expect("a report serializes");
-        let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{}: report breaks the schema: {errors:?}", path.display());
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{}: report breaks the schema: {errors:?}",
+            path.display()
+        );
     }
     // Each shape the tool reads is represented.
     for kind in ["Plan", "State", "Stream", "Diagnostic"] {
-        assert!(kinds.get(kind).copied().unwrap_or(0) > 0, "no {kind} fixture parsed: {kinds:?}");
+        assert!(
+            kinds.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} fixture parsed: {kinds:?}"
+        );
     }
 }
 
@@ -77,7 +95,9 @@ fn sensitive_values_never_reach_any_output_format() {
     let (mut fixtures_with_masks, mut fixtures_with_secrets) = (0, 0);
     for path in common::terraform_outputs() {
         let text = std::fs::read_to_string(&path).expect("fixture is readable");
-        let Ok(raw) = serde_json::from_str::<Value>(&text) else { continue };
+        let Ok(raw) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
         let (sensitive, plain) = common::sensitive_leaves(&raw);
         if !common::has_sensitive_mask(&raw) {
             continue;
@@ -88,7 +108,10 @@ fn sensitive_values_never_reach_any_output_format() {
         }
         // Values too short to search for, or also present unmarked elsewhere,
         // are checked through the `sensitive` flag below instead.
-        let secrets: Vec<&String> = sensitive.difference(&plain).filter(|s| s.len() >= 3).collect();
+        let secrets: Vec<&String> = sensitive
+            .difference(&plain)
+            .filter(|s| s.len() >= 3)
+            .collect();
         let doc = read(&path).expect("fixture parses");
         let report = build_report(
             ReportIdentity::new(),
@@ -114,13 +137,20 @@ fn sensitive_values_never_reach_any_output_format() {
                 .filter(|a| a.sensitive)
                 .all(|a| [&a.before, &a.after]
                     .iter()
-                    .all(|v| v.is_null() || **v == Value::from(drift_detection::drift::diff::REDACTED))),
+                    .all(|v| v.is_null()
+                        || v.as_str() == Some(drift_detection::drift::diff::REDACTED))),
             "{}: a sensitive attribute shows a value",
             path.display()
         );
     }
-    assert!(fixtures_with_masks >= 4, "only {fixtures_with_masks} fixtures mark values sensitive");
-    assert!(fixtures_with_secrets >= 1, "no fixture carries a sensitive value to hide");
+    assert!(
+        fixtures_with_masks >= 4,
+        "only {fixtures_with_masks} fixtures mark values sensitive"
+    );
+    assert!(
+        fixtures_with_secrets >= 1,
+        "no fixture carries a sensitive value to hide"
+    );
 }
 
 #[test]
@@ -133,6 +163,7 @@ fn stream_and_document_kinds_are_told_apart() {
     assert_eq!(doc.kind, DocumentKind::Plan);
     let state = read(&root.join("state/command-basic.json")).unwrap();
     assert_eq!(state.kind, DocumentKind::State);
-    let redacted = read(&root.join("cloud-redacted-plan/plan-json-full/plan-redacted.json")).unwrap();
+    let redacted =
+        read(&root.join("cloud-redacted-plan/plan-json-full/plan-redacted.json")).unwrap();
     assert_eq!(redacted.format_version.as_deref(), Some("1.1"));
 }

@@ -37,8 +37,10 @@ fn scan(args: &[&str], terraform: &Path, out: &Path) -> Output {
 
 fn report(out: &Path, name: &str) -> Value {
     let path = out.join("_").join(format!("{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .expect("report is JSON")
+    serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .expect("report is JSON")
 }
 
 fn workspace(root: &Path, name: &str, main_tf: &str) -> PathBuf {
@@ -54,20 +56,32 @@ fn apply(dir: &Path) {
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     let status = Command::new(terraform())
         .args(["apply", "-auto-approve", "-input=false", "-no-color"])
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
 }
 
 #[test]
 fn real_terraform_exit_codes_end_as_clean_reconciled_and_error_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("reports");
-    let upstream = workspace(tmp.path(), "network", "output \"vpc_id\" {\n  value = \"vpc-0a1b2c\"\n}\n");
+    let upstream = workspace(
+        tmp.path(),
+        "network",
+        "output \"vpc_id\" {\n  value = \"vpc-0a1b2c\"\n}\n",
+    );
     apply(&upstream);
     // Reads the upstream state through terraform_remote_state (local backend).
     let consumer_tf = format!(
@@ -76,17 +90,36 @@ fn real_terraform_exit_codes_end_as_clean_reconciled_and_error_reports() {
     );
     let clean = workspace(tmp.path(), "clean", &consumer_tf);
     apply(&clean);
-    let changed = workspace(tmp.path(), "changed", "output \"greeting\" {\n  value = \"hello\"\n}\n");
+    let changed = workspace(
+        tmp.path(),
+        "changed",
+        "output \"greeting\" {\n  value = \"hello\"\n}\n",
+    );
     apply(&changed);
-    std::fs::write(changed.join("main.tf"), "output \"greeting\" {\n  value = \"hello, world\"\n}\n").unwrap();
-    let broken = workspace(tmp.path(), "broken", "output \"x\" {\n  value = var.not_declared\n}\n");
+    std::fs::write(
+        changed.join("main.tf"),
+        "output \"greeting\" {\n  value = \"hello, world\"\n}\n",
+    )
+    .unwrap();
+    let broken = workspace(
+        tmp.path(),
+        "broken",
+        "output \"x\" {\n  value = var.not_declared\n}\n",
+    );
 
-    let dirs: Vec<&str> = [&clean, &changed, &broken].iter().map(|d| d.to_str().unwrap()).collect();
+    let dirs: Vec<&str> = [&clean, &changed, &broken]
+        .iter()
+        .map(|d| d.to_str().unwrap())
+        .collect();
     let mut args = dirs.clone();
     args.extend(["--jobs", "2", "--timeout", "120"]);
     let output = scan(&args, &terraform(), &out);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "an error in one workspace makes the run an error: {stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "an error in one workspace makes the run an error: {stderr}"
+    );
 
     let clean = report(&out, "clean");
     assert_eq!(clean["status"], "clean");
@@ -100,24 +133,39 @@ fn real_terraform_exit_codes_end_as_clean_reconciled_and_error_reports() {
         .collect();
     assert_eq!(
         commands,
-        vec!["init", "plan -refresh-only", "show -json (plan -refresh-only)", "plan", "show -json (plan)"]
+        vec![
+            "init",
+            "plan -refresh-only",
+            "show -json (plan -refresh-only)",
+            "plan",
+            "show -json (plan)"
+        ]
     );
 
     // Output-only changes: terraform says 2, the content has no resource change.
     let changed = report(&out, "changed");
     assert_eq!(changed["terraform"]["exit_code"], 2);
     assert_eq!(changed["status"], "clean");
-    assert!(changed["terraform"]["notes"][0].as_str().unwrap().contains("exited 2"));
+    assert!(changed["terraform"]["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("exited 2"));
 
     let broken = report(&out, "broken");
     assert_eq!(broken["status"], "error");
     assert_eq!(broken["terraform"]["exit_code"], 1);
     let summary = broken["errors"][0]["summary"].as_str().unwrap();
     assert!(summary.contains("undeclared input variable"), "{summary}");
-    assert!(stderr.contains("broken: Reference to undeclared input variable"), "{stderr}");
+    assert!(
+        stderr.contains("broken: Reference to undeclared input variable"),
+        "{stderr}"
+    );
 
     // Scanning leaves the working directories as they were.
-    assert!(!tmp.path().join("broken/.terraform").exists(), "scan wrote into the workspace");
+    assert!(
+        !tmp.path().join("broken/.terraform").exists(),
+        "scan wrote into the workspace"
+    );
 }
 
 #[test]
@@ -145,7 +193,10 @@ fn a_hanging_terraform_is_killed_at_the_deadline_and_reported_as_timeout() {
 
     let report = report(&out, "slow");
     assert_eq!(report["status"], "timeout");
-    assert!(report["errors"][0]["summary"].as_str().unwrap().contains("still running at the deadline"));
+    assert!(report["errors"][0]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("still running at the deadline"));
     let runs = report["terraform"]["runs"].as_array().unwrap();
     assert_eq!(runs.last().unwrap()["command"], "plan -refresh-only");
     assert!(runs.last().unwrap()["exit_code"].is_null());
@@ -154,7 +205,10 @@ fn a_hanging_terraform_is_killed_at_the_deadline_and_reported_as_timeout() {
     let pid = std::fs::read_to_string(&pid_file).unwrap();
     let alive = Path::new("/proc").join(pid.trim()).join("stat");
     let zombie_or_gone = std::fs::read_to_string(&alive).map_or(true, |s| s.contains(") Z "));
-    assert!(zombie_or_gone, "the plan's child process {pid} survived the timeout");
+    assert!(
+        zombie_or_gone,
+        "the plan's child process {pid} survived the timeout"
+    );
 }
 
 #[test]
@@ -162,17 +216,35 @@ fn missing_terraform_and_missing_directories_are_error_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = workspace(tmp.path(), "exists", "");
     let out = tmp.path().join("reports");
-    let output = scan(&[dir.to_str().unwrap()], Path::new("/nonexistent/terraform"), &out);
+    let output = scan(
+        &[dir.to_str().unwrap()],
+        Path::new("/nonexistent/terraform"),
+        &out,
+    );
     assert_eq!(output.status.code(), Some(1));
     let report = report(&out, "exists");
     assert_eq!(report["status"], "error");
-    assert!(report["errors"][0]["summary"].as_str().unwrap().contains("could not start /nonexistent/terraform"));
+    assert!(report["errors"][0]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("could not start /nonexistent/terraform"));
 
     let inventory = tmp.path().join("workspaces.toml");
-    std::fs::write(&inventory, "[[workspace]]\nname = \"gone\"\nenvironment = \"dev\"\ndir = \"no-such-dir\"\n").unwrap();
-    let output = scan(&["--workspaces", inventory.to_str().unwrap()], &terraform(), &out);
+    std::fs::write(
+        &inventory,
+        "[[workspace]]\nname = \"gone\"\nenvironment = \"dev\"\ndir = \"no-such-dir\"\n",
+    )
+    .unwrap();
+    let output = scan(
+        &["--workspaces", inventory.to_str().unwrap()],
+        &terraform(),
+        &out,
+    );
     assert_eq!(output.status.code(), Some(1));
     let path = out.join("dev/gone.json");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    assert!(report["errors"][0]["summary"].as_str().unwrap().contains("no such Terraform working directory"));
+    assert!(report["errors"][0]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("no such Terraform working directory"));
 }

@@ -67,7 +67,9 @@ pub fn format_json_path(steps: &[Value]) -> String {
     let steps: Vec<Step> = steps
         .iter()
         .map(|s| match s {
-            Value::Number(n) => n.as_u64().map_or_else(|| Step::Key(n.to_string()), |i| Step::Index(i as usize)),
+            Value::Number(n) => n
+                .as_u64()
+                .map_or_else(|| Step::Key(n.to_string()), |i| Step::Index(i as usize)),
             Value::String(s) => Step::Key(s.clone()),
             other => Step::Key(other.to_string()),
         })
@@ -77,7 +79,9 @@ pub fn format_json_path(steps: &[Value]) -> String {
 
 fn is_identifier(key: &str) -> bool {
     let mut chars = key.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
@@ -135,8 +139,15 @@ fn mask_index(mask: Option<&Value>, index: usize) -> Option<&Value> {
 }
 
 /// Every changed leaf between `before` and `after`, in path order.
-pub fn changed_attributes(before: &Value, after: &Value, masks: Masks<'_>) -> Vec<ChangedAttribute> {
-    let mut walker = Walker { path: Vec::new(), out: Vec::new() };
+pub fn changed_attributes(
+    before: &Value,
+    after: &Value,
+    masks: Masks<'_>,
+) -> Vec<ChangedAttribute> {
+    let mut walker = Walker {
+        path: Vec::new(),
+        out: Vec::new(),
+    };
     walker.walk(present(before), present(after), masks);
     walker.out
 }
@@ -158,9 +169,18 @@ impl Walker {
         }
         match (before, after) {
             (Some(Value::Object(b)), Some(Value::Object(a))) => {
-                let keys: BTreeSet<&String> = b.keys().chain(a.keys()).chain(unknown_keys(masks)).collect();
+                let keys: BTreeSet<&String> = b
+                    .keys()
+                    .chain(a.keys())
+                    .chain(unknown_keys(masks))
+                    .collect();
                 for key in keys {
-                    self.child_key(key, b.get(key).and_then(present), a.get(key).and_then(present), masks);
+                    self.child_key(
+                        key,
+                        b.get(key).and_then(present),
+                        a.get(key).and_then(present),
+                        masks,
+                    );
                 }
             }
             (Some(Value::Object(b)), None) if !b.is_empty() => {
@@ -186,13 +206,26 @@ impl Walker {
         }
     }
 
-    fn child_key(&mut self, key: &str, before: Option<&Value>, after: Option<&Value>, masks: Masks<'_>) {
+    fn child_key(
+        &mut self,
+        key: &str,
+        before: Option<&Value>,
+        after: Option<&Value>,
+        masks: Masks<'_>,
+    ) {
         self.path.push(Step::Key(key.to_string()));
         self.walk(before, after, masks.key(key));
         self.path.pop();
     }
 
-    fn child_index(&mut self, b: Option<usize>, a: Option<usize>, before: &[Value], after: &[Value], masks: Masks<'_>) {
+    fn child_index(
+        &mut self,
+        b: Option<usize>,
+        a: Option<usize>,
+        before: &[Value],
+        after: &[Value],
+        masks: Masks<'_>,
+    ) {
         let path_index = a.or(b).unwrap_or_default();
         self.path.push(Step::Index(path_index));
         self.walk(
@@ -230,7 +263,13 @@ impl Walker {
         }
     }
 
-    fn leaf(&mut self, before: Option<&Value>, after: Option<&Value>, masks: Masks<'_>, unknown: bool) {
+    fn leaf(
+        &mut self,
+        before: Option<&Value>,
+        after: Option<&Value>,
+        masks: Masks<'_>,
+        unknown: bool,
+    ) {
         let sensitive = masks.sensitive();
         let show = |value: Option<&Value>| match value {
             None | Some(Value::Null) => Value::Null,
@@ -252,7 +291,11 @@ fn unknown_keys<'a>(masks: Masks<'a>) -> impl Iterator<Item = &'a String> {
         .after_unknown
         .and_then(Value::as_object)
         .into_iter()
-        .flat_map(|m| m.iter().filter(|(_, v)| !matches!(v, Value::Bool(false))).map(|(k, _)| k))
+        .flat_map(|m| {
+            m.iter()
+                .filter(|(_, v)| !matches!(v, Value::Bool(false)))
+                .map(|(k, _)| k)
+        })
 }
 
 #[cfg(test)]
@@ -277,7 +320,10 @@ mod tests {
         ];
         assert_eq!(format_path(&steps), "ingress[0].cidr_blocks[1]");
         assert_eq!(
-            format_path(&[Step::Key("tags".into()), Step::Key("kubernetes.io/role".into())]),
+            format_path(&[
+                Step::Key("tags".into()),
+                Step::Key("kubernetes.io/role".into())
+            ]),
             r#"tags["kubernetes.io/role"]"#
         );
         assert_eq!(format_json_path(&[json!("content")]), "content");
@@ -297,7 +343,11 @@ mod tests {
         let after = json!({"ingress": [rule(22, "0.0.0.0/0"), rule(443, "10.0.0.0/8"), rule(80, "10.0.0.0/8")]});
         assert_eq!(
             paths(before, after),
-            vec!["ingress[0].cidr_blocks[0]", "ingress[0].from_port", "ingress[0].to_port"]
+            vec![
+                "ingress[0].cidr_blocks[0]",
+                "ingress[0].from_port",
+                "ingress[0].to_port"
+            ]
         );
     }
 
@@ -340,8 +390,14 @@ mod tests {
             ..Masks::default()
         };
         let changes = changed_attributes(&json!(null), &json!({"ami": "bar"}), masks);
-        let got: Vec<_> = changes.iter().map(|c| (c.path.as_str(), c.unknown)).collect();
+        let got: Vec<_> = changes
+            .iter()
+            .map(|c| (c.path.as_str(), c.unknown))
+            .collect();
         assert_eq!(got, vec![("ami", false), ("arn", true), ("id", true)]);
-        assert!(changes.iter().filter(|c| c.unknown).all(|c| c.after.is_null()));
+        assert!(changes
+            .iter()
+            .filter(|c| c.unknown)
+            .all(|c| c.after.is_null()));
     }
 }

@@ -23,7 +23,9 @@ use crate::plan::{Diagnostic, Mode, PlanDocument, ResourceChange};
 use rules::{ActionKind, AutoRemediation, Candidate, RuleSet, Severity};
 
 /// Where a finding comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// Found by refresh: the real resource no longer matches the state.
@@ -109,12 +111,16 @@ pub struct Analysis {
 impl Analysis {
     /// Findings from refresh (changes made outside Terraform).
     pub fn drift(&self) -> impl Iterator<Item = &DriftItem> {
-        self.items.iter().filter(|i| i.source == Source::OutsideTerraform)
+        self.items
+            .iter()
+            .filter(|i| i.source == Source::OutsideTerraform)
     }
 
     /// Findings from the configuration (pending changes).
     pub fn pending(&self) -> impl Iterator<Item = &DriftItem> {
-        self.items.iter().filter(|i| i.source == Source::ConfigChange)
+        self.items
+            .iter()
+            .filter(|i| i.source == Source::ConfigChange)
     }
 
     /// Whether anything changed outside Terraform.
@@ -155,19 +161,27 @@ pub fn analyze(documents: &[&PlanDocument], rules: &RuleSet) -> Analysis {
             }
         }
     }
-    analysis
-        .items
-        .sort_by(|a, b| (a.source, b.severity, &a.address).cmp(&(b.source, a.severity, &b.address)));
+    analysis.items.sort_by(|a, b| {
+        (a.source, b.severity, &a.address).cmp(&(b.source, a.severity, &b.address))
+    });
     analysis
 }
 
 fn is_reportable(change: &ResourceChange) -> bool {
-    !matches!(ActionKind::of(&change.actions), ActionKind::NoOp | ActionKind::Read)
+    !matches!(
+        ActionKind::of(&change.actions),
+        ActionKind::NoOp | ActionKind::Read
+    )
 }
 
 /// Builds the finding for one change, or `None` when ignore rules removed
 /// every attribute that changed.
-fn classify(change: &ResourceChange, source: Source, doc: &PlanDocument, rules: &RuleSet) -> Option<DriftItem> {
+fn classify(
+    change: &ResourceChange,
+    source: Source,
+    doc: &PlanDocument,
+    rules: &RuleSet,
+) -> Option<DriftItem> {
     let action = ActionKind::of(&change.actions);
     let detail = change.detail.as_ref();
     let mut changed = match detail {
@@ -200,7 +214,12 @@ fn classify(change: &ResourceChange, source: Source, doc: &PlanDocument, rules: 
     };
     let verdict = rules.classify(&candidate);
     let replace_paths: Vec<String> = detail
-        .map(|d| d.replace_paths.iter().map(|p| diff::format_json_path(p)).collect())
+        .map(|d| {
+            d.replace_paths
+                .iter()
+                .map(|p| diff::format_json_path(p))
+                .collect()
+        })
         .unwrap_or_default();
     let relevant_attributes = doc
         .relevant_attributes
@@ -209,9 +228,13 @@ fn classify(change: &ResourceChange, source: Source, doc: &PlanDocument, rules: 
         .map(|r| diff::format_json_path(&r.attribute))
         .collect();
     let tags_only = !changed.is_empty()
-        && changed
-            .iter()
-            .all(|a| ["tags", "tags_all"].iter().any(|t| a.path.strip_prefix(t).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))));
+        && changed.iter().all(|a| {
+            ["tags", "tags_all"].iter().any(|t| {
+                a.path
+                    .strip_prefix(t)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            })
+        });
     let stateful = rules.is_stateful(&change.resource_type);
     let remediation = remediation::suggest(&remediation::Finding {
         address: &change.address,
@@ -282,9 +305,24 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (Source::OutsideTerraform, "aws_db_instance.main", Severity::Critical, "stateful-delete-or-replace"),
-                (Source::OutsideTerraform, "aws_instance.web", Severity::Low, "tags-only"),
-                (Source::ConfigChange, "aws_db_instance.main", Severity::Low, "other-change"),
+                (
+                    Source::OutsideTerraform,
+                    "aws_db_instance.main",
+                    Severity::Critical,
+                    "stateful-delete-or-replace"
+                ),
+                (
+                    Source::OutsideTerraform,
+                    "aws_instance.web",
+                    Severity::Low,
+                    "tags-only"
+                ),
+                (
+                    Source::ConfigChange,
+                    "aws_db_instance.main",
+                    Severity::Low,
+                    "other-change"
+                ),
             ]
         );
         assert!(analysis.has_drift());
@@ -292,7 +330,10 @@ mod tests {
         let text = serde_json::to_string(&analysis.items).unwrap();
         assert!(!text.contains("s3cret"), "a sensitive value leaked: {text}");
         // The pending re-creation is still allowed to run; the deleted database is not.
-        assert_eq!(analysis.items[0].remediation.auto_remediation, AutoRemediation::Blocked);
+        assert_eq!(
+            analysis.items[0].remediation.auto_remediation,
+            AutoRemediation::Blocked
+        );
     }
 
     #[test]

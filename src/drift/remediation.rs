@@ -139,7 +139,10 @@ mod tests {
     #[test]
     fn quotes_addresses_for_the_shell() {
         let r = suggest(&finding(Source::OutsideTerraform, ActionKind::Update));
-        assert_eq!(r.command.as_deref(), Some(r#"terraform apply -target='aws_instance.web["a"]'"#));
+        assert_eq!(
+            r.command.as_deref(),
+            Some(r#"terraform apply -target='aws_instance.web["a"]'"#)
+        );
         assert_eq!(r.auto_remediation, AutoRemediation::Allowed);
         assert!(r.suggestion.contains("instance_type"));
         assert_eq!(shell_quote("a'b"), r"'a'\''b'");

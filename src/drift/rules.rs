@@ -25,7 +25,9 @@ use crate::error::{Error, Result};
 const DEFAULT_RULES: &str = include_str!("default_rules.toml");
 
 /// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Tag-only and other cosmetic changes.
@@ -40,7 +42,12 @@ pub enum Severity {
 
 impl Severity {
     /// All severities, most serious first.
-    pub const ALL: [Severity; 4] = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low];
+    pub const ALL: [Severity; 4] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ];
 
     /// The lowercase name used in reports.
     pub fn as_str(self) -> &'static str {
@@ -240,7 +247,10 @@ struct CompiledIgnore {
 impl CompiledIgnore {
     fn covers_resource(&self, address: &str, resource_type: &str) -> bool {
         self.address.as_ref().is_none_or(|g| g.matches(address))
-            && self.resource_type.as_ref().is_none_or(|g| g.matches(resource_type))
+            && self
+                .resource_type
+                .as_ref()
+                .is_none_or(|g| g.matches(resource_type))
     }
 }
 
@@ -283,7 +293,14 @@ pub struct RuleSet {
 impl std::fmt::Debug for RuleSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuleSet")
-            .field("rules", &self.rules.iter().map(|r| r.rule.id.as_str()).collect::<Vec<_>>())
+            .field(
+                "rules",
+                &self
+                    .rules
+                    .iter()
+                    .map(|r| r.rule.id.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .field("ignores", &self.ignores.len())
             .finish()
     }
@@ -307,7 +324,10 @@ impl RuleSet {
     pub fn from_path(path: &Path) -> Result<RuleSet> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let yaml = matches!(
-            path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
+            path.extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
             Some("yaml" | "yml")
         );
         RuleSet::from_text(&text, yaml, path)
@@ -329,7 +349,11 @@ impl RuleSet {
     }
 
     fn compile(defaults: RulesFile, user: Option<RulesFile>) -> RuleSet {
-        let (mut rules, mut ignores, mut stateful) = (Vec::new(), Vec::new(), defaults.stateful_resource_types.clone());
+        let (mut rules, mut ignores, mut stateful) = (
+            Vec::new(),
+            Vec::new(),
+            defaults.stateful_resource_types.clone(),
+        );
         if let Some(user) = user {
             if user.stateful_resource_types.is_some() {
                 stateful = user.stateful_resource_types.clone();
@@ -385,9 +409,11 @@ impl RuleSet {
 
     /// Whether one attribute of the resource is ignored.
     pub fn ignores_attribute(&self, address: &str, resource_type: &str, path: &str) -> bool {
-        self.ignores
-            .iter()
-            .any(|i| !i.attributes.is_empty() && i.covers_resource(address, resource_type) && i.attributes.any(path))
+        self.ignores.iter().any(|i| {
+            !i.attributes.is_empty()
+                && i.covers_resource(address, resource_type)
+                && i.attributes.any(path)
+        })
     }
 
     /// The first matching rule's verdict; `unmatched` (medium) if none matches.
@@ -414,15 +440,22 @@ impl RuleSet {
             && (!rule.stateful || self.is_stateful(c.resource_type))
             && (compiled.resource_types.is_empty() || compiled.resource_types.any(c.resource_type))
             && (compiled.addresses.is_empty() || compiled.addresses.any(c.address))
-            && (compiled.attributes_any.is_empty() || c.changed.iter().any(|a| compiled.attributes_any.any(&a.path)))
+            && (compiled.attributes_any.is_empty()
+                || c.changed
+                    .iter()
+                    .any(|a| compiled.attributes_any.any(&a.path)))
             && (compiled.attributes_only.is_empty()
-                || (!c.changed.is_empty() && c.changed.iter().all(|a| compiled.attributes_only.any(&a.path))))
+                || (!c.changed.is_empty()
+                    && c.changed
+                        .iter()
+                        .all(|a| compiled.attributes_only.any(&a.path))))
             && rule.condition.is_none_or(|cond| holds(cond, c))
     }
 }
 
 fn embedded_file() -> RulesFile {
-    toml::from_str(DEFAULT_RULES).expect("the embedded default rules parse; a unit test covers this")
+    toml::from_str(DEFAULT_RULES)
+        .expect("the embedded default rules parse; a unit test covers this")
 }
 
 fn validate(file: &RulesFile) -> std::result::Result<(), String> {
@@ -460,10 +493,17 @@ fn is_world(value: &Value) -> bool {
 /// Ingress entries open to the world, as `protocol:from-to:cidr` keys.
 fn world_ingress(group: Option<&Value>) -> BTreeSet<String> {
     let mut open = BTreeSet::new();
-    let rules = group.and_then(|g| g.get("ingress")).and_then(Value::as_array);
+    let rules = group
+        .and_then(|g| g.get("ingress"))
+        .and_then(Value::as_array);
     for rule in rules.into_iter().flatten() {
         for field in ["cidr_blocks", "ipv6_cidr_blocks"] {
-            for cidr in rule.get(field).and_then(Value::as_array).into_iter().flatten() {
+            for cidr in rule
+                .get(field)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if is_world(cidr) {
                     open.insert(format!(
                         "{}:{}-{}:{}",
@@ -484,7 +524,9 @@ fn world_cidrs(rule: Option<&Value>, fields: &[&str]) -> BTreeSet<String> {
     let mut open = BTreeSet::new();
     for field in fields {
         match rule.and_then(|r| r.get(*field)) {
-            Some(Value::Array(cidrs)) => open.extend(cidrs.iter().filter(|c| is_world(c)).map(Value::to_string)),
+            Some(Value::Array(cidrs)) => {
+                open.extend(cidrs.iter().filter(|c| is_world(c)).map(Value::to_string))
+            }
             Some(cidr) if is_world(cidr) => {
                 open.insert(cidr.to_string());
             }
@@ -495,15 +537,24 @@ fn world_cidrs(rule: Option<&Value>, fields: &[&str]) -> BTreeSet<String> {
 }
 
 fn opens_ingress_to_world(c: &Candidate<'_>) -> bool {
-    if matches!(c.action, ActionKind::Delete | ActionKind::NoOp | ActionKind::Read) {
+    if matches!(
+        c.action,
+        ActionKind::Delete | ActionKind::NoOp | ActionKind::Read
+    ) {
         return false;
     }
     match c.resource_type {
         "aws_security_group" => !world_ingress(c.after).is_subset(&world_ingress(c.before)),
         "aws_security_group_rule" => {
-            let is_ingress = |v: Option<&Value>| v.and_then(|v| v.get("type")).and_then(Value::as_str) == Some("ingress");
+            let is_ingress = |v: Option<&Value>| {
+                v.and_then(|v| v.get("type")).and_then(Value::as_str) == Some("ingress")
+            };
             let fields = ["cidr_blocks", "ipv6_cidr_blocks"];
-            let before = if is_ingress(c.before) { world_cidrs(c.before, &fields) } else { BTreeSet::new() };
+            let before = if is_ingress(c.before) {
+                world_cidrs(c.before, &fields)
+            } else {
+                BTreeSet::new()
+            };
             is_ingress(c.after) && !world_cidrs(c.after, &fields).is_subset(&before)
         }
         "aws_vpc_security_group_ingress_rule" => {
@@ -522,7 +573,8 @@ fn disables_encryption(c: &Candidate<'_>) -> bool {
     c.changed.iter().any(|a| {
         let about_encryption = type_is_encryption || a.path.contains("encrypt");
         let switched_off = a.before == Value::Bool(true) && a.after == Value::Bool(false);
-        let block_removed = a.path.contains("encryption") && !a.before.is_null() && a.after.is_null() && !a.unknown;
+        let block_removed =
+            a.path.contains("encryption") && !a.before.is_null() && a.after.is_null() && !a.unknown;
         about_encryption && (switched_off || block_removed)
     })
 }
@@ -542,7 +594,11 @@ mod tests {
         }
     }
 
-    fn candidate<'a>(resource_type: &'a str, action: ActionKind, changed: &'a [ChangedAttribute]) -> Candidate<'a> {
+    fn candidate<'a>(
+        resource_type: &'a str,
+        action: ActionKind,
+        changed: &'a [ChangedAttribute],
+    ) -> Candidate<'a> {
         Candidate {
             address: "x.y",
             resource_type,
@@ -565,23 +621,75 @@ mod tests {
     #[test]
     fn default_severities_follow_the_contract() {
         let rules = RuleSet::embedded();
-        let tags = [changed("tags.Env", json!("a"), json!("b")), changed("tags_all.Env", json!("a"), json!("b"))];
-        let class = [changed("instance_class", json!("db.t3.micro"), json!("db.t3.large"))];
+        let tags = [
+            changed("tags.Env", json!("a"), json!("b")),
+            changed("tags_all.Env", json!("a"), json!("b")),
+        ];
+        let class = [changed(
+            "instance_class",
+            json!("db.t3.micro"),
+            json!("db.t3.large"),
+        )];
         let name = [changed("description", json!("a"), json!("b"))];
         let cases = [
-            (candidate("aws_db_instance", ActionKind::Delete, &[]), Severity::Critical, "stateful-delete-or-replace"),
-            (candidate("aws_s3_bucket", ActionKind::Replace, &[]), Severity::Critical, "stateful-delete-or-replace"),
-            (candidate("aws_iam_role", ActionKind::Update, &name), Severity::Critical, "iam-change"),
-            (candidate("aws_iam_role", ActionKind::Update, &tags), Severity::Low, "tags-only"),
-            (candidate("aws_s3_bucket_public_access_block", ActionKind::Update, &name), Severity::Critical, "s3-public-access"),
-            (candidate("aws_instance", ActionKind::Delete, &[]), Severity::High, "delete-or-replace"),
-            (candidate("aws_db_instance", ActionKind::Update, &class), Severity::High, "core-service-update"),
-            (candidate("aws_lambda_function", ActionKind::Update, &name), Severity::Medium, "other-update"),
-            (candidate("aws_lambda_function", ActionKind::Create, &name), Severity::Low, "other-change"),
+            (
+                candidate("aws_db_instance", ActionKind::Delete, &[]),
+                Severity::Critical,
+                "stateful-delete-or-replace",
+            ),
+            (
+                candidate("aws_s3_bucket", ActionKind::Replace, &[]),
+                Severity::Critical,
+                "stateful-delete-or-replace",
+            ),
+            (
+                candidate("aws_iam_role", ActionKind::Update, &name),
+                Severity::Critical,
+                "iam-change",
+            ),
+            (
+                candidate("aws_iam_role", ActionKind::Update, &tags),
+                Severity::Low,
+                "tags-only",
+            ),
+            (
+                candidate(
+                    "aws_s3_bucket_public_access_block",
+                    ActionKind::Update,
+                    &name,
+                ),
+                Severity::Critical,
+                "s3-public-access",
+            ),
+            (
+                candidate("aws_instance", ActionKind::Delete, &[]),
+                Severity::High,
+                "delete-or-replace",
+            ),
+            (
+                candidate("aws_db_instance", ActionKind::Update, &class),
+                Severity::High,
+                "core-service-update",
+            ),
+            (
+                candidate("aws_lambda_function", ActionKind::Update, &name),
+                Severity::Medium,
+                "other-update",
+            ),
+            (
+                candidate("aws_lambda_function", ActionKind::Create, &name),
+                Severity::Low,
+                "other-change",
+            ),
         ];
         for (c, severity, rule) in cases {
             let verdict = rules.classify(&c);
-            assert_eq!((verdict.severity, verdict.rule.as_str()), (severity, rule), "{}", c.resource_type);
+            assert_eq!(
+                (verdict.severity, verdict.rule.as_str()),
+                (severity, rule),
+                "{}",
+                c.resource_type
+            );
         }
     }
 
@@ -609,7 +717,11 @@ mod tests {
         assert_eq!(rules.classify(&c).severity, Severity::Critical);
 
         let v6 = json!({"cidr_ipv6": "::/0"});
-        let mut c = candidate("aws_vpc_security_group_ingress_rule", ActionKind::Create, &[]);
+        let mut c = candidate(
+            "aws_vpc_security_group_ingress_rule",
+            ActionKind::Create,
+            &[],
+        );
         c.after = Some(&v6);
         assert_eq!(rules.classify(&c).rule, "ingress-open-to-world");
     }
@@ -618,17 +730,36 @@ mod tests {
     fn encryption_turned_off_is_critical() {
         let rules = RuleSet::embedded();
         let off = [changed("storage_encrypted", json!(true), json!(false))];
-        assert_eq!(rules.classify(&candidate("aws_db_instance", ActionKind::Update, &off)).rule, "encryption-disabled");
+        assert_eq!(
+            rules
+                .classify(&candidate("aws_db_instance", ActionKind::Update, &off))
+                .rule,
+            "encryption-disabled"
+        );
         let removed = [changed(
             "server_side_encryption_configuration[0].rule[0].apply_server_side_encryption_by_default[0].sse_algorithm",
             json!("aws:kms"),
             Value::Null,
         )];
-        assert_eq!(rules.classify(&candidate("aws_s3_bucket", ActionKind::Update, &removed)).severity, Severity::Critical);
-        let deleted = candidate("aws_s3_bucket_server_side_encryption_configuration", ActionKind::Delete, &[]);
+        assert_eq!(
+            rules
+                .classify(&candidate("aws_s3_bucket", ActionKind::Update, &removed))
+                .severity,
+            Severity::Critical
+        );
+        let deleted = candidate(
+            "aws_s3_bucket_server_side_encryption_configuration",
+            ActionKind::Delete,
+            &[],
+        );
         assert_eq!(rules.classify(&deleted).rule, "encryption-disabled");
         let on = [changed("encrypted", json!(false), json!(true))];
-        assert_ne!(rules.classify(&candidate("aws_ebs_volume", ActionKind::Update, &on)).severity, Severity::Critical);
+        assert_ne!(
+            rules
+                .classify(&candidate("aws_ebs_volume", ActionKind::Update, &on))
+                .severity,
+            Severity::Critical
+        );
     }
 
     #[test]
@@ -674,7 +805,9 @@ mod tests {
             ("[[ignore]]\nreason = \"x\"\n", "neither"),
         ];
         for (text, expected) in cases {
-            let err = RuleSet::from_text(text, false, Path::new("bad.toml")).unwrap_err().to_string();
+            let err = RuleSet::from_text(text, false, Path::new("bad.toml"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("bad.toml") && err.contains(expected), "{err}");
         }
     }

@@ -210,7 +210,11 @@ pub fn parse_slice(source_name: &str, bytes: &[u8]) -> Result<PlanDocument> {
 ///
 /// A stream is parsed line by line without holding it in memory; a document is
 /// read whole (it is one JSON value) and refused past `max_bytes`.
-pub fn read_document<R: BufRead>(source_name: &str, mut reader: R, max_bytes: u64) -> Result<PlanDocument> {
+pub fn read_document<R: BufRead>(
+    source_name: &str,
+    mut reader: R,
+    max_bytes: u64,
+) -> Result<PlanDocument> {
     let io_err = |e| Error::io(source_name, e);
     let mut first = Vec::new();
     let mut skipped_lines = 0usize;
@@ -289,8 +293,14 @@ fn check_size(source_name: &str, size: u64, limit: u64) -> Result<()> {
 }
 
 fn trim_ascii(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |p| p + 1);
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |p| p + 1);
     &bytes[start..end]
 }
 
@@ -301,7 +311,9 @@ pub fn split_module(address: &str) -> (Option<&str>, &str) {
     let mut module_end = 0usize;
     while let Some(after) = rest.strip_prefix("module.") {
         // The module name runs to the next '.', skipping an index like ["a.b"].
-        let Some(name_end) = index_aware_dot(after) else { break };
+        let Some(name_end) = index_aware_dot(after) else {
+            break;
+        };
         let consumed = "module.".len() + name_end + 1;
         module_end += consumed;
         rest = &rest[consumed..];

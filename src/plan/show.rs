@@ -17,8 +17,8 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{
-    split_module, stream, ChangeDetail, Diagnostic, DocumentKind, Mode, PlanDocument, RelevantAttribute,
-    ResourceChange,
+    split_module, stream, ChangeDetail, Diagnostic, DocumentKind, Mode, PlanDocument,
+    RelevantAttribute, ResourceChange,
 };
 use crate::error::{Error, Result};
 
@@ -209,7 +209,11 @@ pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Resu
         });
     }
 
-    let kind = if is_plan { DocumentKind::Plan } else { DocumentKind::State };
+    let kind = if is_plan {
+        DocumentKind::Plan
+    } else {
+        DocumentKind::State
+    };
     let mut doc = PlanDocument::empty(kind);
     doc.format_version = raw.format_version.or(raw.plan_format_version);
     doc.terraform_version = raw.terraform_version;
@@ -217,7 +221,10 @@ pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Resu
     if doc.errored {
         doc.diagnostics.push(Diagnostic::error(
             "Terraform marked this plan as errored",
-            Some("planning stopped before it finished, so the changes listed may be incomplete".to_string()),
+            Some(
+                "planning stopped before it finished, so the changes listed may be incomplete"
+                    .to_string(),
+            ),
         ));
     }
     if let Some(major) = doc.format_version.as_deref().and_then(major_version) {
@@ -234,9 +241,13 @@ pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Resu
 
     let mut addresses: HashSet<Cow<'_, str>> = HashSet::new();
     let mut saw_resource_list = false;
-    for values in [raw.planned_values.as_ref(), raw.values.as_ref(), raw.prior_state.as_ref().and_then(|s| s.values.as_ref())]
-        .into_iter()
-        .flatten()
+    for values in [
+        raw.planned_values.as_ref(),
+        raw.values.as_ref(),
+        raw.prior_state.as_ref().and_then(|s| s.values.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
     {
         if let Some(root) = &values.root_module {
             saw_resource_list = true;
@@ -248,7 +259,9 @@ pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Resu
         (raw.resource_drift, &mut doc.resource_drift),
         (raw.resource_changes, &mut doc.resource_changes),
     ] {
-        let Some(raw_changes) = raw_changes else { continue };
+        let Some(raw_changes) = raw_changes else {
+            continue;
+        };
         saw_resource_list = true;
         out.reserve(raw_changes.len());
         for change in raw_changes {
@@ -298,12 +311,19 @@ fn add_check_diagnostics(check: RawCheck, out: &mut Vec<Diagnostic>) {
     let mut any_instance = false;
     for instance in check.instances.into_iter().filter(|i| failed(&i.status)) {
         any_instance = true;
-        let problems: Vec<String> = instance.problems.into_iter().filter_map(|p| p.message).collect();
+        let problems: Vec<String> = instance
+            .problems
+            .into_iter()
+            .filter_map(|p| p.message)
+            .collect();
         out.push(Diagnostic {
             severity: "warning".to_string(),
             summary: "Check assertion failed".to_string(),
             detail: (!problems.is_empty()).then(|| problems.join("; ")),
-            address: instance.address.and_then(|a| a.to_display).or_else(|| check_name.clone()),
+            address: instance
+                .address
+                .and_then(|a| a.to_display)
+                .or_else(|| check_name.clone()),
         });
     }
     if !any_instance {
@@ -335,7 +355,10 @@ fn convert_change(source_name: &str, mut raw: RawChange<'_>) -> Result<ResourceC
     let (derived_module, local) = split_module(&raw.address);
     let local = local.strip_prefix("data.").unwrap_or(local);
     let (derived_type, derived_name) = match local.split_once('.') {
-        Some((t, rest)) => (t.to_string(), rest.split('[').next().unwrap_or(rest).to_string()),
+        Some((t, rest)) => (
+            t.to_string(),
+            rest.split('[').next().unwrap_or(rest).to_string(),
+        ),
         None => (local.to_string(), String::new()),
     };
     let mut actions = std::mem::take(&mut raw.change.actions);
@@ -365,7 +388,9 @@ fn convert_change(source_name: &str, mut raw: RawChange<'_>) -> Result<ResourceC
         None
     };
     Ok(ResourceChange {
-        module_address: raw.module_address.or_else(|| derived_module.map(str::to_string)),
+        module_address: raw
+            .module_address
+            .or_else(|| derived_module.map(str::to_string)),
         mode,
         resource_type: raw.resource_type.unwrap_or(derived_type),
         name: raw.name.unwrap_or(derived_name),
@@ -383,7 +408,9 @@ fn major_version(version: &str) -> Option<u64> {
 }
 
 fn strip_position(message: &str) -> &str {
-    message.rfind(" at line ").map_or(message, |at| &message[..at])
+    message
+        .rfind(" at line ")
+        .map_or(message, |at| &message[..at])
 }
 
 #[cfg(test)]
@@ -415,12 +442,20 @@ mod tests {
         assert_eq!(detail.after["tags"]["a"], "2");
         // no-op changes keep no values: they are never needed.
         assert!(doc.resource_changes[0].detail.is_none());
-        assert_eq!(doc.resource_changes[0].module_address.as_deref(), Some("module.m"));
+        assert_eq!(
+            doc.resource_changes[0].module_address.as_deref(),
+            Some("module.m")
+        );
     }
 
     #[test]
     fn wrong_types_are_shape_errors_with_position() {
-        let err = parse_single("t.json", br#"{"format_version": "1.2", "resource_changes": 7}"#, 0).unwrap_err();
+        let err = parse_single(
+            "t.json",
+            br#"{"format_version": "1.2", "resource_changes": 7}"#,
+            0,
+        )
+        .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("unexpected shape"), "{text}");
         assert!(text.contains("line 1"), "{text}");
@@ -428,7 +463,12 @@ mod tests {
 
     #[test]
     fn raw_state_files_get_a_hint() {
-        let err = parse_single("t.tfstate", br#"{"version": 4, "lineage": "x", "resources": []}"#, 0).unwrap_err();
+        let err = parse_single(
+            "t.tfstate",
+            br#"{"version": 4, "lineage": "x", "resources": []}"#,
+            0,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("terraform show -json"), "{err}");
     }
 

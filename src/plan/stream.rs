@@ -14,7 +14,9 @@ use std::io::BufRead;
 
 use serde::Deserialize;
 
-use super::{split_module, ChangeSummary, Diagnostic, DocumentKind, Mode, PlanDocument, ResourceChange};
+use super::{
+    split_module, ChangeSummary, Diagnostic, DocumentKind, Mode, PlanDocument, ResourceChange,
+};
 use crate::error::{Error, Result};
 
 /// The longest single line accepted, so one runaway line cannot exhaust memory.
@@ -100,7 +102,7 @@ impl StreamParser {
 
     /// Reads and parses every remaining line of `reader`.
     pub fn read_rest<R: BufRead>(&mut self, mut reader: R, max_line_bytes: u64) -> Result<()> {
-        let limit = max_line_bytes.min(MAX_LINE_BYTES).max(1);
+        let limit = max_line_bytes.clamp(1, MAX_LINE_BYTES);
         let mut line = Vec::new();
         loop {
             line.clear();
@@ -131,7 +133,10 @@ impl StreamParser {
         match serde_json::from_slice::<Message>(line) {
             Ok(message) => self.apply(message),
             Err(e) => self.doc.diagnostics.push(Diagnostic::error(
-                format!("{} line {} is not a Terraform JSON message", self.source_name, self.line_number),
+                format!(
+                    "{} line {} is not a Terraform JSON message",
+                    self.source_name, self.line_number
+                ),
                 Some(e.to_string()),
             )),
         }
@@ -187,7 +192,10 @@ impl StreamParser {
                 self.doc.diagnostics.push(Diagnostic {
                     severity,
                     summary,
-                    detail: d.as_ref().and_then(|d| d.detail.clone()).filter(|s| !s.is_empty()),
+                    detail: d
+                        .as_ref()
+                        .and_then(|d| d.detail.clone())
+                        .filter(|s| !s.is_empty()),
                     address: d.and_then(|d| d.address),
                 });
             }
@@ -218,7 +226,11 @@ fn actions_for(action: &str) -> Vec<String> {
 fn convert(change: StreamChange) -> ResourceChange {
     let resource = change.resource;
     let (derived_module, local) = split_module(&resource.addr);
-    let mode = if local.starts_with("data.") { Mode::Data } else { Mode::Managed };
+    let mode = if local.starts_with("data.") {
+        Mode::Data
+    } else {
+        Mode::Managed
+    };
     let module_address = resource
         .module
         .filter(|m| !m.is_empty())
@@ -259,11 +271,17 @@ this line is garbage
         assert_eq!(doc.format_version.as_deref(), Some("1.1"));
         assert_eq!(doc.resource_drift.len(), 1);
         assert_eq!(doc.resource_changes[0].actions, vec!["delete", "create"]);
-        assert_eq!(doc.resource_changes[0].module_address.as_deref(), Some("module.m"));
+        assert_eq!(
+            doc.resource_changes[0].module_address.as_deref(),
+            Some("module.m")
+        );
         assert_eq!(doc.total_resources, Some(1));
         assert_eq!(doc.change_summary.map(|s| s.change), Some(1));
         let summaries: Vec<_> = doc.diagnostics.iter().map(|d| d.summary.as_str()).collect();
-        assert!(summaries[0].contains("line 4 is not a Terraform JSON message"), "{summaries:?}");
+        assert!(
+            summaries[0].contains("line 4 is not a Terraform JSON message"),
+            "{summaries:?}"
+        );
         assert_eq!(summaries[1], "boom");
         assert_eq!(doc.diagnostics[1].detail, None);
     }
@@ -271,7 +289,10 @@ this line is garbage
     #[test]
     fn an_overlong_line_is_refused() {
         let mut parser = StreamParser::new("s", 0);
-        let long = format!("{{\"type\":\"log\",\"@message\":\"{}\"}}\n", "x".repeat(100));
+        let long = format!(
+            "{{\"type\":\"log\",\"@message\":\"{}\"}}\n",
+            "x".repeat(100)
+        );
         let err = parser.read_rest(long.as_bytes(), 50).unwrap_err();
         assert!(matches!(err, Error::TooLarge { .. }), "{err}");
     }

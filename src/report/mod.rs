@@ -295,7 +295,12 @@ impl Default for ReportIdentity {
 }
 
 /// Builds the report for one workspace.
-pub fn build_report(identity: ReportIdentity, workspace: WorkspaceInfo, analysis: Analysis, facts: RunFacts) -> Report {
+pub fn build_report(
+    identity: ReportIdentity,
+    workspace: WorkspaceInfo,
+    analysis: Analysis,
+    facts: RunFacts,
+) -> Report {
     let mut summary = Summary {
         total_resources: analysis.total_resources,
         ignored: analysis.ignored,
@@ -354,7 +359,9 @@ pub fn build_report(identity: ReportIdentity, workspace: WorkspaceInfo, analysis
     Report {
         schema_version: SCHEMA_VERSION.to_string(),
         report_id: identity.report_id,
-        generated_at: identity.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        generated_at: identity
+            .generated_at
+            .to_rfc3339_opts(SecondsFormat::Secs, true),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         workspace,
         terraform: TerraformInfo {
@@ -367,7 +374,10 @@ pub fn build_report(identity: ReportIdentity, workspace: WorkspaceInfo, analysis
         status,
         summary,
         drift: analysis.items,
-        errors: diagnostics.into_iter().map(ReportDiagnostic::from).collect(),
+        errors: diagnostics
+            .into_iter()
+            .map(ReportDiagnostic::from)
+            .collect(),
     }
 }
 
@@ -397,7 +407,12 @@ mod tests {
     fn report_for(plan: &str, facts: RunFacts) -> Report {
         let doc = parse_slice("p.json", plan.as_bytes()).unwrap();
         let analysis = analyze(&[&doc], &RuleSet::embedded());
-        build_report(ReportIdentity::new(), WorkspaceInfo::default(), analysis, facts)
+        build_report(
+            ReportIdentity::new(),
+            WorkspaceInfo::default(),
+            analysis,
+            facts,
+        )
     }
 
     fn run(code: i32) -> RunFacts {
@@ -457,15 +472,25 @@ mod tests {
         let clean = report_for(EMPTY, RunFacts::default());
         let pending = report_for(UPDATE, RunFacts::default());
         let error = report_for(EMPTY, run(1));
-        assert_eq!(combined_exit_code([&clean, &pending]), exit_code::PENDING_CHANGES);
-        assert_eq!(combined_exit_code([&pending, &error, &clean]), exit_code::ERROR);
+        assert_eq!(
+            combined_exit_code([&clean, &pending]),
+            exit_code::PENDING_CHANGES
+        );
+        assert_eq!(
+            combined_exit_code([&pending, &error, &clean]),
+            exit_code::ERROR
+        );
         assert_eq!(combined_exit_code([]), exit_code::CLEAN);
     }
 
     #[test]
     fn generated_at_is_rfc3339_utc() {
         let report = report_for(EMPTY, RunFacts::default());
-        assert!(report.generated_at.ends_with('Z'), "{}", report.generated_at);
+        assert!(
+            report.generated_at.ends_with('Z'),
+            "{}",
+            report.generated_at
+        );
         assert!(DateTime::parse_from_rfc3339(&report.generated_at).is_ok());
     }
 }

@@ -35,7 +35,8 @@ pub fn render(report: &Report, format: Format) -> String {
 
 /// The report as pretty JSON with a trailing newline.
 pub fn to_json(report: &Report) -> String {
-    let mut text = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut text =
+        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
 }
@@ -62,7 +63,11 @@ fn change_lines(item: &DriftItem, limit: usize) -> Vec<String> {
         .iter()
         .take(limit)
         .map(|a| {
-            let after = if a.unknown { "(known after apply)".to_string() } else { short(&a.after) };
+            let after = if a.unknown {
+                "(known after apply)".to_string()
+            } else {
+                short(&a.after)
+            };
             format!("{}: {} → {}", a.path, short(&a.before), after)
         })
         .collect();
@@ -81,10 +86,14 @@ fn source_label(item: &DriftItem) -> &'static str {
 
 fn header(report: &Report) -> String {
     let w = &report.workspace;
-    let place: Vec<&str> = [w.environment.as_deref(), w.account_id.as_deref(), w.region.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect();
+    let place: Vec<&str> = [
+        w.environment.as_deref(),
+        w.account_id.as_deref(),
+        w.region.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     if place.is_empty() {
         w.name.clone()
     } else {
@@ -116,7 +125,9 @@ fn table(report: &Report) -> String {
         table
             .load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(vec!["severity", "source", "address", "actions", "changes", "rule"]);
+            .set_header(vec![
+                "severity", "source", "address", "actions", "changes", "rule",
+            ]);
         for item in &report.drift {
             table.add_row(vec![
                 item.severity.as_str().to_string(),
@@ -160,30 +171,59 @@ fn markdown(report: &Report) -> String {
     let _ = writeln!(
         out,
         "| Resources | {} |",
-        s.total_resources.map_or("unknown".to_string(), |n| n.to_string())
+        s.total_resources
+            .map_or("unknown".to_string(), |n| n.to_string())
     );
-    let _ = writeln!(out, "| Drifted (outside Terraform) | {} |", s.drifted_resources);
+    let _ = writeln!(
+        out,
+        "| Drifted (outside Terraform) | {} |",
+        s.drifted_resources
+    );
     let _ = writeln!(out, "| Pending changes | {} |", s.pending_changes);
     let _ = writeln!(out, "| Severity | {} |", severity_line(report));
     let _ = writeln!(
         out,
         "| Terraform | {} (exit code {}) |",
         report.terraform.version.as_deref().unwrap_or("unknown"),
-        report.terraform.exit_code.map_or("n/a".to_string(), |c| c.to_string())
+        report
+            .terraform
+            .exit_code
+            .map_or("n/a".to_string(), |c| c.to_string())
     );
-    let _ = writeln!(out, "| Generated | {} (report {}) |", report.generated_at, report.report_id);
+    let _ = writeln!(
+        out,
+        "| Generated | {} (report {}) |",
+        report.generated_at, report.report_id
+    );
     for note in &report.terraform.notes {
         let _ = writeln!(out, "\n> {}", md_cell(note));
     }
     for (title, items) in [
-        ("Drift (changed outside Terraform)", report.drift.iter().filter(|i| source_label(i) == "drift").collect::<Vec<_>>()),
-        ("Pending changes (configuration differs from state)", report.drift.iter().filter(|i| source_label(i) == "pending").collect()),
+        (
+            "Drift (changed outside Terraform)",
+            report
+                .drift
+                .iter()
+                .filter(|i| source_label(i) == "drift")
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "Pending changes (configuration differs from state)",
+            report
+                .drift
+                .iter()
+                .filter(|i| source_label(i) == "pending")
+                .collect(),
+        ),
     ] {
         if items.is_empty() {
             continue;
         }
         let _ = writeln!(out, "\n## {title}\n");
-        let _ = writeln!(out, "| Severity | Address | Actions | Changes | Remediation |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "| Severity | Address | Actions | Changes | Remediation |\n|---|---|---|---|---|"
+        );
         for item in items {
             let _ = writeln!(
                 out,
@@ -203,7 +243,12 @@ fn markdown(report: &Report) -> String {
     if !report.errors.is_empty() {
         let _ = writeln!(out, "\n## Errors and warnings\n");
         for error in &report.errors {
-            let _ = writeln!(out, "- **{}**: {}", error.severity, md_cell(&one_line(error)));
+            let _ = writeln!(
+                out,
+                "- **{}**: {}",
+                error.severity,
+                md_cell(&one_line(error))
+            );
         }
     }
     out
@@ -216,7 +261,17 @@ pub fn summary_table(rows: &[(&Report, String)]) -> String {
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(vec![
-            "workspace", "env", "region", "status", "drifted", "pending", "critical", "high", "medium", "low", "report",
+            "workspace",
+            "env",
+            "region",
+            "status",
+            "drifted",
+            "pending",
+            "critical",
+            "high",
+            "medium",
+            "low",
+            "report",
         ]);
     for (report, location) in rows {
         let w = &report.workspace;

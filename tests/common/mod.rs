@@ -26,7 +26,8 @@ pub fn shared_fixtures() -> PathBuf {
 /// inputs, human-readable plans or files captured by the equivalence tool).
 pub fn terraform_outputs() -> Vec<PathBuf> {
     let root = shared_fixtures();
-    let provenance = std::fs::read_to_string(root.join("PROVENANCE.md")).expect("PROVENANCE.md is readable");
+    let provenance =
+        std::fs::read_to_string(root.join("PROVENANCE.md")).expect("PROVENANCE.md is readable");
     let mut files = Vec::new();
     for line in provenance.lines().filter(|l| l.starts_with("| `")) {
         let cells: Vec<&str> = line.split(" | ").collect();
@@ -51,11 +52,17 @@ pub fn json_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("fixture folder is readable").flatten() {
+        for entry in std::fs::read_dir(&d)
+            .expect("fixture folder is readable")
+            .flatten()
+        {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "jsonl")) {
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("json" | "jsonl")
+            ) {
                 out.push(path);
             }
         }
@@ -70,17 +77,34 @@ pub fn sensitive_leaves(plan: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
     let mut sensitive = BTreeSet::new();
     let mut plain = BTreeSet::new();
     for list in ["resource_changes", "resource_drift"] {
-        for change in plan.get(list).and_then(Value::as_array).into_iter().flatten() {
+        for change in plan
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let change = &change["change"];
             for (value, mask) in [("before", "before_sensitive"), ("after", "after_sensitive")] {
-                collect(&change[value], Some(&change[mask]), false, &mut sensitive, &mut plain);
+                collect(
+                    &change[value],
+                    Some(&change[mask]),
+                    false,
+                    &mut sensitive,
+                    &mut plain,
+                );
             }
         }
     }
     (sensitive, plain)
 }
 
-fn collect(value: &Value, mask: Option<&Value>, inherited: bool, sensitive: &mut BTreeSet<String>, plain: &mut BTreeSet<String>) {
+fn collect(
+    value: &Value,
+    mask: Option<&Value>,
+    inherited: bool,
+    sensitive: &mut BTreeSet<String>,
+    plain: &mut BTreeSet<String>,
+) {
     let here = inherited || matches!(mask, Some(Value::Bool(true)));
     match value {
         Value::Object(map) => {
@@ -119,8 +143,13 @@ pub fn has_sensitive_mask(plan: &Value) -> bool {
         }
     }
     ["resource_changes", "resource_drift"].iter().any(|list| {
-        plan.get(*list).and_then(Value::as_array).into_iter().flatten().any(|c| {
-            any_true(&c["change"]["before_sensitive"]) || any_true(&c["change"]["after_sensitive"])
-        })
+        plan.get(*list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|c| {
+                any_true(&c["change"]["before_sensitive"])
+                    || any_true(&c["change"]["after_sensitive"])
+            })
     })
 }
