@@ -84,11 +84,14 @@ impl Terraform {
 
     /// Finds terraform: `explicit` if given, else `TERRAFORM_PATH`, else `PATH`.
     pub fn locate(explicit: Option<&Path>) -> Result<Self, TerraformError> {
+        // Commands run inside each workspace, so a relative path must be made
+        // absolute against the directory the user gave it from.
+        let absolute = |path: PathBuf| std::path::absolute(&path).unwrap_or(path);
         if let Some(path) = explicit {
-            return Ok(Terraform::new(path));
+            return Ok(Terraform::new(absolute(path.to_path_buf())));
         }
         if let Some(path) = std::env::var_os("TERRAFORM_PATH").filter(|p| !p.is_empty()) {
-            return Ok(Terraform::new(PathBuf::from(path)));
+            return Ok(Terraform::new(absolute(PathBuf::from(path))));
         }
         which::which("terraform")
             .map(Terraform::new)

@@ -138,6 +138,9 @@ pub enum Condition {
     /// An encryption flag goes from true to false, an encryption block is
     /// removed, or an encryption resource is deleted.
     DisablesEncryption,
+    /// An S3 public access block (bucket or account) has one of its four
+    /// settings go from true to false, or is deleted.
+    WeakensPublicAccessBlock,
 }
 
 /// One severity rule, as written in a rules file.
@@ -483,6 +486,7 @@ fn holds(condition: Condition, c: &Candidate<'_>) -> bool {
     match condition {
         Condition::OpensIngressToWorld => opens_ingress_to_world(c),
         Condition::DisablesEncryption => disables_encryption(c),
+        Condition::WeakensPublicAccessBlock => weakens_public_access_block(c),
     }
 }
 
@@ -565,6 +569,27 @@ fn opens_ingress_to_world(c: &Candidate<'_>) -> bool {
     }
 }
 
+fn weakens_public_access_block(c: &Candidate<'_>) -> bool {
+    const SETTINGS: [&str; 4] = [
+        "block_public_acls",
+        "block_public_policy",
+        "ignore_public_acls",
+        "restrict_public_buckets",
+    ];
+    if !matches!(
+        c.resource_type,
+        "aws_s3_bucket_public_access_block" | "aws_s3_account_public_access_block"
+    ) {
+        return false;
+    }
+    matches!(c.action, ActionKind::Delete | ActionKind::Replace)
+        || c.changed.iter().any(|a| {
+            SETTINGS.contains(&a.path.as_str())
+                && a.before == Value::Bool(true)
+                && a.after == Value::Bool(false)
+        })
+}
+
 fn disables_encryption(c: &Candidate<'_>) -> bool {
     let type_is_encryption = c.resource_type.contains("encryption");
     if type_is_encryption && c.action == ActionKind::Delete {
@@ -631,6 +656,8 @@ mod tests {
             json!("db.t3.large"),
         )];
         let name = [changed("description", json!("a"), json!("b"))];
+        let opened = [changed("block_public_acls", json!(true), json!(false))];
+        let closed = [changed("block_public_acls", json!(false), json!(true))];
         let cases = [
             (
                 candidate("aws_db_instance", ActionKind::Delete, &[]),
@@ -656,10 +683,33 @@ mod tests {
                 candidate(
                     "aws_s3_bucket_public_access_block",
                     ActionKind::Update,
-                    &name,
+                    &opened,
                 ),
                 Severity::Critical,
-                "s3-public-access",
+                "s3-public-access-weakened",
+            ),
+            (
+                candidate(
+                    "aws_s3_bucket_public_access_block",
+                    ActionKind::Update,
+                    &closed,
+                ),
+                Severity::High,
+                "core-service-update",
+            ),
+            (
+                candidate(
+                    "aws_s3_account_public_access_block",
+                    ActionKind::Delete,
+                    &[],
+                ),
+                Severity::Critical,
+                "s3-public-access-weakened",
+            ),
+            (
+                candidate("aws_s3_bucket_policy", ActionKind::Update, &name),
+                Severity::Critical,
+                "s3-policy-or-acl",
             ),
             (
                 candidate("aws_instance", ActionKind::Delete, &[]),
