@@ -57,8 +57,7 @@ def diff(before, after, unknown, bsens, asens, path, out):
         if unknown is True:
             out.append((path, SENSITIVE if before is not None else None, UNKNOWN))
         elif before != after:
-            out.append((path, SENSITIVE if before is not None else None,
-                        SENSITIVE if after is not None else None))
+            out.append((path, SENSITIVE if before is not None else None, SENSITIVE if after is not None else None))
         return
     if unknown is True:
         out.append((path, before, UNKNOWN))
@@ -100,12 +99,15 @@ def diff(before, after, unknown, bsens, asens, path, out):
                 out.append((path, before, after))
             return
         for i in range(n):
-            diff(b[i] if i < len(b) else None,
-                 a[i] if i < len(a) else None,
-                 u[i] if i < len(u) else False,
-                 bs[i] if i < len(bs) else False,
-                 as_[i] if i < len(as_) else False,
-                 f"{path}[{i}]", out)
+            diff(
+                b[i] if i < len(b) else None,
+                a[i] if i < len(a) else None,
+                u[i] if i < len(u) else False,
+                bs[i] if i < len(bs) else False,
+                as_[i] if i < len(as_) else False,
+                f"{path}[{i}]",
+                out,
+            )
         return
 
     if before != after:
@@ -118,8 +120,15 @@ def analyze_change(rc: dict) -> dict | None:
     if actions in _SKIP:
         return None
     paths: list = []
-    diff(change.get("before"), change.get("after"), change.get("after_unknown", False),
-         change.get("before_sensitive", False), change.get("after_sensitive", False), "", paths)
+    diff(
+        change.get("before"),
+        change.get("after"),
+        change.get("after_unknown", False),
+        change.get("before_sensitive", False),
+        change.get("after_sensitive", False),
+        "",
+        paths,
+    )
     return {
         "address": rc.get("address"),
         "type": rc.get("type"),

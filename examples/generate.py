@@ -52,7 +52,7 @@ import hashlib
 import json
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 TF_VERSION = "1.5.7"
 FORMAT_VERSION = "1.2"
@@ -76,6 +76,7 @@ UNKNOWN = _Unknown()
 # --------------------------------------------------------------------------
 # Deterministic identifiers
 # --------------------------------------------------------------------------
+
 
 def _digest(*parts: str) -> bytes:
     return hashlib.sha256("\x1f".join(parts).encode()).digest()
@@ -115,6 +116,7 @@ def policy(doc: dict) -> str:
 # --------------------------------------------------------------------------
 # Account / region context
 # --------------------------------------------------------------------------
+
 
 class Account:
     def __init__(self, account_id: str, region: str, environment: str, project: str):
@@ -160,8 +162,9 @@ SCHEMA_VERSION = {
 }
 
 
-def sg_rule(from_port, to_port, protocol="tcp", *, cidr=(), ipv6=(), sgs=(), description="",
-            prefix_lists=(), self_=False):
+def sg_rule(
+    from_port, to_port, protocol="tcp", *, cidr=(), ipv6=(), sgs=(), description="", prefix_lists=(), self_=False
+):
     return {
         "cidr_blocks": list(cidr),
         "description": description,
@@ -265,7 +268,8 @@ def aws_eip(a: Account, key: str, public_ip: str, private_ip: str, eni: str, tag
         "instance": "",
         "network_border_group": a.region,
         "network_interface": eni,
-        "private_dns": f"ip-{private_ip.replace('.', '-')}.ec2.internal" if a.region == "us-east-1"
+        "private_dns": f"ip-{private_ip.replace('.', '-')}.ec2.internal"
+        if a.region == "us-east-1"
         else f"ip-{private_ip.replace('.', '-')}.{a.region}.compute.internal",
         "private_ip": private_ip,
         "public_dns": f"ec2-{public_ip.replace('.', '-')}.compute-1.amazonaws.com",
@@ -278,8 +282,9 @@ def aws_eip(a: Account, key: str, public_ip: str, private_ip: str, eni: str, tag
     }
 
 
-def aws_nat_gateway(a: Account, key: str, alloc: str, subnet_id: str, public_ip: str, private_ip: str,
-                    eni: str, tags: dict):
+def aws_nat_gateway(
+    a: Account, key: str, alloc: str, subnet_id: str, public_ip: str, private_ip: str, eni: str, tags: dict
+):
     t, ta = a.tags(tags)
     return {
         "allocation_id": alloc,
@@ -343,8 +348,9 @@ def aws_route_table_association(a: Account, key: str, rtb: str, subnet_id: str):
     }
 
 
-def aws_security_group(a: Account, key: str, name: str, description: str, vpc_id: str,
-                       ingress: list, egress: list, tags: dict):
+def aws_security_group(
+    a: Account, key: str, name: str, description: str, vpc_id: str, ingress: list, egress: list, tags: dict
+):
     sg = rid("sg", a.id, key)
     t, ta = a.tags(tags)
     return {
@@ -370,16 +376,26 @@ def aws_vpc_endpoint(a: Account, key: str, vpc_id: str, route_table_ids: list, t
     return {
         "arn": a.arn("ec2", f"vpc-endpoint/{vpce}"),
         "auto_accept": None,
-        "cidr_blocks": ["3.5.0.0/19", "16.182.0.0/16", "18.34.0.0/19", "18.34.232.0/21",
-                        "52.216.0.0/15", "54.231.0.0/16"],
+        "cidr_blocks": [
+            "3.5.0.0/19",
+            "16.182.0.0/16",
+            "18.34.0.0/19",
+            "18.34.232.0/21",
+            "52.216.0.0/15",
+            "54.231.0.0/16",
+        ],
         "dns_entry": [],
         "dns_options": [],
         "id": vpce,
         "ip_address_type": "",
         "network_interface_ids": [],
         "owner_id": a.id,
-        "policy": policy({"Statement": [{"Action": "*", "Effect": "Allow", "Principal": "*",
-                                         "Resource": "*"}], "Version": "2008-10-17"}),
+        "policy": policy(
+            {
+                "Statement": [{"Action": "*", "Effect": "Allow", "Principal": "*", "Resource": "*"}],
+                "Version": "2008-10-17",
+            }
+        ),
         "prefix_list_id": "pl-63a5400a",
         "private_dns_enabled": False,
         "requester_managed": False,
@@ -412,16 +428,26 @@ def aws_cloudwatch_log_group(a: Account, name: str, retention: int, tags: dict, 
     }
 
 
-def aws_iam_role(a: Account, name: str, service: str, tags: dict, *, description: str = "",
-                 managed=(), created="2023-02-07T14:21:09Z", path="/"):
+def aws_iam_role(
+    a: Account,
+    name: str,
+    service: str,
+    tags: dict,
+    *,
+    description: str = "",
+    managed=(),
+    created="2023-02-07T14:21:09Z",
+    path="/",
+):
     t, ta = a.tags(tags)
     return {
         "arn": f"arn:aws:iam::{a.id}:role{path}{name}",
-        "assume_role_policy": policy({
-            "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow",
-                           "Principal": {"Service": service}}],
-            "Version": "2012-10-17",
-        }),
+        "assume_role_policy": policy(
+            {
+                "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": service}}],
+                "Version": "2012-10-17",
+            }
+        ),
         "create_date": created,
         "description": description,
         "force_detach_policies": False,
@@ -473,8 +499,7 @@ def aws_iam_instance_profile(a: Account, name: str, role: str, tags: dict):
     }
 
 
-def aws_flow_log(a: Account, key: str, vpc_id: str, role_arn: str, log_group_arn: str, log_group: str,
-                 tags: dict):
+def aws_flow_log(a: Account, key: str, vpc_id: str, role_arn: str, log_group_arn: str, log_group: str, tags: dict):
     fl = rid("fl", a.id, key)
     t, ta = a.tags(tags)
     return {
@@ -487,7 +512,7 @@ def aws_flow_log(a: Account, key: str, vpc_id: str, role_arn: str, log_group_arn
         "log_destination": log_group_arn,
         "log_destination_type": "cloud-watch-logs",
         "log_format": "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} "
-                      "${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}",
+        "${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}",
         "log_group_name": log_group,
         "max_aggregation_interval": 600,
         "subnet_id": None,
@@ -516,13 +541,21 @@ def aws_kms_key(a: Account, key: str, description: str, tags: dict):
         "key_id": kid,
         "key_usage": "ENCRYPT_DECRYPT",
         "multi_region": False,
-        "policy": policy({
-            "Id": "key-default-1",
-            "Statement": [{"Action": "kms:*", "Effect": "Allow",
-                           "Principal": {"AWS": f"arn:aws:iam::{a.id}:root"},
-                           "Resource": "*", "Sid": "Enable IAM User Permissions"}],
-            "Version": "2012-10-17",
-        }),
+        "policy": policy(
+            {
+                "Id": "key-default-1",
+                "Statement": [
+                    {
+                        "Action": "kms:*",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{a.id}:root"},
+                        "Resource": "*",
+                        "Sid": "Enable IAM User Permissions",
+                    }
+                ],
+                "Version": "2012-10-17",
+            }
+        ),
         "tags": t,
         "tags_all": ta,
         "xks_key_id": "",
@@ -540,20 +573,26 @@ def aws_kms_alias(a: Account, name: str, key_arn: str, key_id: str):
     }
 
 
-def aws_s3_bucket(a: Account, bucket: str, tags: dict, *, force_destroy=False, versioning=False,
-                  kms_key_arn: str | None = None):
+def aws_s3_bucket(
+    a: Account, bucket: str, tags: dict, *, force_destroy=False, versioning=False, kms_key_arn: str | None = None
+):
     t, ta = a.tags(tags)
-    regional = (f"{bucket}.s3.amazonaws.com" if a.region == "us-east-1"
-                else f"{bucket}.s3.{a.region}.amazonaws.com")
-    sse = [{
-        "rule": [{
-            "apply_server_side_encryption_by_default": [{
-                "kms_master_key_id": kms_key_arn or "",
-                "sse_algorithm": "aws:kms" if kms_key_arn else "AES256",
-            }],
-            "bucket_key_enabled": bool(kms_key_arn),
-        }],
-    }]
+    regional = f"{bucket}.s3.amazonaws.com" if a.region == "us-east-1" else f"{bucket}.s3.{a.region}.amazonaws.com"
+    sse = [
+        {
+            "rule": [
+                {
+                    "apply_server_side_encryption_by_default": [
+                        {
+                            "kms_master_key_id": kms_key_arn or "",
+                            "sse_algorithm": "aws:kms" if kms_key_arn else "AES256",
+                        }
+                    ],
+                    "bucket_key_enabled": bool(kms_key_arn),
+                }
+            ],
+        }
+    ]
     zones = {"us-east-1": "Z3AQBSTGFYJSTF", "us-west-2": "Z3BJ6K6RIION7M", "eu-central-1": "Z21DNDUVLTQW6Q"}
     return {
         "acceleration_status": "",
@@ -565,12 +604,14 @@ def aws_s3_bucket(a: Account, bucket: str, tags: dict, *, force_destroy=False, v
         "bucket_regional_domain_name": regional,
         "cors_rule": [],
         "force_destroy": force_destroy,
-        "grant": [{
-            "id": hexid(64, a.id, "canonical-user"),
-            "permissions": ["FULL_CONTROL"],
-            "type": "CanonicalUser",
-            "uri": "",
-        }],
+        "grant": [
+            {
+                "id": hexid(64, a.id, "canonical-user"),
+                "permissions": ["FULL_CONTROL"],
+                "type": "CanonicalUser",
+                "uri": "",
+            }
+        ],
         "hosted_zone_id": zones[a.region],
         "id": bucket,
         "lifecycle_rule": [],
@@ -608,13 +649,17 @@ def aws_s3_bucket_sse(bucket: str, kms_key_arn: str | None):
         "bucket": bucket,
         "expected_bucket_owner": "",
         "id": bucket,
-        "rule": [{
-            "apply_server_side_encryption_by_default": [{
-                "kms_master_key_id": kms_key_arn or "",
-                "sse_algorithm": "aws:kms" if kms_key_arn else "AES256",
-            }],
-            "bucket_key_enabled": bool(kms_key_arn),
-        }],
+        "rule": [
+            {
+                "apply_server_side_encryption_by_default": [
+                    {
+                        "kms_master_key_id": kms_key_arn or "",
+                        "sse_algorithm": "aws:kms" if kms_key_arn else "AES256",
+                    }
+                ],
+                "bucket_key_enabled": bool(kms_key_arn),
+            }
+        ],
     }
 
 
@@ -659,23 +704,42 @@ def aws_db_parameter_group(a: Account, name: str, family: str, params: list, tag
     }
 
 
-def aws_db_instance(a: Account, identifier: str, *, instance_class: str, db_name: str, username: str,
-                    password: str | None, allocated_storage: int, max_allocated_storage: int,
-                    kms_key_arn: str, subnet_group: str, parameter_group: str, sg_ids: list,
-                    monitoring_role_arn: str, az: str, tags: dict, multi_az: bool = True,
-                    manage_master_user_password: bool | None = None, created_seed: str = ""):
+def aws_db_instance(
+    a: Account,
+    identifier: str,
+    *,
+    instance_class: str,
+    db_name: str,
+    username: str,
+    password: str | None,
+    allocated_storage: int,
+    max_allocated_storage: int,
+    kms_key_arn: str,
+    subnet_group: str,
+    parameter_group: str,
+    sg_ids: list,
+    monitoring_role_arn: str,
+    az: str,
+    tags: dict,
+    multi_az: bool = True,
+    manage_master_user_password: bool | None = None,
+    created_seed: str = "",
+):
     host_suffix = hexid(12, a.id, "rds-cluster-host")
     resource_id = "db-" + upper_id(26, a.id, "rds", identifier, created_seed)
     t, ta = a.tags(tags)
     address = f"{identifier}.c{host_suffix}.{a.region}.rds.amazonaws.com"
     secret = []
     if manage_master_user_password:
-        secret = [{
-            "kms_key_id": kms_key_arn,
-            "secret_arn": a.arn("secretsmanager", f"secret:rds!db-{uuid_like(a.id, identifier)}-"
-                                                  f"{hexid(6, identifier)}"),
-            "secret_status": "active",
-        }]
+        secret = [
+            {
+                "kms_key_id": kms_key_arn,
+                "secret_arn": a.arn(
+                    "secretsmanager", f"secret:rds!db-{uuid_like(a.id, identifier)}-{hexid(6, identifier)}"
+                ),
+                "secret_status": "active",
+            }
+        ]
     return {
         "address": address,
         "allocated_storage": allocated_storage,
@@ -759,8 +823,16 @@ def aws_db_instance(a: Account, identifier: str, *, instance_class: str, db_name
     }
 
 
-def aws_dynamodb_table(a: Account, name: str, hash_key: str, range_key: str | None, attrs: list,
-                       kms_key_arn: str, tags: dict, ttl_attr: str | None = None):
+def aws_dynamodb_table(
+    a: Account,
+    name: str,
+    hash_key: str,
+    range_key: str | None,
+    attrs: list,
+    kms_key_arn: str,
+    tags: dict,
+    ttl_attr: str | None = None,
+):
     t, ta = a.tags(tags)
     return {
         "arn": a.arn("dynamodb", f"table/{name}"),
@@ -794,9 +866,22 @@ def aws_dynamodb_table(a: Account, name: str, hash_key: str, range_key: str | No
     }
 
 
-def aws_cloudwatch_metric_alarm(a: Account, name: str, *, namespace: str, metric: str, statistic: str,
-                                comparison: str, threshold: float, periods: int, period: int,
-                                dimensions: dict, actions: list, description: str, tags: dict):
+def aws_cloudwatch_metric_alarm(
+    a: Account,
+    name: str,
+    *,
+    namespace: str,
+    metric: str,
+    statistic: str,
+    comparison: str,
+    threshold: float,
+    periods: int,
+    period: int,
+    dimensions: dict,
+    actions: list,
+    description: str,
+    tags: dict,
+):
     t, ta = a.tags(tags)
     return {
         "actions_enabled": True,
@@ -855,17 +940,31 @@ def aws_sns_topic(a: Account, name: str, kms: str, tags: dict):
         "name": name,
         "name_prefix": "",
         "owner": a.id,
-        "policy": policy({
-            "Id": "__default_policy_ID",
-            "Statement": [{
-                "Action": ["SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission",
-                           "SNS:RemovePermission", "SNS:DeleteTopic", "SNS:Subscribe",
-                           "SNS:ListSubscriptionsByTopic", "SNS:Publish"],
-                "Condition": {"StringEquals": {"AWS:SourceOwner": a.id}},
-                "Effect": "Allow", "Principal": {"AWS": "*"}, "Resource": arn,
-                "Sid": "__default_statement_ID"}],
-            "Version": "2008-10-17",
-        }),
+        "policy": policy(
+            {
+                "Id": "__default_policy_ID",
+                "Statement": [
+                    {
+                        "Action": [
+                            "SNS:GetTopicAttributes",
+                            "SNS:SetTopicAttributes",
+                            "SNS:AddPermission",
+                            "SNS:RemovePermission",
+                            "SNS:DeleteTopic",
+                            "SNS:Subscribe",
+                            "SNS:ListSubscriptionsByTopic",
+                            "SNS:Publish",
+                        ],
+                        "Condition": {"StringEquals": {"AWS:SourceOwner": a.id}},
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "*"},
+                        "Resource": arn,
+                        "Sid": "__default_statement_ID",
+                    }
+                ],
+                "Version": "2008-10-17",
+            }
+        ),
         "signature_version": 0,
         "sqs_failure_feedback_role_arn": "",
         "sqs_success_feedback_role_arn": "",
@@ -876,22 +975,40 @@ def aws_sns_topic(a: Account, name: str, kms: str, tags: dict):
     }
 
 
-def aws_instance(a: Account, key: str, *, ami: str, instance_type: str, subnet_id: str, az: str,
-                 private_ip: str, sg_ids: list, profile: str, tags: dict, volume_size: int = 30,
-                 key_name: str = "", user_data_seed: str = ""):
+def aws_instance(
+    a: Account,
+    key: str,
+    *,
+    ami: str,
+    instance_type: str,
+    subnet_id: str,
+    az: str,
+    private_ip: str,
+    sg_ids: list,
+    profile: str,
+    tags: dict,
+    volume_size: int = 30,
+    key_name: str = "",
+    user_data_seed: str = "",
+):
     iid = "i-0" + hexid(16, a.id, "instance", key)
     t, ta = a.tags(tags)
-    dns = (f"ip-{private_ip.replace('.', '-')}.ec2.internal" if a.region == "us-east-1"
-           else f"ip-{private_ip.replace('.', '-')}.{a.region}.compute.internal")
+    dns = (
+        f"ip-{private_ip.replace('.', '-')}.ec2.internal"
+        if a.region == "us-east-1"
+        else f"ip-{private_ip.replace('.', '-')}.{a.region}.compute.internal"
+    )
     return {
         "ami": ami,
         "arn": a.arn("ec2", f"instance/{iid}"),
         "associate_public_ip_address": False,
         "availability_zone": az,
-        "capacity_reservation_specification": [{
-            "capacity_reservation_preference": "open",
-            "capacity_reservation_target": [],
-        }],
+        "capacity_reservation_specification": [
+            {
+                "capacity_reservation_preference": "open",
+                "capacity_reservation_target": [],
+            }
+        ],
         "cpu_core_count": 1,
         "cpu_options": [{"amd_sev_snp": "", "core_count": 1, "threads_per_core": 2}],
         "cpu_threads_per_core": 2,
@@ -918,13 +1035,15 @@ def aws_instance(a: Account, key: str, *, ami: str, instance_type: str, subnet_i
         "key_name": key_name,
         "launch_template": [],
         "maintenance_options": [{"auto_recovery": "default"}],
-        "metadata_options": [{
-            "http_endpoint": "enabled",
-            "http_protocol_ipv6": "disabled",
-            "http_put_response_hop_limit": 2,
-            "http_tokens": "required",
-            "instance_metadata_tags": "disabled",
-        }],
+        "metadata_options": [
+            {
+                "http_endpoint": "enabled",
+                "http_protocol_ipv6": "disabled",
+                "http_put_response_hop_limit": 2,
+                "http_tokens": "required",
+                "instance_metadata_tags": "disabled",
+            }
+        ],
         "monitoring": True,
         "network_interface": [],
         "outpost_arn": "",
@@ -933,26 +1052,30 @@ def aws_instance(a: Account, key: str, *, ami: str, instance_type: str, subnet_i
         "placement_partition_number": 0,
         "primary_network_interface_id": rid("eni", a.id, key),
         "private_dns": dns,
-        "private_dns_name_options": [{
-            "enable_resource_name_dns_a_record": False,
-            "enable_resource_name_dns_aaaa_record": False,
-            "hostname_type": "ip-name",
-        }],
+        "private_dns_name_options": [
+            {
+                "enable_resource_name_dns_a_record": False,
+                "enable_resource_name_dns_aaaa_record": False,
+                "hostname_type": "ip-name",
+            }
+        ],
         "private_ip": private_ip,
         "public_dns": "",
         "public_ip": "",
-        "root_block_device": [{
-            "delete_on_termination": True,
-            "device_name": "/dev/xvda",
-            "encrypted": True,
-            "iops": 3000,
-            "kms_key_id": a.arn("kms", f"key/{uuid_like(a.id, 'aws/ebs')}"),
-            "tags": {},
-            "throughput": 125,
-            "volume_id": rid("vol", a.id, key),
-            "volume_size": volume_size,
-            "volume_type": "gp3",
-        }],
+        "root_block_device": [
+            {
+                "delete_on_termination": True,
+                "device_name": "/dev/xvda",
+                "encrypted": True,
+                "iops": 3000,
+                "kms_key_id": a.arn("kms", f"key/{uuid_like(a.id, 'aws/ebs')}"),
+                "tags": {},
+                "throughput": 125,
+                "volume_id": rid("vol", a.id, key),
+                "volume_size": volume_size,
+                "volume_type": "gp3",
+            }
+        ],
         "secondary_private_ips": [],
         "security_groups": [],
         "source_dest_check": True,
@@ -970,27 +1093,41 @@ def aws_instance(a: Account, key: str, *, ami: str, instance_type: str, subnet_i
     }
 
 
-def aws_launch_template(a: Account, key: str, *, name: str, ami: str, instance_type: str, profile_arn: str,
-                        sg_ids: list, tags: dict, version: int = 3):
+def aws_launch_template(
+    a: Account,
+    key: str,
+    *,
+    name: str,
+    ami: str,
+    instance_type: str,
+    profile_arn: str,
+    sg_ids: list,
+    tags: dict,
+    version: int = 3,
+):
     lt = "lt-0" + hexid(16, a.id, "lt", key, name)
     t, ta = a.tags(tags)
     return {
         "arn": a.arn("ec2", f"launch-template/{lt}"),
-        "block_device_mappings": [{
-            "device_name": "/dev/xvda",
-            "ebs": [{
-                "delete_on_termination": "true",
-                "encrypted": "true",
-                "iops": 3000,
-                "kms_key_id": "",
-                "snapshot_id": "",
-                "throughput": 125,
-                "volume_size": 30,
-                "volume_type": "gp3",
-            }],
-            "no_device": "",
-            "virtual_name": "",
-        }],
+        "block_device_mappings": [
+            {
+                "device_name": "/dev/xvda",
+                "ebs": [
+                    {
+                        "delete_on_termination": "true",
+                        "encrypted": "true",
+                        "iops": 3000,
+                        "kms_key_id": "",
+                        "snapshot_id": "",
+                        "throughput": 125,
+                        "volume_size": 30,
+                        "volume_type": "gp3",
+                    }
+                ],
+                "no_device": "",
+                "virtual_name": "",
+            }
+        ],
         "capacity_reservation_specification": [],
         "cpu_options": [],
         "credit_specification": [],
@@ -1015,13 +1152,15 @@ def aws_launch_template(a: Account, key: str, *, name: str, ami: str, instance_t
         "latest_version": version,
         "license_specification": [],
         "maintenance_options": [],
-        "metadata_options": [{
-            "http_endpoint": "enabled",
-            "http_protocol_ipv6": "",
-            "http_put_response_hop_limit": 2,
-            "http_tokens": "required",
-            "instance_metadata_tags": "",
-        }],
+        "metadata_options": [
+            {
+                "http_endpoint": "enabled",
+                "http_protocol_ipv6": "",
+                "http_put_response_hop_limit": 2,
+                "http_tokens": "required",
+                "instance_metadata_tags": "",
+            }
+        ],
         "monitoring": [{"enabled": True}],
         "name": name,
         "name_prefix": "",
@@ -1047,17 +1186,19 @@ def aws_lb_target_group(a: Account, name: str, vpc_id: str, tags: dict, port: in
         "arn_suffix": suffix,
         "connection_termination": None,
         "deregistration_delay": "30",
-        "health_check": [{
-            "enabled": True,
-            "healthy_threshold": 3,
-            "interval": 15,
-            "matcher": "200",
-            "path": "/healthz",
-            "port": "traffic-port",
-            "protocol": "HTTPS",
-            "timeout": 5,
-            "unhealthy_threshold": 3,
-        }],
+        "health_check": [
+            {
+                "enabled": True,
+                "healthy_threshold": 3,
+                "interval": 15,
+                "matcher": "200",
+                "path": "/healthz",
+                "port": "traffic-port",
+                "protocol": "HTTPS",
+                "timeout": 5,
+                "unhealthy_threshold": 3,
+            }
+        ],
         "id": a.arn("elasticloadbalancing", suffix),
         "ip_address_type": "ipv4",
         "lambda_multi_value_headers_enabled": False,
@@ -1123,6 +1264,7 @@ def aws_sqs_queue(a: Account, name: str, tags: dict):
 # --------------------------------------------------------------------------
 # Terraform's JSON value transforms (jsonplan / jsonstate)
 # --------------------------------------------------------------------------
+
 
 def canon(v):
     """Sort object keys recursively, as Go does for maps and cty objects."""
@@ -1250,10 +1392,22 @@ def R(*refs: str):
 
 
 class Res:
-    def __init__(self, rtype: str, name: str, *, module: str | None = None, index=None,
-                 prior=None, refreshed=_MISSING, planned=_MISSING, depends_on=(),
-                 action_reason: str | None = None, replace_paths=None, previous_address: str | None = None,
-                 id_key: str = "id"):
+    def __init__(
+        self,
+        rtype: str,
+        name: str,
+        *,
+        module: str | None = None,
+        index=None,
+        prior=None,
+        refreshed=_MISSING,
+        planned=_MISSING,
+        depends_on=(),
+        action_reason: str | None = None,
+        replace_paths=None,
+        previous_address: str | None = None,
+        id_key: str = "id",
+    ):
         self.type = rtype
         self.name = name
         self.module = module
@@ -1372,8 +1526,7 @@ class Res:
 class CfgRes:
     """One resource block of the configuration (jsonconfig resource)."""
 
-    def __init__(self, rtype: str, name: str, expressions: dict, *, count=None, for_each=None,
-                 depends_on=()):
+    def __init__(self, rtype: str, name: str, expressions: dict, *, count=None, for_each=None, depends_on=()):
         self.type = rtype
         self.name = name
         self.expressions = expressions
@@ -1401,8 +1554,7 @@ class CfgRes:
 
 
 class Output:
-    def __init__(self, name: str, before, after, expression: dict, *, type_, sensitive=False,
-                 description: str = ""):
+    def __init__(self, name: str, before, after, expression: dict, *, type_, sensitive=False, description: str = ""):
         self.name = name
         self.before = before
         self.after = after
@@ -1440,8 +1592,16 @@ def _order_by_address(entries):
 
 
 class Plan:
-    def __init__(self, *, account: Account, timestamp: str, variables: dict, variable_decls: dict,
-                 provider_expressions: dict, refresh_only: bool = False):
+    def __init__(
+        self,
+        *,
+        account: Account,
+        timestamp: str,
+        variables: dict,
+        variable_decls: dict,
+        provider_expressions: dict,
+        refresh_only: bool = False,
+    ):
         self.a = account
         self.timestamp = timestamp
         self.variables = variables
@@ -1507,10 +1667,13 @@ class Plan:
         if self.refresh_only:
             pv["root_module"] = {}
         else:
-            pv["root_module"] = self._module_tree([
-                (r.module, r.value_entry(r.planned, with_depends=False))
-                for r in self.resources if r.planned is not None and r.actions != ["delete"]
-            ])
+            pv["root_module"] = self._module_tree(
+                [
+                    (r.module, r.value_entry(r.planned, with_depends=False))
+                    for r in self.resources
+                    if r.planned is not None and r.actions != ["delete"]
+                ]
+            )
         return pv
 
     def prior_state(self):
@@ -1521,10 +1684,13 @@ class Plan:
                 outs[o.name] = {"sensitive": o.sensitive, "value": o.before, "type": o.type}
         if outs:
             values["outputs"] = outs
-        values["root_module"] = self._module_tree([
-            (r.module, r.value_entry(r.refreshed, with_depends=True))
-            for r in self.resources if r.refreshed is not None
-        ])
+        values["root_module"] = self._module_tree(
+            [
+                (r.module, r.value_entry(r.refreshed, with_depends=True))
+                for r in self.resources
+                if r.refreshed is not None
+            ]
+        )
         return {"format_version": "1.0", "terraform_version": TF_VERSION, "values": values}
 
     def configuration(self):
@@ -1565,8 +1731,7 @@ class Plan:
             mod = {}
             if call.get("outputs"):
                 mod["outputs"] = canon(call["outputs"])
-            mod["resources"] = sorted((c.to_json() for c in self.module_cfg.get(path, [])),
-                                      key=lambda d: d["address"])
+            mod["resources"] = sorted((c.to_json() for c in self.module_cfg.get(path, [])), key=lambda d: d["address"])
             nested = self._module_calls(path)
             if nested:
                 mod["module_calls"] = nested
@@ -1595,9 +1760,7 @@ class Plan:
         doc["prior_state"] = self.prior_state()
         doc["configuration"] = self.configuration()
         if self.relevant and not self.refresh_only:
-            doc["relevant_attributes"] = [
-                {"resource": r, "attribute": a} for r, a in sorted(self.relevant)
-            ]
+            doc["relevant_attributes"] = [{"resource": r, "attribute": a} for r, a in sorted(self.relevant)]
         doc["timestamp"] = self.timestamp
         doc["errored"] = False
         return doc
@@ -1609,13 +1772,19 @@ def dumps_go(doc, *, indent: int | None = 2) -> str:
         s = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
     else:
         s = json.dumps(doc, indent=indent, ensure_ascii=False)
-    return (s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return (
+        s.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 # --------------------------------------------------------------------------
 # prod-network (111111111111 / us-east-1)
 # --------------------------------------------------------------------------
+
 
 def prod_network(refresh_only: bool = False) -> Plan:
     a = Account("111111111111", "us-east-1", "prod", "core-network")
@@ -1643,170 +1812,400 @@ def prod_network(refresh_only: bool = False) -> Plan:
     vpc_now = copy.deepcopy(vpc_prior)
     vpc_now["tags"] = {"Name": "prod-core-vpc", "Owner": "jsmith", "Ticket": "CHG-20931"}
     vpc_now["tags_all"] = {**a.default_tags, **vpc_now["tags"]}
-    vpc = p.add(Res("aws_vpc", "main", prior=vpc_prior, refreshed=vpc_now, planned=vpc_prior))
+    p.add(Res("aws_vpc", "main", prior=vpc_prior, refreshed=vpc_now, planned=vpc_prior))
     vpc_id = vpc_prior["id"]
-    p.cfg(CfgRes("aws_vpc", "main", {
-        "cidr_block": R("var.vpc_cidr"),
-        "enable_dns_hostnames": C(True),
-        "enable_dns_support": C(True),
-        "tags": C({"Name": "prod-core-vpc", "Owner": "network-team"}),
-    }))
+    p.cfg(
+        CfgRes(
+            "aws_vpc",
+            "main",
+            {
+                "cidr_block": R("var.vpc_cidr"),
+                "enable_dns_hostnames": C(True),
+                "enable_dns_support": C(True),
+                "tags": C({"Name": "prod-core-vpc", "Owner": "network-team"}),
+            },
+        )
+    )
 
     public, private = {}, {}
     for i, az in enumerate(azs):
-        pub = aws_subnet(a, f"public-{az}", vpc_id, f"10.20.{i}.0/24", az, True,
-                         {"Name": f"prod-public-{az}", "Tier": "public"})
-        prv = aws_subnet(a, f"private-{az}", vpc_id, f"10.20.{16 * (i + 1)}.0/20", az, False,
-                         {"Name": f"prod-private-{az}", "Tier": "private"})
+        pub = aws_subnet(
+            a, f"public-{az}", vpc_id, f"10.20.{i}.0/24", az, True, {"Name": f"prod-public-{az}", "Tier": "public"}
+        )
+        prv = aws_subnet(
+            a,
+            f"private-{az}",
+            vpc_id,
+            f"10.20.{16 * (i + 1)}.0/20",
+            az,
+            False,
+            {"Name": f"prod-private-{az}", "Tier": "private"},
+        )
         public[az] = p.add(Res("aws_subnet", "public", index=az, prior=pub, depends_on=["aws_vpc.main"]))
         private[az] = p.add(Res("aws_subnet", "private", index=az, prior=prv, depends_on=["aws_vpc.main"]))
     for name, pub in (("public", True), ("private", False)):
-        p.cfg(CfgRes("aws_subnet", name, {
-            "availability_zone": R("each.key"),
-            "cidr_block": R("var.vpc_cidr", "each.value"),
-            "map_public_ip_on_launch": C(pub),
-            "tags": R("each.key"),
-            "vpc_id": R("aws_vpc.main.id"),
-        }, for_each=R("var.azs")))
+        p.cfg(
+            CfgRes(
+                "aws_subnet",
+                name,
+                {
+                    "availability_zone": R("each.key"),
+                    "cidr_block": R("var.vpc_cidr", "each.value"),
+                    "map_public_ip_on_launch": C(pub),
+                    "tags": R("each.key"),
+                    "vpc_id": R("aws_vpc.main.id"),
+                },
+                for_each=R("var.azs"),
+            )
+        )
 
-    igw = p.add(Res("aws_internet_gateway", "main",
-                    prior=aws_internet_gateway(a, "main", vpc_id, {"Name": "prod-core-igw"}),
-                    depends_on=["aws_vpc.main"]))
-    p.cfg(CfgRes("aws_internet_gateway", "main", {"tags": C({"Name": "prod-core-igw"}),
-                                                  "vpc_id": R("aws_vpc.main.id")}))
+    igw = p.add(
+        Res(
+            "aws_internet_gateway",
+            "main",
+            prior=aws_internet_gateway(a, "main", vpc_id, {"Name": "prod-core-igw"}),
+            depends_on=["aws_vpc.main"],
+        )
+    )
+    p.cfg(
+        CfgRes("aws_internet_gateway", "main", {"tags": C({"Name": "prod-core-igw"}), "vpc_id": R("aws_vpc.main.id")})
+    )
 
     nat_eni = rid("eni", a.id, "nat")
-    eip = p.add(Res("aws_eip", "nat", prior=aws_eip(a, "eip-nat", "52.4.118.203", "10.20.0.87", nat_eni,
-                                                    {"Name": "prod-core-nat"}),
-                    depends_on=["aws_internet_gateway.main", "aws_vpc.main"]))
-    p.cfg(CfgRes("aws_eip", "nat", {"domain": C("vpc"), "tags": C({"Name": "prod-core-nat"})},
-                 depends_on=["aws_internet_gateway.main"]))
+    eip = p.add(
+        Res(
+            "aws_eip",
+            "nat",
+            prior=aws_eip(a, "eip-nat", "52.4.118.203", "10.20.0.87", nat_eni, {"Name": "prod-core-nat"}),
+            depends_on=["aws_internet_gateway.main", "aws_vpc.main"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_eip",
+            "nat",
+            {"domain": C("vpc"), "tags": C({"Name": "prod-core-nat"})},
+            depends_on=["aws_internet_gateway.main"],
+        )
+    )
 
-    nat = p.add(Res("aws_nat_gateway", "main",
-                    prior=aws_nat_gateway(a, "nat-main", eip.prior["id"], public["us-east-1a"].prior["id"],
-                                          "52.4.118.203", "10.20.0.87", nat_eni, {"Name": "prod-core-nat"}),
-                    depends_on=["aws_eip.nat", "aws_internet_gateway.main", "aws_subnet.public",
-                                "aws_vpc.main"]))
-    p.cfg(CfgRes("aws_nat_gateway", "main", {
-        "allocation_id": R("aws_eip.nat.id"),
-        "subnet_id": R('aws_subnet.public["us-east-1a"].id'),
-        "tags": C({"Name": "prod-core-nat"}),
-    }))
+    nat = p.add(
+        Res(
+            "aws_nat_gateway",
+            "main",
+            prior=aws_nat_gateway(
+                a,
+                "nat-main",
+                eip.prior["id"],
+                public["us-east-1a"].prior["id"],
+                "52.4.118.203",
+                "10.20.0.87",
+                nat_eni,
+                {"Name": "prod-core-nat"},
+            ),
+            depends_on=["aws_eip.nat", "aws_internet_gateway.main", "aws_subnet.public", "aws_vpc.main"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_nat_gateway",
+            "main",
+            {
+                "allocation_id": R("aws_eip.nat.id"),
+                "subnet_id": R('aws_subnet.public["us-east-1a"].id'),
+                "tags": C({"Name": "prod-core-nat"}),
+            },
+        )
+    )
 
-    rt_pub = p.add(Res("aws_route_table", "public", prior=aws_route_table(
-        a, "public", vpc_id, [route("0.0.0.0/0", gateway_id=igw.prior["id"])], {"Name": "prod-public"}),
-        depends_on=["aws_internet_gateway.main", "aws_vpc.main"]))
-    rt_prv = p.add(Res("aws_route_table", "private", prior=aws_route_table(
-        a, "private", vpc_id, [route("0.0.0.0/0", nat_gateway_id=nat.prior["id"])], {"Name": "prod-private"}),
-        depends_on=["aws_eip.nat", "aws_internet_gateway.main", "aws_nat_gateway.main", "aws_subnet.public",
-                    "aws_vpc.main"]))
-    p.cfg(CfgRes("aws_route_table", "public", {
-        "route": R("aws_internet_gateway.main.id"), "tags": C({"Name": "prod-public"}),
-        "vpc_id": R("aws_vpc.main.id")}))
-    p.cfg(CfgRes("aws_route_table", "private", {
-        "route": R("aws_nat_gateway.main.id"), "tags": C({"Name": "prod-private"}),
-        "vpc_id": R("aws_vpc.main.id")}))
+    rt_pub = p.add(
+        Res(
+            "aws_route_table",
+            "public",
+            prior=aws_route_table(
+                a, "public", vpc_id, [route("0.0.0.0/0", gateway_id=igw.prior["id"])], {"Name": "prod-public"}
+            ),
+            depends_on=["aws_internet_gateway.main", "aws_vpc.main"],
+        )
+    )
+    rt_prv = p.add(
+        Res(
+            "aws_route_table",
+            "private",
+            prior=aws_route_table(
+                a, "private", vpc_id, [route("0.0.0.0/0", nat_gateway_id=nat.prior["id"])], {"Name": "prod-private"}
+            ),
+            depends_on=[
+                "aws_eip.nat",
+                "aws_internet_gateway.main",
+                "aws_nat_gateway.main",
+                "aws_subnet.public",
+                "aws_vpc.main",
+            ],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_route_table",
+            "public",
+            {
+                "route": R("aws_internet_gateway.main.id"),
+                "tags": C({"Name": "prod-public"}),
+                "vpc_id": R("aws_vpc.main.id"),
+            },
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_route_table",
+            "private",
+            {
+                "route": R("aws_nat_gateway.main.id"),
+                "tags": C({"Name": "prod-private"}),
+                "vpc_id": R("aws_vpc.main.id"),
+            },
+        )
+    )
     for az in azs:
-        p.add(Res("aws_route_table_association", "public", index=az,
-                  prior=aws_route_table_association(a, f"public-{az}", rt_pub.prior["id"],
-                                                    public[az].prior["id"]),
-                  depends_on=["aws_internet_gateway.main", "aws_route_table.public", "aws_subnet.public",
-                              "aws_vpc.main"]))
-        p.add(Res("aws_route_table_association", "private", index=az,
-                  prior=aws_route_table_association(a, f"private-{az}", rt_prv.prior["id"],
-                                                    private[az].prior["id"]),
-                  depends_on=["aws_eip.nat", "aws_internet_gateway.main", "aws_nat_gateway.main",
-                              "aws_route_table.private", "aws_subnet.private", "aws_subnet.public",
-                              "aws_vpc.main"]))
+        p.add(
+            Res(
+                "aws_route_table_association",
+                "public",
+                index=az,
+                prior=aws_route_table_association(a, f"public-{az}", rt_pub.prior["id"], public[az].prior["id"]),
+                depends_on=["aws_internet_gateway.main", "aws_route_table.public", "aws_subnet.public", "aws_vpc.main"],
+            )
+        )
+        p.add(
+            Res(
+                "aws_route_table_association",
+                "private",
+                index=az,
+                prior=aws_route_table_association(a, f"private-{az}", rt_prv.prior["id"], private[az].prior["id"]),
+                depends_on=[
+                    "aws_eip.nat",
+                    "aws_internet_gateway.main",
+                    "aws_nat_gateway.main",
+                    "aws_route_table.private",
+                    "aws_subnet.private",
+                    "aws_subnet.public",
+                    "aws_vpc.main",
+                ],
+            )
+        )
     for name in ("public", "private"):
-        p.cfg(CfgRes("aws_route_table_association", name, {
-            "route_table_id": R(f"aws_route_table.{name}.id"),
-            "subnet_id": R("each.value.id"),
-        }, for_each=R(f"aws_subnet.{name}")))
+        p.cfg(
+            CfgRes(
+                "aws_route_table_association",
+                name,
+                {
+                    "route_table_id": R(f"aws_route_table.{name}.id"),
+                    "subnet_id": R("each.value.id"),
+                },
+                for_each=R(f"aws_subnet.{name}"),
+            )
+        )
 
     everything_out = [sg_rule(0, 0, "-1", cidr=["0.0.0.0/0"])]
-    alb = p.add(Res("aws_security_group", "alb", prior=aws_security_group(
-        a, "alb", "prod-alb", "Public HTTPS entry point", vpc_id,
-        [sg_rule(443, 443, cidr=["0.0.0.0/0"], description="HTTPS from the internet"),
-         sg_rule(80, 80, cidr=["0.0.0.0/0"], description="HTTP redirect to HTTPS")],
-        everything_out, {"Name": "prod-alb"}), depends_on=["aws_vpc.main"]))
-    p.cfg(CfgRes("aws_security_group", "alb", {
-        "description": C("Public HTTPS entry point"),
-        "egress": C([sg_rule(0, 0, "-1", cidr=["0.0.0.0/0"])]),
-        "ingress": C([sg_rule(443, 443, cidr=["0.0.0.0/0"], description="HTTPS from the internet"),
-                      sg_rule(80, 80, cidr=["0.0.0.0/0"], description="HTTP redirect to HTTPS")]),
-        "name": C("prod-alb"),
-        "tags": C({"Name": "prod-alb"}),
-        "vpc_id": R("aws_vpc.main.id"),
-    }))
+    alb = p.add(
+        Res(
+            "aws_security_group",
+            "alb",
+            prior=aws_security_group(
+                a,
+                "alb",
+                "prod-alb",
+                "Public HTTPS entry point",
+                vpc_id,
+                [
+                    sg_rule(443, 443, cidr=["0.0.0.0/0"], description="HTTPS from the internet"),
+                    sg_rule(80, 80, cidr=["0.0.0.0/0"], description="HTTP redirect to HTTPS"),
+                ],
+                everything_out,
+                {"Name": "prod-alb"},
+            ),
+            depends_on=["aws_vpc.main"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_security_group",
+            "alb",
+            {
+                "description": C("Public HTTPS entry point"),
+                "egress": C([sg_rule(0, 0, "-1", cidr=["0.0.0.0/0"])]),
+                "ingress": C(
+                    [
+                        sg_rule(443, 443, cidr=["0.0.0.0/0"], description="HTTPS from the internet"),
+                        sg_rule(80, 80, cidr=["0.0.0.0/0"], description="HTTP redirect to HTTPS"),
+                    ]
+                ),
+                "name": C("prod-alb"),
+                "tags": C({"Name": "prod-alb"}),
+                "vpc_id": R("aws_vpc.main.id"),
+            },
+        )
+    )
 
     # App security group: someone opened SSH to the world in the console.
     app_ingress = [
         sg_rule(8443, 8443, sgs=[alb.prior["id"]], description="App traffic from the ALB"),
         sg_rule(9100, 9100, cidr=[vpc_cidr], description="Prometheus node exporter"),
     ]
-    app_prior = aws_security_group(a, "app", "prod-app", "Application tier", vpc_id, app_ingress,
-                                   everything_out, {"Name": "prod-app"})
+    app_prior = aws_security_group(
+        a, "app", "prod-app", "Application tier", vpc_id, app_ingress, everything_out, {"Name": "prod-app"}
+    )
     app_now = copy.deepcopy(app_prior)
     app_now["ingress"].append(sg_rule(22, 22, cidr=["0.0.0.0/0"]))
-    app = p.add(Res("aws_security_group", "app", prior=app_prior, refreshed=app_now, planned=app_prior,
-                    depends_on=["aws_security_group.alb", "aws_vpc.main"]))
-    p.cfg(CfgRes("aws_security_group", "app", {
-        "description": C("Application tier"),
-        "egress": C([sg_rule(0, 0, "-1", cidr=["0.0.0.0/0"])]),
-        "ingress": R("aws_security_group.alb.id", "var.vpc_cidr"),
-        "name": C("prod-app"),
-        "tags": C({"Name": "prod-app"}),
-        "vpc_id": R("aws_vpc.main.id"),
-    }))
+    p.add(
+        Res(
+            "aws_security_group",
+            "app",
+            prior=app_prior,
+            refreshed=app_now,
+            planned=app_prior,
+            depends_on=["aws_security_group.alb", "aws_vpc.main"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_security_group",
+            "app",
+            {
+                "description": C("Application tier"),
+                "egress": C([sg_rule(0, 0, "-1", cidr=["0.0.0.0/0"])]),
+                "ingress": R("aws_security_group.alb.id", "var.vpc_cidr"),
+                "name": C("prod-app"),
+                "tags": C({"Name": "prod-app"}),
+                "vpc_id": R("aws_vpc.main.id"),
+            },
+        )
+    )
 
-    p.add(Res("aws_vpc_endpoint", "s3", prior=aws_vpc_endpoint(
-        a, "s3", vpc_id, [rt_pub.prior["id"], rt_prv.prior["id"]], {"Name": "prod-s3-gateway"}),
-        depends_on=["aws_route_table.private", "aws_route_table.public", "aws_vpc.main"]))
-    p.cfg(CfgRes("aws_vpc_endpoint", "s3", {
-        "route_table_ids": R("aws_route_table.public.id", "aws_route_table.private.id"),
-        "service_name": R("var.region"),
-        "tags": C({"Name": "prod-s3-gateway"}),
-        "vpc_endpoint_type": C("Gateway"),
-        "vpc_id": R("aws_vpc.main.id"),
-    }))
+    p.add(
+        Res(
+            "aws_vpc_endpoint",
+            "s3",
+            prior=aws_vpc_endpoint(
+                a, "s3", vpc_id, [rt_pub.prior["id"], rt_prv.prior["id"]], {"Name": "prod-s3-gateway"}
+            ),
+            depends_on=["aws_route_table.private", "aws_route_table.public", "aws_vpc.main"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_vpc_endpoint",
+            "s3",
+            {
+                "route_table_ids": R("aws_route_table.public.id", "aws_route_table.private.id"),
+                "service_name": R("var.region"),
+                "tags": C({"Name": "prod-s3-gateway"}),
+                "vpc_endpoint_type": C("Gateway"),
+                "vpc_id": R("aws_vpc.main.id"),
+            },
+        )
+    )
 
     lg_name = "/aws/vpc/prod-core-vpc/flow-logs"
-    lg = p.add(Res("aws_cloudwatch_log_group", "flow_logs",
-                   prior=aws_cloudwatch_log_group(a, lg_name, 90, {"Name": "prod-flow-logs"})))
-    p.cfg(CfgRes("aws_cloudwatch_log_group", "flow_logs", {
-        "name": C(lg_name), "retention_in_days": C(90), "tags": C({"Name": "prod-flow-logs"})}))
-    role = p.add(Res("aws_iam_role", "flow_logs", prior=aws_iam_role(
-        a, "prod-vpc-flow-logs", "vpc-flow-logs.amazonaws.com", {"Name": "prod-vpc-flow-logs"},
-        description="Lets VPC Flow Logs publish to CloudWatch Logs")))
-    p.cfg(CfgRes("aws_iam_role", "flow_logs", {
-        "assume_role_policy": C(role.prior["assume_role_policy"]),
-        "description": C("Lets VPC Flow Logs publish to CloudWatch Logs"),
-        "name": C("prod-vpc-flow-logs"),
-        "tags": C({"Name": "prod-vpc-flow-logs"}),
-    }))
-    p.add(Res("aws_iam_role_policy", "flow_logs", prior=aws_iam_role_policy(
-        "prod-vpc-flow-logs", "publish-flow-logs",
-        {"Statement": [{"Action": ["logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams",
-                                   "logs:PutLogEvents"],
-                        "Effect": "Allow", "Resource": f"{lg.prior['arn']}:*"}],
-         "Version": "2012-10-17"}),
-        depends_on=["aws_cloudwatch_log_group.flow_logs", "aws_iam_role.flow_logs"]))
-    p.cfg(CfgRes("aws_iam_role_policy", "flow_logs", {
-        "name": C("publish-flow-logs"),
-        "policy": R("aws_cloudwatch_log_group.flow_logs.arn"),
-        "role": R("aws_iam_role.flow_logs.id"),
-    }))
-    p.add(Res("aws_flow_log", "main", prior=aws_flow_log(
-        a, "main", vpc_id, role.prior["arn"], lg.prior["arn"], lg_name, {"Name": "prod-core-vpc"}),
-        depends_on=["aws_cloudwatch_log_group.flow_logs", "aws_iam_role.flow_logs", "aws_vpc.main"]))
-    p.cfg(CfgRes("aws_flow_log", "main", {
-        "iam_role_arn": R("aws_iam_role.flow_logs.arn"),
-        "log_destination": R("aws_cloudwatch_log_group.flow_logs.arn"),
-        "tags": C({"Name": "prod-core-vpc"}),
-        "traffic_type": C("ALL"),
-        "vpc_id": R("aws_vpc.main.id"),
-    }))
+    lg = p.add(
+        Res(
+            "aws_cloudwatch_log_group",
+            "flow_logs",
+            prior=aws_cloudwatch_log_group(a, lg_name, 90, {"Name": "prod-flow-logs"}),
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_cloudwatch_log_group",
+            "flow_logs",
+            {"name": C(lg_name), "retention_in_days": C(90), "tags": C({"Name": "prod-flow-logs"})},
+        )
+    )
+    role = p.add(
+        Res(
+            "aws_iam_role",
+            "flow_logs",
+            prior=aws_iam_role(
+                a,
+                "prod-vpc-flow-logs",
+                "vpc-flow-logs.amazonaws.com",
+                {"Name": "prod-vpc-flow-logs"},
+                description="Lets VPC Flow Logs publish to CloudWatch Logs",
+            ),
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_iam_role",
+            "flow_logs",
+            {
+                "assume_role_policy": C(role.prior["assume_role_policy"]),
+                "description": C("Lets VPC Flow Logs publish to CloudWatch Logs"),
+                "name": C("prod-vpc-flow-logs"),
+                "tags": C({"Name": "prod-vpc-flow-logs"}),
+            },
+        )
+    )
+    p.add(
+        Res(
+            "aws_iam_role_policy",
+            "flow_logs",
+            prior=aws_iam_role_policy(
+                "prod-vpc-flow-logs",
+                "publish-flow-logs",
+                {
+                    "Statement": [
+                        {
+                            "Action": [
+                                "logs:CreateLogStream",
+                                "logs:DescribeLogGroups",
+                                "logs:DescribeLogStreams",
+                                "logs:PutLogEvents",
+                            ],
+                            "Effect": "Allow",
+                            "Resource": f"{lg.prior['arn']}:*",
+                        }
+                    ],
+                    "Version": "2012-10-17",
+                },
+            ),
+            depends_on=["aws_cloudwatch_log_group.flow_logs", "aws_iam_role.flow_logs"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_iam_role_policy",
+            "flow_logs",
+            {
+                "name": C("publish-flow-logs"),
+                "policy": R("aws_cloudwatch_log_group.flow_logs.arn"),
+                "role": R("aws_iam_role.flow_logs.id"),
+            },
+        )
+    )
+    p.add(
+        Res(
+            "aws_flow_log",
+            "main",
+            prior=aws_flow_log(
+                a, "main", vpc_id, role.prior["arn"], lg.prior["arn"], lg_name, {"Name": "prod-core-vpc"}
+            ),
+            depends_on=["aws_cloudwatch_log_group.flow_logs", "aws_iam_role.flow_logs", "aws_vpc.main"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_flow_log",
+            "main",
+            {
+                "iam_role_arn": R("aws_iam_role.flow_logs.arn"),
+                "log_destination": R("aws_cloudwatch_log_group.flow_logs.arn"),
+                "tags": C({"Name": "prod-core-vpc"}),
+                "traffic_type": C("ALL"),
+                "vpc_id": R("aws_vpc.main.id"),
+            },
+        )
+    )
 
     pub_ids = [public[az].prior["id"] for az in azs]
     prv_ids = [private[az].prior["id"] for az in azs]
@@ -1814,8 +2213,9 @@ def prod_network(refresh_only: bool = False) -> Plan:
         Output("vpc_id", vpc_id, vpc_id, R("aws_vpc.main.id"), type_="string"),
         Output("public_subnet_ids", pub_ids, pub_ids, R("aws_subnet.public"), type_=["tuple", ["string"] * 3]),
         Output("private_subnet_ids", prv_ids, prv_ids, R("aws_subnet.private"), type_=["tuple", ["string"] * 3]),
-        Output("app_security_group_id", app_prior["id"], app_prior["id"], R("aws_security_group.app.id"),
-               type_="string"),
+        Output(
+            "app_security_group_id", app_prior["id"], app_prior["id"], R("aws_security_group.app.id"), type_="string"
+        ),
     ]
     p.relevant = [("aws_security_group.alb", ["id"]), ("aws_vpc.main", ["id"])]
     return p
@@ -1855,94 +2255,283 @@ def prod_data() -> Plan:
         provider_expressions={"default_tags": [{"tags": C(a.default_tags)}], "region": R("var.region")},
     )
 
-    kms = p.add(Res("aws_kms_key", "data", prior=aws_kms_key(a, "data", "prod data-platform at-rest encryption",
-                                                             {"Name": "prod-data"})))
-    p.cfg(CfgRes("aws_kms_key", "data", {
-        "deletion_window_in_days": C(30), "description": C("prod data-platform at-rest encryption"),
-        "enable_key_rotation": C(True), "tags": C({"Name": "prod-data"})}))
+    kms = p.add(
+        Res(
+            "aws_kms_key",
+            "data",
+            prior=aws_kms_key(a, "data", "prod data-platform at-rest encryption", {"Name": "prod-data"}),
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_kms_key",
+            "data",
+            {
+                "deletion_window_in_days": C(30),
+                "description": C("prod data-platform at-rest encryption"),
+                "enable_key_rotation": C(True),
+                "tags": C({"Name": "prod-data"}),
+            },
+        )
+    )
     kms_arn = kms.prior["arn"]
-    p.add(Res("aws_kms_alias", "data", prior=aws_kms_alias(a, "alias/prod-data", kms_arn, kms.prior["id"]),
-              depends_on=["aws_kms_key.data"]))
-    p.cfg(CfgRes("aws_kms_alias", "data", {"name": C("alias/prod-data"),
-                                           "target_key_id": R("aws_kms_key.data.key_id")}))
+    p.add(
+        Res(
+            "aws_kms_alias",
+            "data",
+            prior=aws_kms_alias(a, "alias/prod-data", kms_arn, kms.prior["id"]),
+            depends_on=["aws_kms_key.data"],
+        )
+    )
+    p.cfg(
+        CfgRes("aws_kms_alias", "data", {"name": C("alias/prod-data"), "target_key_id": R("aws_kms_key.data.key_id")})
+    )
 
-    p.add(Res("aws_db_subnet_group", "main", prior=aws_db_subnet_group(a, "prod-data", vpc_id, subnets,
-                                                                       {"Name": "prod-data"})))
-    p.cfg(CfgRes("aws_db_subnet_group", "main", {"name": C("prod-data"), "subnet_ids": R("var.private_subnet_ids"),
-                                                 "tags": C({"Name": "prod-data"})}))
-    db_sg = p.add(Res("aws_security_group", "db", prior=aws_security_group(
-        a, "eu-db", "prod-postgres", "PostgreSQL from the application tier", vpc_id,
-        [sg_rule(5432, 5432, sgs=[app_sg], description="PostgreSQL from app tier")],
-        [sg_rule(0, 0, "-1", cidr=["0.0.0.0/0"])], {"Name": "prod-postgres"})))
-    p.cfg(CfgRes("aws_security_group", "db", {
-        "description": C("PostgreSQL from the application tier"),
-        "egress": C([sg_rule(0, 0, "-1", cidr=["0.0.0.0/0"])]),
-        "ingress": R("var.app_security_group_id"),
-        "name": C("prod-postgres"), "tags": C({"Name": "prod-postgres"}), "vpc_id": R("var.vpc_id")}))
-    p.add(Res("aws_db_parameter_group", "postgres15", prior=aws_db_parameter_group(
-        a, "prod-postgres15", "postgres15",
-        [("log_min_duration_statement", "500", "immediate"), ("rds.force_ssl", "1", "immediate"),
-         ("shared_preload_libraries", "pg_stat_statements", "pending-reboot")], {"Name": "prod-postgres15"})))
-    p.cfg(CfgRes("aws_db_parameter_group", "postgres15", {
-        "family": C("postgres15"), "name": C("prod-postgres15"),
-        "parameter": [{"apply_method": C(m), "name": C(n), "value": C(v)} for n, v, m in
-                      (("log_min_duration_statement", "500", "immediate"), ("rds.force_ssl", "1", "immediate"),
-                       ("shared_preload_libraries", "pg_stat_statements", "pending-reboot"))],
-        "tags": C({"Name": "prod-postgres15"})}))
-    mon = p.add(Res("aws_iam_role", "rds_monitoring", prior=aws_iam_role(
-        a, "prod-rds-enhanced-monitoring", "monitoring.rds.amazonaws.com", {"Name": "prod-rds-monitoring"},
-        managed=["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"])))
-    p.cfg(CfgRes("aws_iam_role", "rds_monitoring", {
-        "assume_role_policy": C(mon.prior["assume_role_policy"]), "name": C("prod-rds-enhanced-monitoring"),
-        "tags": C({"Name": "prod-rds-monitoring"})}))
-    p.add(Res("aws_iam_role_policy_attachment", "rds_monitoring", prior=aws_iam_role_policy_attachment(
-        a, "prod-rds-enhanced-monitoring", "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"),
-        depends_on=["aws_iam_role.rds_monitoring"]))
-    p.cfg(CfgRes("aws_iam_role_policy_attachment", "rds_monitoring", {
-        "policy_arn": C("arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"),
-        "role": R("aws_iam_role.rds_monitoring.name")}))
+    p.add(
+        Res(
+            "aws_db_subnet_group",
+            "main",
+            prior=aws_db_subnet_group(a, "prod-data", vpc_id, subnets, {"Name": "prod-data"}),
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_db_subnet_group",
+            "main",
+            {"name": C("prod-data"), "subnet_ids": R("var.private_subnet_ids"), "tags": C({"Name": "prod-data"})},
+        )
+    )
+    db_sg = p.add(
+        Res(
+            "aws_security_group",
+            "db",
+            prior=aws_security_group(
+                a,
+                "eu-db",
+                "prod-postgres",
+                "PostgreSQL from the application tier",
+                vpc_id,
+                [sg_rule(5432, 5432, sgs=[app_sg], description="PostgreSQL from app tier")],
+                [sg_rule(0, 0, "-1", cidr=["0.0.0.0/0"])],
+                {"Name": "prod-postgres"},
+            ),
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_security_group",
+            "db",
+            {
+                "description": C("PostgreSQL from the application tier"),
+                "egress": C([sg_rule(0, 0, "-1", cidr=["0.0.0.0/0"])]),
+                "ingress": R("var.app_security_group_id"),
+                "name": C("prod-postgres"),
+                "tags": C({"Name": "prod-postgres"}),
+                "vpc_id": R("var.vpc_id"),
+            },
+        )
+    )
+    p.add(
+        Res(
+            "aws_db_parameter_group",
+            "postgres15",
+            prior=aws_db_parameter_group(
+                a,
+                "prod-postgres15",
+                "postgres15",
+                [
+                    ("log_min_duration_statement", "500", "immediate"),
+                    ("rds.force_ssl", "1", "immediate"),
+                    ("shared_preload_libraries", "pg_stat_statements", "pending-reboot"),
+                ],
+                {"Name": "prod-postgres15"},
+            ),
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_db_parameter_group",
+            "postgres15",
+            {
+                "family": C("postgres15"),
+                "name": C("prod-postgres15"),
+                "parameter": [
+                    {"apply_method": C(m), "name": C(n), "value": C(v)}
+                    for n, v, m in (
+                        ("log_min_duration_statement", "500", "immediate"),
+                        ("rds.force_ssl", "1", "immediate"),
+                        ("shared_preload_libraries", "pg_stat_statements", "pending-reboot"),
+                    )
+                ],
+                "tags": C({"Name": "prod-postgres15"}),
+            },
+        )
+    )
+    mon = p.add(
+        Res(
+            "aws_iam_role",
+            "rds_monitoring",
+            prior=aws_iam_role(
+                a,
+                "prod-rds-enhanced-monitoring",
+                "monitoring.rds.amazonaws.com",
+                {"Name": "prod-rds-monitoring"},
+                managed=["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"],
+            ),
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_iam_role",
+            "rds_monitoring",
+            {
+                "assume_role_policy": C(mon.prior["assume_role_policy"]),
+                "name": C("prod-rds-enhanced-monitoring"),
+                "tags": C({"Name": "prod-rds-monitoring"}),
+            },
+        )
+    )
+    p.add(
+        Res(
+            "aws_iam_role_policy_attachment",
+            "rds_monitoring",
+            prior=aws_iam_role_policy_attachment(
+                a,
+                "prod-rds-enhanced-monitoring",
+                "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+            ),
+            depends_on=["aws_iam_role.rds_monitoring"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_iam_role_policy_attachment",
+            "rds_monitoring",
+            {
+                "policy_arn": C("arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"),
+                "role": R("aws_iam_role.rds_monitoring.name"),
+            },
+        )
+    )
 
-    db_deps = ["aws_db_parameter_group.postgres15", "aws_db_subnet_group.main", "aws_iam_role.rds_monitoring",
-               "aws_kms_key.data", "aws_security_group.db"]
-    common_db = dict(kms_key_arn=kms_arn, subnet_group="prod-data", parameter_group="prod-postgres15",
-                     sg_ids=[db_sg.prior["id"]], monitoring_role_arn=mon.prior["arn"])
+    db_deps = [
+        "aws_db_parameter_group.postgres15",
+        "aws_db_subnet_group.main",
+        "aws_iam_role.rds_monitoring",
+        "aws_kms_key.data",
+        "aws_security_group.db",
+    ]
+    common_db = {
+        "kms_key_arn": kms_arn,
+        "subnet_group": "prod-data",
+        "parameter_group": "prod-postgres15",
+        "sg_ids": [db_sg.prior["id"]],
+        "monitoring_role_arn": mon.prior["arn"],
+    }
 
     # orders: deleted outside Terraform -> drift ["delete"], plan ["create"].
-    orders_prior = aws_db_instance(a, "prod-orders-db", instance_class="db.r6g.large", db_name="orders",
-                                   username="orders_admin", password=ORDERS_DB_PASSWORD, allocated_storage=200,
-                                   max_allocated_storage=1000, az="eu-central-1a", tags={"Name": "prod-orders-db"},
-                                   **common_db)
+    orders_prior = aws_db_instance(
+        a,
+        "prod-orders-db",
+        instance_class="db.r6g.large",
+        db_name="orders",
+        username="orders_admin",
+        password=ORDERS_DB_PASSWORD,
+        allocated_storage=200,
+        max_allocated_storage=1000,
+        az="eu-central-1a",
+        tags={"Name": "prod-orders-db"},
+        **common_db,
+    )
     orders_planned = copy.deepcopy(orders_prior)
-    for k in ("address", "arn", "availability_zone", "backup_target", "ca_cert_identifier",
-              "character_set_name", "endpoint", "engine_version_actual", "hosted_zone_id", "id", "iops",
-              "latest_restorable_time", "license_model", "listener_endpoint", "master_user_secret",
-              "master_user_secret_kms_key_id", "nchar_character_set_name", "network_type", "option_group_name",
-              "replica_mode", "replicas", "resource_id", "status", "storage_throughput", "timezone",
-              "domain_fqdn", "identifier_prefix"):
+    for k in (
+        "address",
+        "arn",
+        "availability_zone",
+        "backup_target",
+        "ca_cert_identifier",
+        "character_set_name",
+        "endpoint",
+        "engine_version_actual",
+        "hosted_zone_id",
+        "id",
+        "iops",
+        "latest_restorable_time",
+        "license_model",
+        "listener_endpoint",
+        "master_user_secret",
+        "master_user_secret_kms_key_id",
+        "nchar_character_set_name",
+        "network_type",
+        "option_group_name",
+        "replica_mode",
+        "replicas",
+        "resource_id",
+        "status",
+        "storage_throughput",
+        "timezone",
+        "domain_fqdn",
+        "identifier_prefix",
+    ):
         orders_planned[k] = UNKNOWN
-    for k in ("manage_master_user_password", "snapshot_identifier", "allow_major_version_upgrade", "domain",
-              "domain_auth_secret_arn", "domain_dns_ips", "domain_iam_role_name", "domain_ou",
-              "custom_iam_instance_profile"):
+    for k in (
+        "manage_master_user_password",
+        "snapshot_identifier",
+        "allow_major_version_upgrade",
+        "domain",
+        "domain_auth_secret_arn",
+        "domain_dns_ips",
+        "domain_iam_role_name",
+        "domain_ou",
+        "custom_iam_instance_profile",
+    ):
         orders_planned[k] = None
     orders_planned["replicate_source_db"] = None
-    p.add(Res("aws_db_instance", "orders", prior=orders_prior, refreshed=None, planned=orders_planned,
-              depends_on=db_deps))
+    p.add(
+        Res("aws_db_instance", "orders", prior=orders_prior, refreshed=None, planned=orders_planned, depends_on=db_deps)
+    )
 
     # analytics: instance class scaled up by hand in the console.
-    ana_prior = aws_db_instance(a, "prod-analytics-db", instance_class="db.r6g.large", db_name="analytics",
-                                username="analytics_admin", password=None, allocated_storage=500,
-                                max_allocated_storage=2000, az="eu-central-1b", multi_az=False,
-                                manage_master_user_password=True, tags={"Name": "prod-analytics-db"}, **common_db)
+    ana_prior = aws_db_instance(
+        a,
+        "prod-analytics-db",
+        instance_class="db.r6g.large",
+        db_name="analytics",
+        username="analytics_admin",
+        password=None,
+        allocated_storage=500,
+        max_allocated_storage=2000,
+        az="eu-central-1b",
+        multi_az=False,
+        manage_master_user_password=True,
+        tags={"Name": "prod-analytics-db"},
+        **common_db,
+    )
     ana_now = copy.deepcopy(ana_prior)
     ana_now["instance_class"] = "db.r6g.xlarge"
-    p.add(Res("aws_db_instance", "analytics", prior=ana_prior, refreshed=ana_now, planned=ana_prior,
-              depends_on=db_deps))
+    p.add(
+        Res("aws_db_instance", "analytics", prior=ana_prior, refreshed=ana_now, planned=ana_prior, depends_on=db_deps)
+    )
     for name, ident, dbn, user, extra in (
-            ("orders", "prod-orders-db", "orders", "orders_admin", {"multi_az": C(True),
-                                                                   "password": R("var.orders_db_password")}),
-            ("analytics", "prod-analytics-db", "analytics", "analytics_admin",
-             {"manage_master_user_password": C(True), "master_user_secret_kms_key_id": R("aws_kms_key.data.arn"),
-              "multi_az": C(False)})):
+        (
+            "orders",
+            "prod-orders-db",
+            "orders",
+            "orders_admin",
+            {"multi_az": C(True), "password": R("var.orders_db_password")},
+        ),
+        (
+            "analytics",
+            "prod-analytics-db",
+            "analytics",
+            "analytics_admin",
+            {
+                "manage_master_user_password": C(True),
+                "master_user_secret_kms_key_id": R("aws_kms_key.data.arn"),
+                "multi_az": C(False),
+            },
+        ),
+    ):
         e = {
             "allocated_storage": C(200 if name == "orders" else 500),
             "backup_retention_period": C(14),
@@ -1976,80 +2565,211 @@ def prod_data() -> Plan:
         p.cfg(CfgRes("aws_db_instance", name, e))
 
     # reports bucket: tag edited by hand; its public access block loosened.
-    rep_prior = aws_s3_bucket(a, "acme-prod-reports-euc1", {"CostCenter": "fin-analytics",
-                                                             "Name": "acme-prod-reports-euc1"},
-                              versioning=True, kms_key_arn=kms_arn)
+    rep_prior = aws_s3_bucket(
+        a,
+        "acme-prod-reports-euc1",
+        {"CostCenter": "fin-analytics", "Name": "acme-prod-reports-euc1"},
+        versioning=True,
+        kms_key_arn=kms_arn,
+    )
     rep_now = copy.deepcopy(rep_prior)
     rep_now["tags"]["CostCenter"] = "fin-bi"
     rep_now["tags_all"]["CostCenter"] = "fin-bi"
     p.add(Res("aws_s3_bucket", "reports", prior=rep_prior, refreshed=rep_now, planned=rep_prior))
     pab_prior = aws_s3_bucket_public_access_block("acme-prod-reports-euc1")
     pab_now = dict(pab_prior, block_public_acls=False)
-    p.add(Res("aws_s3_bucket_public_access_block", "reports", prior=pab_prior, refreshed=pab_now,
-              planned=pab_prior, depends_on=["aws_s3_bucket.reports"]))
-    p.add(Res("aws_s3_bucket_server_side_encryption_configuration", "reports",
-              prior=aws_s3_bucket_sse("acme-prod-reports-euc1", kms_arn),
-              depends_on=["aws_kms_key.data", "aws_s3_bucket.reports"]))
-    p.add(Res("aws_s3_bucket_versioning", "reports", prior=aws_s3_bucket_versioning("acme-prod-reports-euc1"),
-              depends_on=["aws_s3_bucket.reports"]))
-    p.add(Res("aws_s3_bucket", "backups", prior=aws_s3_bucket(
-        a, "acme-prod-db-backups-euc1", {"Name": "acme-prod-db-backups-euc1"}, kms_key_arn=kms_arn)))
-    p.add(Res("aws_s3_bucket_public_access_block", "backups",
-              prior=aws_s3_bucket_public_access_block("acme-prod-db-backups-euc1"),
-              depends_on=["aws_s3_bucket.backups"]))
-    p.add(Res("aws_s3_bucket_server_side_encryption_configuration", "backups",
-              prior=aws_s3_bucket_sse("acme-prod-db-backups-euc1", kms_arn),
-              depends_on=["aws_kms_key.data", "aws_s3_bucket.backups"]))
-    for name, bucket, tags in (("reports", "acme-prod-reports-euc1",
-                                {"CostCenter": "fin-analytics", "Name": "acme-prod-reports-euc1"}),
-                               ("backups", "acme-prod-db-backups-euc1", {"Name": "acme-prod-db-backups-euc1"})):
+    p.add(
+        Res(
+            "aws_s3_bucket_public_access_block",
+            "reports",
+            prior=pab_prior,
+            refreshed=pab_now,
+            planned=pab_prior,
+            depends_on=["aws_s3_bucket.reports"],
+        )
+    )
+    p.add(
+        Res(
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "reports",
+            prior=aws_s3_bucket_sse("acme-prod-reports-euc1", kms_arn),
+            depends_on=["aws_kms_key.data", "aws_s3_bucket.reports"],
+        )
+    )
+    p.add(
+        Res(
+            "aws_s3_bucket_versioning",
+            "reports",
+            prior=aws_s3_bucket_versioning("acme-prod-reports-euc1"),
+            depends_on=["aws_s3_bucket.reports"],
+        )
+    )
+    p.add(
+        Res(
+            "aws_s3_bucket",
+            "backups",
+            prior=aws_s3_bucket(
+                a, "acme-prod-db-backups-euc1", {"Name": "acme-prod-db-backups-euc1"}, kms_key_arn=kms_arn
+            ),
+        )
+    )
+    p.add(
+        Res(
+            "aws_s3_bucket_public_access_block",
+            "backups",
+            prior=aws_s3_bucket_public_access_block("acme-prod-db-backups-euc1"),
+            depends_on=["aws_s3_bucket.backups"],
+        )
+    )
+    p.add(
+        Res(
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "backups",
+            prior=aws_s3_bucket_sse("acme-prod-db-backups-euc1", kms_arn),
+            depends_on=["aws_kms_key.data", "aws_s3_bucket.backups"],
+        )
+    )
+    for name, bucket, tags in (
+        ("reports", "acme-prod-reports-euc1", {"CostCenter": "fin-analytics", "Name": "acme-prod-reports-euc1"}),
+        ("backups", "acme-prod-db-backups-euc1", {"Name": "acme-prod-db-backups-euc1"}),
+    ):
         p.cfg(CfgRes("aws_s3_bucket", name, {"bucket": C(bucket), "tags": C(tags)}))
-        p.cfg(CfgRes("aws_s3_bucket_public_access_block", name, {
-            "block_public_acls": C(True), "block_public_policy": C(True), "bucket": R(f"aws_s3_bucket.{name}.id"),
-            "ignore_public_acls": C(True), "restrict_public_buckets": C(True)}))
-        p.cfg(CfgRes("aws_s3_bucket_server_side_encryption_configuration", name, {
-            "bucket": R(f"aws_s3_bucket.{name}.id"),
-            "rule": [{"apply_server_side_encryption_by_default": [{
-                "kms_master_key_id": R("aws_kms_key.data.arn"), "sse_algorithm": C("aws:kms")}],
-                "bucket_key_enabled": C(True)}]}))
-    p.cfg(CfgRes("aws_s3_bucket_versioning", "reports", {
-        "bucket": R("aws_s3_bucket.reports.id"),
-        "versioning_configuration": [{"status": C("Enabled")}]}))
+        p.cfg(
+            CfgRes(
+                "aws_s3_bucket_public_access_block",
+                name,
+                {
+                    "block_public_acls": C(True),
+                    "block_public_policy": C(True),
+                    "bucket": R(f"aws_s3_bucket.{name}.id"),
+                    "ignore_public_acls": C(True),
+                    "restrict_public_buckets": C(True),
+                },
+            )
+        )
+        p.cfg(
+            CfgRes(
+                "aws_s3_bucket_server_side_encryption_configuration",
+                name,
+                {
+                    "bucket": R(f"aws_s3_bucket.{name}.id"),
+                    "rule": [
+                        {
+                            "apply_server_side_encryption_by_default": [
+                                {"kms_master_key_id": R("aws_kms_key.data.arn"), "sse_algorithm": C("aws:kms")}
+                            ],
+                            "bucket_key_enabled": C(True),
+                        }
+                    ],
+                },
+            )
+        )
+    p.cfg(
+        CfgRes(
+            "aws_s3_bucket_versioning",
+            "reports",
+            {"bucket": R("aws_s3_bucket.reports.id"), "versioning_configuration": [{"status": C("Enabled")}]},
+        )
+    )
 
-    p.add(Res("aws_dynamodb_table", "sessions", prior=aws_dynamodb_table(
-        a, "prod-sessions", "session_id", None, [("session_id", "S")], kms_arn, {"Name": "prod-sessions"},
-        ttl_attr="expires_at"), depends_on=["aws_kms_key.data"]))
-    p.cfg(CfgRes("aws_dynamodb_table", "sessions", {
-        "attribute": [{"name": C("session_id"), "type": C("S")}],
-        "billing_mode": C("PAY_PER_REQUEST"), "deletion_protection_enabled": C(True),
-        "hash_key": C("session_id"), "name": C("prod-sessions"),
-        "point_in_time_recovery": [{"enabled": C(True)}],
-        "server_side_encryption": [{"enabled": C(True), "kms_key_arn": R("aws_kms_key.data.arn")}],
-        "tags": C({"Name": "prod-sessions"}),
-        "ttl": [{"attribute_name": C("expires_at"), "enabled": C(True)}]}))
+    p.add(
+        Res(
+            "aws_dynamodb_table",
+            "sessions",
+            prior=aws_dynamodb_table(
+                a,
+                "prod-sessions",
+                "session_id",
+                None,
+                [("session_id", "S")],
+                kms_arn,
+                {"Name": "prod-sessions"},
+                ttl_attr="expires_at",
+            ),
+            depends_on=["aws_kms_key.data"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_dynamodb_table",
+            "sessions",
+            {
+                "attribute": [{"name": C("session_id"), "type": C("S")}],
+                "billing_mode": C("PAY_PER_REQUEST"),
+                "deletion_protection_enabled": C(True),
+                "hash_key": C("session_id"),
+                "name": C("prod-sessions"),
+                "point_in_time_recovery": [{"enabled": C(True)}],
+                "server_side_encryption": [{"enabled": C(True), "kms_key_arn": R("aws_kms_key.data.arn")}],
+                "tags": C({"Name": "prod-sessions"}),
+                "ttl": [{"attribute_name": C("expires_at"), "enabled": C(True)}],
+            },
+        )
+    )
 
     topic = a.arn("sns", "prod-data-alerts")
-    p.add(Res("aws_cloudwatch_metric_alarm", "analytics_cpu", prior=aws_cloudwatch_metric_alarm(
-        a, "prod-analytics-db-cpu-high", namespace="AWS/RDS", metric="CPUUtilization", statistic="Average",
-        comparison="GreaterThanThreshold", threshold=80, periods=3, period=300,
-        dimensions={"DBInstanceIdentifier": "prod-analytics-db"}, actions=[topic],
-        description="Analytics DB CPU above 80% for 15 minutes", tags={"Name": "prod-analytics-db-cpu-high"}),
-        depends_on=["aws_db_instance.analytics"]))
-    p.cfg(CfgRes("aws_cloudwatch_metric_alarm", "analytics_cpu", {
-        "alarm_actions": C([topic]), "alarm_description": C("Analytics DB CPU above 80% for 15 minutes"),
-        "alarm_name": C("prod-analytics-db-cpu-high"), "comparison_operator": C("GreaterThanThreshold"),
-        "dimensions": R("aws_db_instance.analytics.identifier"), "evaluation_periods": C(3),
-        "metric_name": C("CPUUtilization"), "namespace": C("AWS/RDS"), "ok_actions": C([topic]),
-        "period": C(300), "statistic": C("Average"), "tags": C({"Name": "prod-analytics-db-cpu-high"}),
-        "threshold": C(80)}))
+    p.add(
+        Res(
+            "aws_cloudwatch_metric_alarm",
+            "analytics_cpu",
+            prior=aws_cloudwatch_metric_alarm(
+                a,
+                "prod-analytics-db-cpu-high",
+                namespace="AWS/RDS",
+                metric="CPUUtilization",
+                statistic="Average",
+                comparison="GreaterThanThreshold",
+                threshold=80,
+                periods=3,
+                period=300,
+                dimensions={"DBInstanceIdentifier": "prod-analytics-db"},
+                actions=[topic],
+                description="Analytics DB CPU above 80% for 15 minutes",
+                tags={"Name": "prod-analytics-db-cpu-high"},
+            ),
+            depends_on=["aws_db_instance.analytics"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_cloudwatch_metric_alarm",
+            "analytics_cpu",
+            {
+                "alarm_actions": C([topic]),
+                "alarm_description": C("Analytics DB CPU above 80% for 15 minutes"),
+                "alarm_name": C("prod-analytics-db-cpu-high"),
+                "comparison_operator": C("GreaterThanThreshold"),
+                "dimensions": R("aws_db_instance.analytics.identifier"),
+                "evaluation_periods": C(3),
+                "metric_name": C("CPUUtilization"),
+                "namespace": C("AWS/RDS"),
+                "ok_actions": C([topic]),
+                "period": C(300),
+                "statistic": C("Average"),
+                "tags": C({"Name": "prod-analytics-db-cpu-high"}),
+                "threshold": C(80),
+            },
+        )
+    )
 
     p.outputs = [
-        Output("orders_db_endpoint", orders_prior["endpoint"], UNKNOWN, R("aws_db_instance.orders.endpoint"),
-               type_="string"),
-        Output("analytics_db_endpoint", ana_prior["endpoint"], ana_prior["endpoint"],
-               R("aws_db_instance.analytics.endpoint"), type_="string"),
-        Output("reports_bucket_arn", rep_prior["arn"], rep_prior["arn"], R("aws_s3_bucket.reports.arn"),
-               type_="string"),
+        Output(
+            "orders_db_endpoint",
+            orders_prior["endpoint"],
+            UNKNOWN,
+            R("aws_db_instance.orders.endpoint"),
+            type_="string",
+        ),
+        Output(
+            "analytics_db_endpoint",
+            ana_prior["endpoint"],
+            ana_prior["endpoint"],
+            R("aws_db_instance.analytics.endpoint"),
+            type_="string",
+        ),
+        Output(
+            "reports_bucket_arn", rep_prior["arn"], rep_prior["arn"], R("aws_s3_bucket.reports.arn"), type_="string"
+        ),
         Output("data_kms_key_arn", kms_arn, kms_arn, R("aws_kms_key.data.arn"), type_="string"),
     ]
     p.relevant = [
@@ -2067,6 +2787,7 @@ def prod_data() -> Plan:
 # staging-app (222222222222 / us-west-2): no drift, pending config changes
 # --------------------------------------------------------------------------
 
+
 def staging_app() -> Plan:
     a = Account("222222222222", "us-west-2", "staging", "storefront")
     vpc_id = rid("vpc", a.id, "staging")
@@ -2075,128 +2796,361 @@ def staging_app() -> Plan:
     p = Plan(
         account=a,
         timestamp="2024-05-14T10:02:17Z",
-        variables={"alb_arn_suffix": "app/staging-storefront/5d1e2f3a4b5c6d7e", "environment": "staging",
-                   "instance_type": "t3.large", "region": "us-west-2", "subnet_ids": subnets, "vpc_id": vpc_id},
-        variable_decls={"alb_arn_suffix": {}, "environment": {}, "instance_type": {"default": "t3.large"},
-                        "region": {"default": "us-west-2"}, "subnet_ids": {}, "vpc_id": {}},
+        variables={
+            "alb_arn_suffix": "app/staging-storefront/5d1e2f3a4b5c6d7e",
+            "environment": "staging",
+            "instance_type": "t3.large",
+            "region": "us-west-2",
+            "subnet_ids": subnets,
+            "vpc_id": vpc_id,
+        },
+        variable_decls={
+            "alb_arn_suffix": {},
+            "environment": {},
+            "instance_type": {"default": "t3.large"},
+            "region": {"default": "us-west-2"},
+            "subnet_ids": {},
+            "vpc_id": {},
+        },
         provider_expressions={"default_tags": [{"tags": C(a.default_tags)}], "region": R("var.region")},
     )
     ami = "ami-0c2ab3b8efb09f272"
 
-    topic = p.add(Res("aws_sns_topic", "alerts", prior=aws_sns_topic(a, "staging-storefront-alerts", "alias/aws/sns",
-                                                                    {"Name": "staging-storefront-alerts"})))
-    p.cfg(CfgRes("aws_sns_topic", "alerts", {"kms_master_key_id": C("alias/aws/sns"),
-                                             "name": C("staging-storefront-alerts"),
-                                             "tags": C({"Name": "staging-storefront-alerts"})}))
+    topic = p.add(
+        Res(
+            "aws_sns_topic",
+            "alerts",
+            prior=aws_sns_topic(a, "staging-storefront-alerts", "alias/aws/sns", {"Name": "staging-storefront-alerts"}),
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_sns_topic",
+            "alerts",
+            {
+                "kms_master_key_id": C("alias/aws/sns"),
+                "name": C("staging-storefront-alerts"),
+                "tags": C({"Name": "staging-storefront-alerts"}),
+            },
+        )
+    )
 
     # Renamed in configuration with a `moved` block: no-op with previous_address.
-    role = p.add(Res("aws_iam_role", "app_instance", prior=aws_iam_role(
-        a, "staging-storefront-app", "ec2.amazonaws.com", {"Name": "staging-storefront-app"},
-        managed=["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"], created="2023-06-19T09:02:41Z"),
-        previous_address="aws_iam_role.app"))
-    p.cfg(CfgRes("aws_iam_role", "app_instance", {
-        "assume_role_policy": C(role.prior["assume_role_policy"]), "name": C("staging-storefront-app"),
-        "tags": C({"Name": "staging-storefront-app"})}))
-    p.add(Res("aws_iam_role_policy_attachment", "app_ssm", prior=aws_iam_role_policy_attachment(
-        a, "staging-storefront-app", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
-        depends_on=["aws_iam_role.app_instance"]))
-    p.cfg(CfgRes("aws_iam_role_policy_attachment", "app_ssm", {
-        "policy_arn": C("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
-        "role": R("aws_iam_role.app_instance.name")}))
-    prof = p.add(Res("aws_iam_instance_profile", "app", prior=aws_iam_instance_profile(
-        a, "staging-storefront-app", "staging-storefront-app", {"Name": "staging-storefront-app"}),
-        depends_on=["aws_iam_role.app_instance"]))
-    p.cfg(CfgRes("aws_iam_instance_profile", "app", {"name": C("staging-storefront-app"),
-                                                     "role": R("aws_iam_role.app_instance.name"),
-                                                     "tags": C({"Name": "staging-storefront-app"})}))
+    role = p.add(
+        Res(
+            "aws_iam_role",
+            "app_instance",
+            prior=aws_iam_role(
+                a,
+                "staging-storefront-app",
+                "ec2.amazonaws.com",
+                {"Name": "staging-storefront-app"},
+                managed=["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"],
+                created="2023-06-19T09:02:41Z",
+            ),
+            previous_address="aws_iam_role.app",
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_iam_role",
+            "app_instance",
+            {
+                "assume_role_policy": C(role.prior["assume_role_policy"]),
+                "name": C("staging-storefront-app"),
+                "tags": C({"Name": "staging-storefront-app"}),
+            },
+        )
+    )
+    p.add(
+        Res(
+            "aws_iam_role_policy_attachment",
+            "app_ssm",
+            prior=aws_iam_role_policy_attachment(
+                a, "staging-storefront-app", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+            ),
+            depends_on=["aws_iam_role.app_instance"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_iam_role_policy_attachment",
+            "app_ssm",
+            {
+                "policy_arn": C("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
+                "role": R("aws_iam_role.app_instance.name"),
+            },
+        )
+    )
+    prof = p.add(
+        Res(
+            "aws_iam_instance_profile",
+            "app",
+            prior=aws_iam_instance_profile(
+                a, "staging-storefront-app", "staging-storefront-app", {"Name": "staging-storefront-app"}
+            ),
+            depends_on=["aws_iam_role.app_instance"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_iam_instance_profile",
+            "app",
+            {
+                "name": C("staging-storefront-app"),
+                "role": R("aws_iam_role.app_instance.name"),
+                "tags": C({"Name": "staging-storefront-app"}),
+            },
+        )
+    )
 
-    web_sg = p.add(Res("aws_security_group", "web", prior=aws_security_group(
-        a, "staging-web", "staging-storefront-web", "Storefront web instances", vpc_id,
-        [sg_rule(8443, 8443, cidr=["10.40.0.0/16"], description="App traffic from the VPC")],
-        [sg_rule(0, 0, "-1", cidr=["0.0.0.0/0"])], {"Name": "staging-storefront-web"})))
-    p.cfg(CfgRes("aws_security_group", "web", {
-        "description": C("Storefront web instances"),
-        "egress": C([sg_rule(0, 0, "-1", cidr=["0.0.0.0/0"])]),
-        "ingress": C([sg_rule(8443, 8443, cidr=["10.40.0.0/16"], description="App traffic from the VPC")]),
-        "name": C("staging-storefront-web"), "tags": C({"Name": "staging-storefront-web"}),
-        "vpc_id": R("var.vpc_id")}))
+    web_sg = p.add(
+        Res(
+            "aws_security_group",
+            "web",
+            prior=aws_security_group(
+                a,
+                "staging-web",
+                "staging-storefront-web",
+                "Storefront web instances",
+                vpc_id,
+                [sg_rule(8443, 8443, cidr=["10.40.0.0/16"], description="App traffic from the VPC")],
+                [sg_rule(0, 0, "-1", cidr=["0.0.0.0/0"])],
+                {"Name": "staging-storefront-web"},
+            ),
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_security_group",
+            "web",
+            {
+                "description": C("Storefront web instances"),
+                "egress": C([sg_rule(0, 0, "-1", cidr=["0.0.0.0/0"])]),
+                "ingress": C([sg_rule(8443, 8443, cidr=["10.40.0.0/16"], description="App traffic from the VPC")]),
+                "name": C("staging-storefront-web"),
+                "tags": C({"Name": "staging-storefront-web"}),
+                "vpc_id": R("var.vpc_id"),
+            },
+        )
+    )
 
     # Launch template renamed -> name forces replacement.
-    lt_prior = aws_launch_template(a, "web", name="staging-web-lt", ami=ami, instance_type="t3.large",
-                                   profile_arn=prof.prior["arn"], sg_ids=[web_sg.prior["id"]],
-                                   tags={"Name": "staging-web-lt"}, version=3)
-    lt_planned = aws_launch_template(a, "web", name="staging-storefront-web", ami=ami, instance_type="t3.large",
-                                     profile_arn=prof.prior["arn"], sg_ids=[web_sg.prior["id"]],
-                                     tags={"Name": "staging-storefront-web"}, version=1)
+    lt_prior = aws_launch_template(
+        a,
+        "web",
+        name="staging-web-lt",
+        ami=ami,
+        instance_type="t3.large",
+        profile_arn=prof.prior["arn"],
+        sg_ids=[web_sg.prior["id"]],
+        tags={"Name": "staging-web-lt"},
+        version=3,
+    )
+    lt_planned = aws_launch_template(
+        a,
+        "web",
+        name="staging-storefront-web",
+        ami=ami,
+        instance_type="t3.large",
+        profile_arn=prof.prior["arn"],
+        sg_ids=[web_sg.prior["id"]],
+        tags={"Name": "staging-storefront-web"},
+        version=1,
+    )
     for k in ("arn", "id", "latest_version", "default_version"):
         lt_planned[k] = UNKNOWN
-    p.add(Res("aws_launch_template", "web", prior=lt_prior, planned=lt_planned,
-              action_reason="replace_because_cannot_update", replace_paths=[["name"]],
-              depends_on=["aws_iam_instance_profile.app", "aws_iam_role.app_instance", "aws_security_group.web"]))
-    p.cfg(CfgRes("aws_launch_template", "web", {
-        "block_device_mappings": [{"device_name": C("/dev/xvda"), "ebs": [{
-            "encrypted": C("true"), "volume_size": C(30), "volume_type": C("gp3")}]}],
-        "iam_instance_profile": [{"arn": R("aws_iam_instance_profile.app.arn")}],
-        "image_id": C(ami), "instance_type": R("var.instance_type"),
-        "metadata_options": [{"http_endpoint": C("enabled"), "http_put_response_hop_limit": C(2),
-                              "http_tokens": C("required")}],
-        "monitoring": [{"enabled": C(True)}],
-        "name": C("staging-storefront-web"),
-        "tag_specifications": [{"resource_type": C("instance"), "tags": C({"Name": "staging-storefront-web"})}],
-        "tags": C({"Name": "staging-storefront-web"}), "update_default_version": C(True),
-        "vpc_security_group_ids": R("aws_security_group.web.id")}))
+    p.add(
+        Res(
+            "aws_launch_template",
+            "web",
+            prior=lt_prior,
+            planned=lt_planned,
+            action_reason="replace_because_cannot_update",
+            replace_paths=[["name"]],
+            depends_on=["aws_iam_instance_profile.app", "aws_iam_role.app_instance", "aws_security_group.web"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_launch_template",
+            "web",
+            {
+                "block_device_mappings": [
+                    {
+                        "device_name": C("/dev/xvda"),
+                        "ebs": [{"encrypted": C("true"), "volume_size": C(30), "volume_type": C("gp3")}],
+                    }
+                ],
+                "iam_instance_profile": [{"arn": R("aws_iam_instance_profile.app.arn")}],
+                "image_id": C(ami),
+                "instance_type": R("var.instance_type"),
+                "metadata_options": [
+                    {"http_endpoint": C("enabled"), "http_put_response_hop_limit": C(2), "http_tokens": C("required")}
+                ],
+                "monitoring": [{"enabled": C(True)}],
+                "name": C("staging-storefront-web"),
+                "tag_specifications": [{"resource_type": C("instance"), "tags": C({"Name": "staging-storefront-web"})}],
+                "tags": C({"Name": "staging-storefront-web"}),
+                "update_default_version": C(True),
+                "vpc_security_group_ids": R("aws_security_group.web.id"),
+            },
+        )
+    )
 
     art = "acme-staging-storefront-artifacts"
     p.add(Res("aws_s3_bucket", "artifacts", prior=aws_s3_bucket(a, art, {"Name": art}, force_destroy=True)))
-    p.add(Res("aws_s3_bucket_public_access_block", "artifacts", prior=aws_s3_bucket_public_access_block(art),
-              depends_on=["aws_s3_bucket.artifacts"]))
-    p.add(Res("aws_s3_bucket_server_side_encryption_configuration", "artifacts", prior=aws_s3_bucket_sse(art, None),
-              depends_on=["aws_s3_bucket.artifacts"]))
+    p.add(
+        Res(
+            "aws_s3_bucket_public_access_block",
+            "artifacts",
+            prior=aws_s3_bucket_public_access_block(art),
+            depends_on=["aws_s3_bucket.artifacts"],
+        )
+    )
+    p.add(
+        Res(
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "artifacts",
+            prior=aws_s3_bucket_sse(art, None),
+            depends_on=["aws_s3_bucket.artifacts"],
+        )
+    )
     p.cfg(CfgRes("aws_s3_bucket", "artifacts", {"bucket": C(art), "force_destroy": C(True), "tags": C({"Name": art})}))
-    p.cfg(CfgRes("aws_s3_bucket_public_access_block", "artifacts", {
-        "block_public_acls": C(True), "block_public_policy": C(True), "bucket": R("aws_s3_bucket.artifacts.id"),
-        "ignore_public_acls": C(True), "restrict_public_buckets": C(True)}))
-    p.cfg(CfgRes("aws_s3_bucket_server_side_encryption_configuration", "artifacts", {
-        "bucket": R("aws_s3_bucket.artifacts.id"),
-        "rule": [{"apply_server_side_encryption_by_default": [{"sse_algorithm": C("AES256")}]}]}))
+    p.cfg(
+        CfgRes(
+            "aws_s3_bucket_public_access_block",
+            "artifacts",
+            {
+                "block_public_acls": C(True),
+                "block_public_policy": C(True),
+                "bucket": R("aws_s3_bucket.artifacts.id"),
+                "ignore_public_acls": C(True),
+                "restrict_public_buckets": C(True),
+            },
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "artifacts",
+            {
+                "bucket": R("aws_s3_bucket.artifacts.id"),
+                "rule": [{"apply_server_side_encryption_by_default": [{"sse_algorithm": C("AES256")}]}],
+            },
+        )
+    )
 
     # module.app
     m = "module.app"
-    tg = p.add(Res("aws_lb_target_group", "web", module=m, prior=aws_lb_target_group(
-        a, "staging-storefront-web", vpc_id, {"Name": "staging-storefront-web"})))
+    tg = p.add(
+        Res(
+            "aws_lb_target_group",
+            "web",
+            module=m,
+            prior=aws_lb_target_group(a, "staging-storefront-web", vpc_id, {"Name": "staging-storefront-web"}),
+        )
+    )
     instances = []
     for i in range(2):
-        prior = aws_instance(a, f"web-{i}", ami=ami, instance_type="t3.medium", subnet_id=subnets[i], az=azs[i],
-                             private_ip=f"10.40.{16 * (i + 1) + 3}.{37 + i * 54}", sg_ids=[web_sg.prior["id"]],
-                             profile="staging-storefront-app",
-                             tags={"Name": f"staging-storefront-web-{i}", "Role": "web"})
+        prior = aws_instance(
+            a,
+            f"web-{i}",
+            ami=ami,
+            instance_type="t3.medium",
+            subnet_id=subnets[i],
+            az=azs[i],
+            private_ip=f"10.40.{16 * (i + 1) + 3}.{37 + i * 54}",
+            sg_ids=[web_sg.prior["id"]],
+            profile="staging-storefront-app",
+            tags={"Name": f"staging-storefront-web-{i}", "Role": "web"},
+        )
         planned = dict(prior, instance_type="t3.large")
         instances.append(p.add(Res("aws_instance", "web", module=m, index=i, prior=prior, planned=planned)))
-        p.add(Res("aws_lb_target_group_attachment", "web", module=m, index=i,
-                  prior=aws_lb_target_group_attachment(tg.prior["arn"], prior["id"]),
-                  depends_on=["module.app.aws_instance.web", "module.app.aws_lb_target_group.web"]))
-    p.add(Res("aws_cloudwatch_log_group", "app", module=m, prior=aws_cloudwatch_log_group(
-        a, "/storefront/staging/web", 30, {"Name": "staging-storefront-web"})))
-    p.cfg(CfgRes("aws_instance", "web", {
-        "ami": R("var.ami"), "iam_instance_profile": R("var.instance_profile"),
-        "instance_type": R("var.instance_type"), "metadata_options": [{"http_tokens": C("required")}],
-        "monitoring": C(True), "root_block_device": [{"encrypted": C(True), "volume_size": C(30),
-                                                      "volume_type": C("gp3")}],
-        "subnet_id": R("var.subnet_ids", "count.index"),
-        "tags": R("var.environment", "count.index"),
-        "vpc_security_group_ids": R("var.security_group_ids")}, count=R("var.instance_count")), module=m)
-    p.cfg(CfgRes("aws_lb_target_group", "web", {
-        "deregistration_delay": C("30"),
-        "health_check": [{"healthy_threshold": C(3), "interval": C(15), "matcher": C("200"),
-                          "path": C("/healthz"), "protocol": C("HTTPS"), "timeout": C(5),
-                          "unhealthy_threshold": C(3)}],
-        "name": R("var.environment"), "port": C(8443), "protocol": C("HTTPS"),
-        "tags": R("var.environment"), "vpc_id": R("var.vpc_id")}), module=m)
-    p.cfg(CfgRes("aws_lb_target_group_attachment", "web", {
-        "port": C(8443), "target_group_arn": R("aws_lb_target_group.web.arn"),
-        "target_id": R("aws_instance.web", "count.index")}, count=R("var.instance_count")), module=m)
-    p.cfg(CfgRes("aws_cloudwatch_log_group", "app", {
-        "name": R("var.environment"), "retention_in_days": C(30), "tags": R("var.environment")}), module=m)
+        p.add(
+            Res(
+                "aws_lb_target_group_attachment",
+                "web",
+                module=m,
+                index=i,
+                prior=aws_lb_target_group_attachment(tg.prior["arn"], prior["id"]),
+                depends_on=["module.app.aws_instance.web", "module.app.aws_lb_target_group.web"],
+            )
+        )
+    p.add(
+        Res(
+            "aws_cloudwatch_log_group",
+            "app",
+            module=m,
+            prior=aws_cloudwatch_log_group(a, "/storefront/staging/web", 30, {"Name": "staging-storefront-web"}),
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_instance",
+            "web",
+            {
+                "ami": R("var.ami"),
+                "iam_instance_profile": R("var.instance_profile"),
+                "instance_type": R("var.instance_type"),
+                "metadata_options": [{"http_tokens": C("required")}],
+                "monitoring": C(True),
+                "root_block_device": [{"encrypted": C(True), "volume_size": C(30), "volume_type": C("gp3")}],
+                "subnet_id": R("var.subnet_ids", "count.index"),
+                "tags": R("var.environment", "count.index"),
+                "vpc_security_group_ids": R("var.security_group_ids"),
+            },
+            count=R("var.instance_count"),
+        ),
+        module=m,
+    )
+    p.cfg(
+        CfgRes(
+            "aws_lb_target_group",
+            "web",
+            {
+                "deregistration_delay": C("30"),
+                "health_check": [
+                    {
+                        "healthy_threshold": C(3),
+                        "interval": C(15),
+                        "matcher": C("200"),
+                        "path": C("/healthz"),
+                        "protocol": C("HTTPS"),
+                        "timeout": C(5),
+                        "unhealthy_threshold": C(3),
+                    }
+                ],
+                "name": R("var.environment"),
+                "port": C(8443),
+                "protocol": C("HTTPS"),
+                "tags": R("var.environment"),
+                "vpc_id": R("var.vpc_id"),
+            },
+        ),
+        module=m,
+    )
+    p.cfg(
+        CfgRes(
+            "aws_lb_target_group_attachment",
+            "web",
+            {
+                "port": C(8443),
+                "target_group_arn": R("aws_lb_target_group.web.arn"),
+                "target_id": R("aws_instance.web", "count.index"),
+            },
+            count=R("var.instance_count"),
+        ),
+        module=m,
+    )
+    p.cfg(
+        CfgRes(
+            "aws_cloudwatch_log_group",
+            "app",
+            {"name": R("var.environment"), "retention_in_days": C(30), "tags": R("var.environment")},
+        ),
+        module=m,
+    )
     p.module_calls["module.app"] = {
         "source": "./modules/app",
         "expressions": {
@@ -2214,19 +3168,33 @@ def staging_app() -> Plan:
             "target_group_arn_suffix": {"expression": R("aws_lb_target_group.web.arn_suffix")},
         },
         "variables": {
-            "ami": {}, "environment": {}, "instance_count": {"default": 1}, "instance_profile": {},
-            "instance_type": {"default": "t3.medium"}, "security_group_ids": {}, "subnet_ids": {}, "vpc_id": {},
+            "ami": {},
+            "environment": {},
+            "instance_count": {"default": 1},
+            "instance_profile": {},
+            "instance_type": {"default": "t3.medium"},
+            "security_group_ids": {},
+            "subnet_ids": {},
+            "vpc_id": {},
         },
     }
 
     # New alarm: create with unknowns.
     alarm = aws_cloudwatch_metric_alarm(
-        a, "staging-storefront-unhealthy-hosts", namespace="AWS/ApplicationELB", metric="UnHealthyHostCount",
-        statistic="Maximum", comparison="GreaterThanOrEqualToThreshold", threshold=1, periods=2, period=60,
-        dimensions={"LoadBalancer": "app/staging-storefront/5d1e2f3a4b5c6d7e",
-                    "TargetGroup": tg.prior["arn_suffix"]},
-        actions=[topic.prior["arn"]], description="At least one storefront instance failing health checks",
-        tags={"Name": "staging-storefront-unhealthy-hosts"})
+        a,
+        "staging-storefront-unhealthy-hosts",
+        namespace="AWS/ApplicationELB",
+        metric="UnHealthyHostCount",
+        statistic="Maximum",
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=1,
+        periods=2,
+        period=60,
+        dimensions={"LoadBalancer": "app/staging-storefront/5d1e2f3a4b5c6d7e", "TargetGroup": tg.prior["arn_suffix"]},
+        actions=[topic.prior["arn"]],
+        description="At least one storefront instance failing health checks",
+        tags={"Name": "staging-storefront-unhealthy-hosts"},
+    )
     alarm["arn"] = UNKNOWN
     alarm["id"] = UNKNOWN
     alarm["datapoints_to_alarm"] = None
@@ -2236,22 +3204,35 @@ def staging_app() -> Plan:
     alarm["unit"] = None
     alarm["insufficient_data_actions"] = None
     p.add(Res("aws_cloudwatch_metric_alarm", "web_unhealthy_hosts", prior=None, planned=alarm))
-    p.cfg(CfgRes("aws_cloudwatch_metric_alarm", "web_unhealthy_hosts", {
-        "alarm_actions": R("aws_sns_topic.alerts.arn"),
-        "alarm_description": C("At least one storefront instance failing health checks"),
-        "alarm_name": C("staging-storefront-unhealthy-hosts"),
-        "comparison_operator": C("GreaterThanOrEqualToThreshold"),
-        "dimensions": R("var.alb_arn_suffix", "module.app.target_group_arn_suffix"),
-        "evaluation_periods": C(2), "metric_name": C("UnHealthyHostCount"), "namespace": C("AWS/ApplicationELB"),
-        "ok_actions": R("aws_sns_topic.alerts.arn"), "period": C(60), "statistic": C("Maximum"),
-        "tags": C({"Name": "staging-storefront-unhealthy-hosts"}), "threshold": C(1)}))
+    p.cfg(
+        CfgRes(
+            "aws_cloudwatch_metric_alarm",
+            "web_unhealthy_hosts",
+            {
+                "alarm_actions": R("aws_sns_topic.alerts.arn"),
+                "alarm_description": C("At least one storefront instance failing health checks"),
+                "alarm_name": C("staging-storefront-unhealthy-hosts"),
+                "comparison_operator": C("GreaterThanOrEqualToThreshold"),
+                "dimensions": R("var.alb_arn_suffix", "module.app.target_group_arn_suffix"),
+                "evaluation_periods": C(2),
+                "metric_name": C("UnHealthyHostCount"),
+                "namespace": C("AWS/ApplicationELB"),
+                "ok_actions": R("aws_sns_topic.alerts.arn"),
+                "period": C(60),
+                "statistic": C("Maximum"),
+                "tags": C({"Name": "staging-storefront-unhealthy-hosts"}),
+                "threshold": C(1),
+            },
+        )
+    )
 
     ids = [r.prior["id"] for r in instances]
     p.outputs = [
         Output("instance_ids", ids, ids, R("module.app.instance_ids"), type_=["tuple", ["string", "string"]]),
         Output("launch_template_id", lt_prior["id"], UNKNOWN, R("aws_launch_template.web.id"), type_="string"),
-        Output("alerts_topic_arn", topic.prior["arn"], topic.prior["arn"], R("aws_sns_topic.alerts.arn"),
-               type_="string"),
+        Output(
+            "alerts_topic_arn", topic.prior["arn"], topic.prior["arn"], R("aws_sns_topic.alerts.arn"), type_="string"
+        ),
     ]
     p.relevant = [
         ("aws_iam_instance_profile.app", ["arn"]),
@@ -2266,6 +3247,7 @@ def staging_app() -> Plan:
 # dev-sandbox (333333333333 / us-west-2): clean
 # --------------------------------------------------------------------------
 
+
 def dev_sandbox() -> Plan:
     a = Account("333333333333", "us-west-2", "dev", "sandbox")
     vpc_id = rid("vpc", a.id, "dev-default")
@@ -2274,73 +3256,227 @@ def dev_sandbox() -> Plan:
         account=a,
         timestamp="2024-05-14T10:20:55Z",
         variables={"environment": "dev", "owner": "platform-team", "region": "us-west-2"},
-        variable_decls={"environment": {"default": "dev"}, "owner": {"default": "platform-team"},
-                        "region": {"default": "us-west-2"}},
+        variable_decls={
+            "environment": {"default": "dev"},
+            "owner": {"default": "platform-team"},
+            "region": {"default": "us-west-2"},
+        },
         provider_expressions={"default_tags": [{"tags": C(a.default_tags)}], "region": R("var.region")},
     )
-    kms = p.add(Res("aws_kms_key", "sandbox", prior=aws_kms_key(a, "sandbox", "dev sandbox scratch data",
-                                                                {"Name": "dev-sandbox"})))
-    p.cfg(CfgRes("aws_kms_key", "sandbox", {"description": C("dev sandbox scratch data"),
-                                            "enable_key_rotation": C(True), "tags": C({"Name": "dev-sandbox"})}))
+    kms = p.add(
+        Res(
+            "aws_kms_key",
+            "sandbox",
+            prior=aws_kms_key(a, "sandbox", "dev sandbox scratch data", {"Name": "dev-sandbox"}),
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_kms_key",
+            "sandbox",
+            {
+                "description": C("dev sandbox scratch data"),
+                "enable_key_rotation": C(True),
+                "tags": C({"Name": "dev-sandbox"}),
+            },
+        )
+    )
     b = "acme-dev-sandbox-scratch"
-    p.add(Res("aws_s3_bucket", "scratch", prior=aws_s3_bucket(a, b, {"Name": b, "Owner": "platform-team"},
-                                                              force_destroy=True)))
-    p.add(Res("aws_s3_bucket_public_access_block", "scratch", prior=aws_s3_bucket_public_access_block(b),
-              depends_on=["aws_s3_bucket.scratch"]))
-    p.cfg(CfgRes("aws_s3_bucket", "scratch", {"bucket": C(b), "force_destroy": C(True),
-                                              "tags": R("var.owner")}))
-    p.cfg(CfgRes("aws_s3_bucket_public_access_block", "scratch", {
-        "block_public_acls": C(True), "block_public_policy": C(True), "bucket": R("aws_s3_bucket.scratch.id"),
-        "ignore_public_acls": C(True), "restrict_public_buckets": C(True)}))
-    role = p.add(Res("aws_iam_role", "ci", prior=aws_iam_role(
-        a, "dev-sandbox-ci", "codebuild.amazonaws.com", {"Name": "dev-sandbox-ci"},
-        managed=["arn:aws:iam::aws:policy/ReadOnlyAccess"])))
-    p.cfg(CfgRes("aws_iam_role", "ci", {"assume_role_policy": C(role.prior["assume_role_policy"]),
-                                        "name": C("dev-sandbox-ci"), "tags": C({"Name": "dev-sandbox-ci"})}))
-    p.add(Res("aws_iam_role_policy_attachment", "ci_readonly", prior=aws_iam_role_policy_attachment(
-        a, "dev-sandbox-ci", "arn:aws:iam::aws:policy/ReadOnlyAccess"), depends_on=["aws_iam_role.ci"]))
-    p.cfg(CfgRes("aws_iam_role_policy_attachment", "ci_readonly", {
-        "policy_arn": C("arn:aws:iam::aws:policy/ReadOnlyAccess"), "role": R("aws_iam_role.ci.name")}))
+    p.add(
+        Res(
+            "aws_s3_bucket",
+            "scratch",
+            prior=aws_s3_bucket(a, b, {"Name": b, "Owner": "platform-team"}, force_destroy=True),
+        )
+    )
+    p.add(
+        Res(
+            "aws_s3_bucket_public_access_block",
+            "scratch",
+            prior=aws_s3_bucket_public_access_block(b),
+            depends_on=["aws_s3_bucket.scratch"],
+        )
+    )
+    p.cfg(CfgRes("aws_s3_bucket", "scratch", {"bucket": C(b), "force_destroy": C(True), "tags": R("var.owner")}))
+    p.cfg(
+        CfgRes(
+            "aws_s3_bucket_public_access_block",
+            "scratch",
+            {
+                "block_public_acls": C(True),
+                "block_public_policy": C(True),
+                "bucket": R("aws_s3_bucket.scratch.id"),
+                "ignore_public_acls": C(True),
+                "restrict_public_buckets": C(True),
+            },
+        )
+    )
+    role = p.add(
+        Res(
+            "aws_iam_role",
+            "ci",
+            prior=aws_iam_role(
+                a,
+                "dev-sandbox-ci",
+                "codebuild.amazonaws.com",
+                {"Name": "dev-sandbox-ci"},
+                managed=["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+            ),
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_iam_role",
+            "ci",
+            {
+                "assume_role_policy": C(role.prior["assume_role_policy"]),
+                "name": C("dev-sandbox-ci"),
+                "tags": C({"Name": "dev-sandbox-ci"}),
+            },
+        )
+    )
+    p.add(
+        Res(
+            "aws_iam_role_policy_attachment",
+            "ci_readonly",
+            prior=aws_iam_role_policy_attachment(a, "dev-sandbox-ci", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
+            depends_on=["aws_iam_role.ci"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_iam_role_policy_attachment",
+            "ci_readonly",
+            {"policy_arn": C("arn:aws:iam::aws:policy/ReadOnlyAccess"), "role": R("aws_iam_role.ci.name")},
+        )
+    )
     p.add(Res("aws_sqs_queue", "jobs", prior=aws_sqs_queue(a, "dev-sandbox-jobs", {"Name": "dev-sandbox-jobs"})))
-    p.cfg(CfgRes("aws_sqs_queue", "jobs", {"name": C("dev-sandbox-jobs"), "receive_wait_time_seconds": C(20),
-                                           "tags": C({"Name": "dev-sandbox-jobs"}),
-                                           "visibility_timeout_seconds": C(60)}))
-    p.add(Res("aws_dynamodb_table", "experiments", prior=aws_dynamodb_table(
-        a, "dev-experiments", "experiment_id", "run_at", [("experiment_id", "S"), ("run_at", "N")],
-        kms.prior["arn"], {"Name": "dev-experiments"}), depends_on=["aws_kms_key.sandbox"]))
-    p.cfg(CfgRes("aws_dynamodb_table", "experiments", {
-        "attribute": [{"name": C("experiment_id"), "type": C("S")}, {"name": C("run_at"), "type": C("N")}],
-        "billing_mode": C("PAY_PER_REQUEST"), "hash_key": C("experiment_id"), "name": C("dev-experiments"),
-        "range_key": C("run_at"),
-        "server_side_encryption": [{"enabled": C(True), "kms_key_arn": R("aws_kms_key.sandbox.arn")}],
-        "tags": C({"Name": "dev-experiments"})}))
-    sg = p.add(Res("aws_security_group", "dev_box", prior=aws_security_group(
-        a, "dev-box", "dev-box", "Developer box, reachable over SSM only", vpc_id, [],
-        [sg_rule(443, 443, cidr=["0.0.0.0/0"], description="HTTPS out (SSM, package mirrors)")],
-        {"Name": "dev-box"})))
-    p.cfg(CfgRes("aws_security_group", "dev_box", {
-        "description": C("Developer box, reachable over SSM only"),
-        "egress": C([sg_rule(443, 443, cidr=["0.0.0.0/0"], description="HTTPS out (SSM, package mirrors)")]),
-        "name": C("dev-box"), "tags": C({"Name": "dev-box"}), "vpc_id": C(vpc_id)}))
-    p.add(Res("aws_instance", "dev_box", prior=aws_instance(
-        a, "dev-box", ami="ami-0a70b9d193ae8a799", instance_type="t3.small", subnet_id=subnet, az="us-west-2a",
-        private_ip="172.31.20.14", sg_ids=[sg.prior["id"]], profile="", tags={"Name": "dev-box"}, volume_size=40),
-        depends_on=["aws_security_group.dev_box"]))
-    p.cfg(CfgRes("aws_instance", "dev_box", {
-        "ami": C("ami-0a70b9d193ae8a799"), "instance_type": C("t3.small"),
-        "metadata_options": [{"http_tokens": C("required")}], "monitoring": C(True),
-        "root_block_device": [{"encrypted": C(True), "volume_size": C(40), "volume_type": C("gp3")}],
-        "subnet_id": C(subnet), "tags": C({"Name": "dev-box"}),
-        "vpc_security_group_ids": R("aws_security_group.dev_box.id")}))
+    p.cfg(
+        CfgRes(
+            "aws_sqs_queue",
+            "jobs",
+            {
+                "name": C("dev-sandbox-jobs"),
+                "receive_wait_time_seconds": C(20),
+                "tags": C({"Name": "dev-sandbox-jobs"}),
+                "visibility_timeout_seconds": C(60),
+            },
+        )
+    )
+    p.add(
+        Res(
+            "aws_dynamodb_table",
+            "experiments",
+            prior=aws_dynamodb_table(
+                a,
+                "dev-experiments",
+                "experiment_id",
+                "run_at",
+                [("experiment_id", "S"), ("run_at", "N")],
+                kms.prior["arn"],
+                {"Name": "dev-experiments"},
+            ),
+            depends_on=["aws_kms_key.sandbox"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_dynamodb_table",
+            "experiments",
+            {
+                "attribute": [{"name": C("experiment_id"), "type": C("S")}, {"name": C("run_at"), "type": C("N")}],
+                "billing_mode": C("PAY_PER_REQUEST"),
+                "hash_key": C("experiment_id"),
+                "name": C("dev-experiments"),
+                "range_key": C("run_at"),
+                "server_side_encryption": [{"enabled": C(True), "kms_key_arn": R("aws_kms_key.sandbox.arn")}],
+                "tags": C({"Name": "dev-experiments"}),
+            },
+        )
+    )
+    sg = p.add(
+        Res(
+            "aws_security_group",
+            "dev_box",
+            prior=aws_security_group(
+                a,
+                "dev-box",
+                "dev-box",
+                "Developer box, reachable over SSM only",
+                vpc_id,
+                [],
+                [sg_rule(443, 443, cidr=["0.0.0.0/0"], description="HTTPS out (SSM, package mirrors)")],
+                {"Name": "dev-box"},
+            ),
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_security_group",
+            "dev_box",
+            {
+                "description": C("Developer box, reachable over SSM only"),
+                "egress": C([sg_rule(443, 443, cidr=["0.0.0.0/0"], description="HTTPS out (SSM, package mirrors)")]),
+                "name": C("dev-box"),
+                "tags": C({"Name": "dev-box"}),
+                "vpc_id": C(vpc_id),
+            },
+        )
+    )
+    p.add(
+        Res(
+            "aws_instance",
+            "dev_box",
+            prior=aws_instance(
+                a,
+                "dev-box",
+                ami="ami-0a70b9d193ae8a799",
+                instance_type="t3.small",
+                subnet_id=subnet,
+                az="us-west-2a",
+                private_ip="172.31.20.14",
+                sg_ids=[sg.prior["id"]],
+                profile="",
+                tags={"Name": "dev-box"},
+                volume_size=40,
+            ),
+            depends_on=["aws_security_group.dev_box"],
+        )
+    )
+    p.cfg(
+        CfgRes(
+            "aws_instance",
+            "dev_box",
+            {
+                "ami": C("ami-0a70b9d193ae8a799"),
+                "instance_type": C("t3.small"),
+                "metadata_options": [{"http_tokens": C("required")}],
+                "monitoring": C(True),
+                "root_block_device": [{"encrypted": C(True), "volume_size": C(40), "volume_type": C("gp3")}],
+                "subnet_id": C(subnet),
+                "tags": C({"Name": "dev-box"}),
+                "vpc_security_group_ids": R("aws_security_group.dev_box.id"),
+            },
+        )
+    )
     lg = "/sandbox/dev/app"
     p.add(Res("aws_cloudwatch_log_group", "app", prior=aws_cloudwatch_log_group(a, lg, 7, {"Name": "dev-sandbox"})))
-    p.cfg(CfgRes("aws_cloudwatch_log_group", "app", {"name": C(lg), "retention_in_days": C(7),
-                                                     "tags": C({"Name": "dev-sandbox"})}))
+    p.cfg(
+        CfgRes(
+            "aws_cloudwatch_log_group",
+            "app",
+            {"name": C(lg), "retention_in_days": C(7), "tags": C({"Name": "dev-sandbox"})},
+        )
+    )
     p.outputs = [
         Output("scratch_bucket", b, b, R("aws_s3_bucket.scratch.bucket"), type_="string"),
-        Output("jobs_queue_url", f"https://sqs.us-west-2.amazonaws.com/{a.id}/dev-sandbox-jobs",
-               f"https://sqs.us-west-2.amazonaws.com/{a.id}/dev-sandbox-jobs", R("aws_sqs_queue.jobs.url"),
-               type_="string"),
+        Output(
+            "jobs_queue_url",
+            f"https://sqs.us-west-2.amazonaws.com/{a.id}/dev-sandbox-jobs",
+            f"https://sqs.us-west-2.amazonaws.com/{a.id}/dev-sandbox-jobs",
+            R("aws_sqs_queue.jobs.url"),
+            type_="string",
+        ),
     ]
     return p
 
@@ -2348,6 +3484,7 @@ def dev_sandbox() -> Plan:
 # --------------------------------------------------------------------------
 # `terraform plan -json` stream
 # --------------------------------------------------------------------------
+
 
 def _resource_addr(r: Res, address: str | None = None) -> dict:
     if address is None:
@@ -2408,8 +3545,7 @@ def plan_stream(p: Plan, start: datetime) -> list[dict]:
     for r in existing:
         idv = r.prior[r.id_key]
         hook = {"resource": _resource_addr(r), "id_key": r.id_key, "id_value": idv}
-        out.append(msg(f"{r.address}: Refreshing state... [{r.id_key}={idv}]", delay, hook=hook,
-                       type="refresh_start"))
+        out.append(msg(f"{r.address}: Refreshing state... [{r.id_key}={idv}]", delay, hook=hook, type="refresh_start"))
         delay = 1_412
         pending.append(r)
         if len(pending) == 10:
@@ -2453,13 +3589,19 @@ def plan_stream(p: Plan, start: datetime) -> list[dict]:
         ch["action"] = action
         if action == "replace" and r.action_reason == "replace_because_cannot_update":
             ch["reason"] = "cannot_update"
-        verb = {"create": "create", "update": "update", "delete": "delete", "replace": "replace",
-                "move": "move"}[action]
+        verb = {"create": "create", "update": "update", "delete": "delete", "replace": "replace", "move": "move"}[
+            action
+        ]
         out.append(msg(f"{r.address}: Plan to {verb}", 48_219 if first else 57, change=ch, type="planned_change"))
         first = False
-    out.append(msg(f"Plan: {add} to add, {change} to change, {remove} to destroy.", 36,
-                   changes={"add": add, "change": change, "import": 0, "remove": remove, "operation": "plan"},
-                   type="change_summary"))
+    out.append(
+        msg(
+            f"Plan: {add} to add, {change} to change, {remove} to destroy.",
+            36,
+            changes={"add": add, "change": change, "import": 0, "remove": remove, "operation": "plan"},
+            type="change_summary",
+        )
+    )
     if p.outputs:
         outs = {}
         for o in sorted(p.outputs, key=lambda o: o.name):
@@ -2473,6 +3615,7 @@ def plan_stream(p: Plan, start: datetime) -> list[dict]:
 # main
 # --------------------------------------------------------------------------
 
+
 def render() -> dict[str, str]:
     files = {
         "prod-network.json": dumps_go(prod_network().build()) + "\n",
@@ -2481,7 +3624,7 @@ def render() -> dict[str, str]:
         "staging-app.json": dumps_go(staging_app().build()) + "\n",
         "dev-sandbox.json": dumps_go(dev_sandbox().build()) + "\n",
     }
-    start = datetime(2024, 5, 14, 10, 2, 9, 481_503, tzinfo=timezone.utc)
+    start = datetime(2024, 5, 14, 10, 2, 9, 481_503, tzinfo=UTC)
     lines = plan_stream(staging_app(), start)
     files["staging-app.plan.jsonl"] = "".join(dumps_go(m, indent=None) + "\n" for m in lines)
     return files
