@@ -1,0 +1,445 @@
+//! One invocation: event in; report in S3, alert in SNS, metrics in the log;
+//! a small summary (or a typed function error) out.
+//!
+//! Whatever fails after the event names a workspace still ends in a stored
+//! `error` or `timeout` report and an alert, before the function error is
+//! returned, so Lambda's retries and on-failure destination apply and no
+//! finding is lost. When S3 itself cannot be reached the whole report goes
+//! to the log instead.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::drift::rules::RuleSet;
+use crate::inventory::{Input, Workspace};
+use crate::plan::Diagnostic;
+use crate::report::render::to_json;
+use crate::report::{Report, Status, WorkspaceInfo};
+use crate::scan::{self, ScanOptions};
+use crate::terraform::Terraform;
+use crate::worker::aws::{Aws, TemporaryCredentials};
+use crate::worker::bundle::{self, Limits};
+use crate::worker::config::WorkerConfig;
+use crate::worker::event::{
+    is_key_component, Job, ResponseSummary, Source, WorkerEvent, WorkerResponse,
+};
+use crate::worker::publish;
+
+/// Time kept back from the Lambda deadline to store the report and alert
+/// after terraform is stopped.
+pub const DEADLINE_RESERVE: Duration = Duration::from_secs(20);
+
+/// Why an invocation ends in a function error. The `error_type` names are a
+/// contract with the orchestrator: `DriftCheckFailed`, `DriftCheckTimedOut`
+/// and `InvalidEvent` are final (a report says why); `ReportNotStored` and
+/// `AlertNotSent` are worth a retry.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkerError {
+    /// The event is not a valid worker event.
+    #[error("{0}")]
+    InvalidEvent(String),
+    /// The check could not finish; the report says why.
+    #[error("{message}")]
+    CheckFailed {
+        /// One line, with the report's location.
+        message: String,
+    },
+    /// Terraform was stopped at the deadline; the report keeps what was found.
+    #[error("{message}")]
+    TimedOut {
+        /// One line, with the report's location.
+        message: String,
+    },
+    /// The report could not be written to S3 (it is in the log).
+    #[error("{0}")]
+    ReportNotStored(String),
+    /// The report is stored but its alert could not be published.
+    #[error("{0}")]
+    AlertNotSent(String),
+}
+
+impl WorkerError {
+    /// The Lambda `errorType`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            WorkerError::InvalidEvent(_) => "InvalidEvent",
+            WorkerError::CheckFailed { .. } => "DriftCheckFailed",
+            WorkerError::TimedOut { .. } => "DriftCheckTimedOut",
+            WorkerError::ReportNotStored(_) => "ReportNotStored",
+            WorkerError::AlertNotSent(_) => "AlertNotSent",
+        }
+    }
+}
+
+/// Everything an invocation needs, built once per container.
+#[derive(Debug)]
+pub struct Worker {
+    /// Settings from the environment.
+    pub config: WorkerConfig,
+    /// AWS clients.
+    pub aws: Aws,
+    /// Severity and ignore rules.
+    pub rules: RuleSet,
+    /// Where scratch folders go (`/tmp` in Lambda).
+    pub scratch_root: PathBuf,
+}
+
+impl Worker {
+    /// A worker with the embedded rules and the system temporary folder.
+    pub fn new(config: WorkerConfig, aws: Aws) -> Self {
+        Worker {
+            config,
+            aws,
+            rules: RuleSet::embedded(),
+            scratch_root: std::env::temp_dir(),
+        }
+    }
+
+    /// Handles one event; `deadline` is when Lambda will stop the function.
+    pub async fn handle(
+        &self,
+        event: Value,
+        deadline: Instant,
+    ) -> Result<WorkerResponse, WorkerError> {
+        let started = Instant::now();
+        let identity = Identity::from_event(&event);
+        let job = match WorkerEvent::from_value(event).and_then(WorkerEvent::validate) {
+            Ok(job) => job,
+            Err(message) => {
+                tracing::error!(error = %message, "invalid event");
+                if let Some(identity) = identity {
+                    let report = scan::error_report(
+                        identity.info.clone(),
+                        Diagnostic::error(message.clone(), None),
+                    );
+                    // The event's own run_id may be the fault; then only the
+                    // log and the function error carry the message.
+                    if identity.run_id.is_some() {
+                        let _ = self.deliver(&report, &identity.to_job_key(), started).await;
+                    }
+                }
+                return Err(WorkerError::InvalidEvent(message));
+            }
+        };
+        tracing::info!(
+            run_id = %job.run_id,
+            workspace = %job.workspace.name,
+            environment = job.workspace.environment.as_deref().unwrap_or_default(),
+            source = %job.source,
+            "checking workspace"
+        );
+        let report = self.check(&job, deadline).await;
+        let key = JobKey::of(&job);
+        let location = self.deliver(&report, &key, started).await?;
+        let message = |what: &str| {
+            let first_error = report
+                .errors
+                .iter()
+                .find(|e| e.severity == "error")
+                .map(|e| e.summary.as_str())
+                .unwrap_or("no diagnostic");
+            format!(
+                "{what} for workspace {} ({}): {first_error}; report at {location}",
+                job.workspace.name,
+                job.workspace.environment.as_deref().unwrap_or_default()
+            )
+        };
+        match report.status {
+            Status::Error => Err(WorkerError::CheckFailed {
+                message: message("drift check failed"),
+            }),
+            Status::Timeout => Err(WorkerError::TimedOut {
+                message: message("drift check timed out"),
+            }),
+            status => Ok(WorkerResponse {
+                run_id: job.run_id.clone(),
+                workspace: job.workspace.name.clone(),
+                environment: job.workspace.environment.clone().unwrap_or_default(),
+                status,
+                report_key: key.dated.clone(),
+                report_uri: location,
+                summary: ResponseSummary {
+                    total_resources: report.summary.total_resources,
+                    drifted_resources: report.summary.drifted_resources,
+                    pending_changes: report.summary.pending_changes,
+                    by_severity: report.summary.by_severity,
+                },
+                duration_seconds: started.elapsed().as_secs_f64(),
+            }),
+        }
+    }
+
+    /// Fetches the configuration, runs terraform and analyzes: always a report.
+    async fn check(&self, job: &Job, deadline: Instant) -> Report {
+        let fail = |summary: String, detail: Option<String>| {
+            scan::error_report(job.workspace.clone(), Diagnostic::error(summary, detail))
+        };
+        let scratch = match tempfile::Builder::new()
+            .prefix("drift-detection-worker-")
+            .tempdir_in(&self.scratch_root)
+        {
+            Ok(dir) => dir,
+            Err(e) => return fail(format!("cannot create a scratch folder: {e}"), None),
+        };
+
+        let credentials = match &job.role {
+            Some((role_arn, external_id)) => {
+                let session = format!("drift-detection-{}", job.run_id);
+                let session: String = session.chars().take(64).collect();
+                match self
+                    .aws
+                    .assume_role(role_arn, external_id.as_deref(), &session)
+                    .await
+                {
+                    Ok(credentials) => Some(credentials),
+                    Err(e) => {
+                        return fail(
+                            format!("cannot assume {role_arn}: {}", e.code.as_deref().unwrap_or("error")),
+                            Some(format!(
+                                "{e}. Check that the role exists, trusts the worker role, and that the inventory's external_id matches its sts:ExternalId condition."
+                            )),
+                        )
+                    }
+                }
+            }
+            None => None,
+        };
+
+        let workdir = scratch.path().join("workspace");
+        if let Err(e) = std::fs::create_dir_all(&workdir) {
+            return fail(format!("cannot create {}: {e}", workdir.display()), None);
+        }
+        if let Err((summary, detail)) = self.fetch(&job.source, &workdir).await {
+            return fail(summary, detail);
+        }
+
+        let remaining = deadline
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(DEADLINE_RESERVE);
+        let options = ScanOptions {
+            mode: job.mode,
+            timeout: remaining,
+            lock: job.lock,
+            lock_timeout: job.lock_timeout.clone(),
+            ..ScanOptions::default()
+        };
+        let terraform = self.terraform(job, scratch.path(), credentials.as_ref());
+        let workspace = Workspace {
+            info: job.workspace.clone(),
+            input: Input::Directory(workdir),
+            terraform_workspace: job.terraform_workspace.clone(),
+            backend_config: job.backend_config.clone(),
+        };
+        scan::check_workspace(&workspace, Ok(&terraform), &self.rules, &options).await
+    }
+
+    /// Puts the configuration into `workdir`.
+    async fn fetch(&self, source: &Source, workdir: &Path) -> Result<(), (String, Option<String>)> {
+        let unpack = |bytes: &[u8]| {
+            bundle::unpack_zip(bytes, workdir, Limits::default())
+                .map(|_| ())
+                .map_err(|e| (e.to_string(), Some(format!("source: {source}"))))
+        };
+        match source {
+            Source::S3 { bucket, key } => {
+                let bytes = self.aws.get_object(bucket, key).await.map_err(|e| {
+                    let hint = match e.code.as_deref() {
+                        Some("NoSuchKey") => "the workspace bundle does not exist: check the inventory's `source` and that the bundle was uploaded",
+                        Some("NoSuchBucket") => "the bundle's bucket does not exist: check the inventory's `source`",
+                        Some("AccessDenied") => "the worker role may not read this bundle: add it to the stack's workspace_bundle_arns",
+                        _ => "the workspace bundle could not be read",
+                    };
+                    (format!("{hint} ({source})"), Some(e.to_string()))
+                })?;
+                unpack(&bytes)
+            }
+            Source::Local(path) if path.is_dir() => bundle::copy_dir(path, workdir)
+                .map(|_| ())
+                .map_err(|e| (e.to_string(), None)),
+            Source::Local(path) => match std::fs::read(path) {
+                Ok(bytes) => unpack(&bytes),
+                Err(e) => Err((
+                    format!(
+                        "the workspace bundle {} cannot be read: {e}",
+                        path.display()
+                    ),
+                    None,
+                )),
+            },
+        }
+    }
+
+    /// The terraform binary with the environment it runs in here.
+    fn terraform(
+        &self,
+        job: &Job,
+        scratch: &Path,
+        credentials: Option<&TemporaryCredentials>,
+    ) -> Terraform {
+        let region = job.workspace.region.clone().unwrap_or_default();
+        // Lambda's only writable folder is /tmp: terraform's home and the
+        // provider cache (shared by warm invocations) live there.
+        let cache = self.scratch_root.join("terraform-plugin-cache");
+        let _ = std::fs::create_dir_all(&cache);
+        let mut tf = Terraform::new(&self.config.terraform_path)
+            .with_env("HOME", scratch)
+            .with_env("TF_PLUGIN_CACHE_DIR", cache)
+            .with_env("AWS_REGION", &region)
+            .with_env("AWS_DEFAULT_REGION", &region);
+        if let Some(c) = credentials {
+            // Everything terraform reads (provider and backend) goes through
+            // the target account's role.
+            tf = tf
+                .with_env("AWS_ACCESS_KEY_ID", &c.access_key_id)
+                .with_env("AWS_SECRET_ACCESS_KEY", &c.secret_access_key)
+                .with_env("AWS_SESSION_TOKEN", &c.session_token);
+        }
+        tf
+    }
+
+    /// Stores the report (dated key, then `latest.json`), alerts when it
+    /// warrants it, and logs its metrics. Returns the report's `s3://` URI.
+    async fn deliver(
+        &self,
+        report: &Report,
+        key: &JobKey,
+        started: Instant,
+    ) -> Result<String, WorkerError> {
+        let bucket = &self.config.report_bucket;
+        let body = to_json(report).into_bytes();
+        let kms = self.config.report_kms_key_arn.as_deref();
+        let stored = match self
+            .aws
+            .put_json(bucket, &key.dated, body.clone(), kms)
+            .await
+        {
+            Ok(()) => self.aws.put_json(bucket, &key.latest, body, kms).await,
+            Err(e) => Err(e),
+        };
+        let location = format!("s3://{bucket}/{}", key.dated);
+        let duration = started.elapsed().as_secs_f64();
+        if let Err(e) = stored {
+            // Keep the findings: the whole report goes to the log.
+            tracing::error!(error = %e, report = %to_json(report), "report not stored");
+            self.emit_metrics(report, duration, None);
+            let alert = publish::alert(report, None);
+            let _ = self
+                .aws
+                .publish(
+                    &self.config.sns_topic_arn,
+                    &alert.subject,
+                    &alert.message,
+                    &alert.attributes,
+                )
+                .await
+                .map_err(|e| tracing::error!(error = %e, "alert not sent either"));
+            return Err(WorkerError::ReportNotStored(format!(
+                "the report of {} could not be stored: {e}; it is in the log",
+                report.workspace.name
+            )));
+        }
+        tracing::info!(report_key = %key.dated, status = report.status.as_str(), "report stored");
+        self.emit_metrics(report, duration, Some(&key.dated));
+        if publish::needs_alert(report) {
+            let alert = publish::alert(report, Some(&location));
+            match self
+                .aws
+                .publish(
+                    &self.config.sns_topic_arn,
+                    &alert.subject,
+                    &alert.message,
+                    &alert.attributes,
+                )
+                .await
+            {
+                Ok(id) => {
+                    tracing::info!(message_id = %id, subject = %alert.subject, "alert published")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "alert not sent");
+                    return Err(WorkerError::AlertNotSent(format!(
+                        "the report is stored at {location} but its alert could not be sent: {e}"
+                    )));
+                }
+            }
+        }
+        Ok(location)
+    }
+
+    fn emit_metrics(&self, report: &Report, duration: f64, key: Option<&str>) {
+        let line = publish::emf(
+            &self.config.metrics_namespace,
+            report,
+            duration,
+            key,
+            chrono::Utc::now(),
+        );
+        // EMF must be a log line of its own, exactly this JSON object.
+        println!("{line}");
+        for item in publish::critical_items(report) {
+            println!("{item}");
+        }
+    }
+}
+
+/// The S3 keys of one job's report.
+#[derive(Debug, Clone)]
+struct JobKey {
+    dated: String,
+    latest: String,
+}
+
+impl JobKey {
+    fn of(job: &Job) -> JobKey {
+        let environment = job.workspace.environment.as_deref().unwrap_or_default();
+        JobKey {
+            dated: publish::report_key(
+                environment,
+                &job.workspace.name,
+                job.run_started_at,
+                &job.run_id,
+            ),
+            latest: publish::latest_key(environment, &job.workspace.name),
+        }
+    }
+}
+
+/// What can be salvaged from an invalid event to file its error report.
+struct Identity {
+    info: WorkspaceInfo,
+    run_id: Option<String>,
+}
+
+impl Identity {
+    fn from_event(event: &Value) -> Option<Identity> {
+        let text = |field: &str| event.get(field).and_then(Value::as_str).map(str::to_string);
+        let safe = |t: &String| is_key_component(t, 128);
+        let name = text("workspace").filter(safe)?;
+        let environment = text("environment").filter(safe)?;
+        Some(Identity {
+            info: WorkspaceInfo {
+                name,
+                environment: Some(environment),
+                account_id: text("account_id"),
+                region: text("region"),
+            },
+            run_id: text("run_id").filter(safe),
+        })
+    }
+
+    fn to_job_key(&self) -> JobKey {
+        let environment = self.info.environment.as_deref().unwrap_or_default();
+        JobKey {
+            dated: publish::report_key(
+                environment,
+                &self.info.name,
+                chrono::Utc::now(),
+                self.run_id.as_deref().unwrap_or("invalid-event"),
+            ),
+            latest: publish::latest_key(environment, &self.info.name),
+        }
+    }
+}

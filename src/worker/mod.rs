@@ -1,0 +1,21 @@
+//! The AWS Lambda worker: one invocation checks one workspace.
+//!
+//! An edge around the same core the CLI uses. The pure parts are tested
+//! without AWS: [`event`] (the invocation contract and its validation),
+//! [`config`] (environment variables), [`bundle`] (unpacking an untrusted
+//! zipped configuration) and [`publish`] (report keys, alert text, EMF
+//! metrics). [`aws`] wraps the SDK clients and [`handler`] ties it together:
+//!
+//! ```text
+//! event ─▶ validate ─▶ assume role (STS) ─▶ bundle (S3) ─▶ terraform ─▶ analyze
+//!        ─▶ report (S3: dated key + latest.json) ─▶ alert (SNS) ─▶ EMF line (log)
+//! ```
+
+pub mod aws;
+pub mod bundle;
+pub mod config;
+pub mod event;
+pub mod handler;
+pub mod publish;
+
+pub use handler::{Worker, WorkerError};
