@@ -8,6 +8,7 @@
 //! to the log instead.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -85,6 +86,46 @@ pub struct Worker {
     pub rules: RuleSet,
     /// Where scratch folders go (`/tmp` in Lambda).
     pub scratch_root: PathBuf,
+    /// Where EMF lines and structured records go.
+    pub records: RecordSink,
+}
+
+/// Where the worker's own JSON log lines go (EMF metrics, critical items,
+/// unsaved reports): stdout in Lambda, memory in tests.
+#[derive(Debug, Clone, Default)]
+pub enum RecordSink {
+    /// One line per record on stdout, where Lambda's log capture finds EMF.
+    #[default]
+    Stdout,
+    /// Kept in memory.
+    Memory(Arc<Mutex<Vec<String>>>),
+}
+
+impl RecordSink {
+    /// A sink that keeps what it is given.
+    pub fn memory() -> Self {
+        RecordSink::Memory(Arc::default())
+    }
+
+    /// Writes one record as one line.
+    pub fn write(&self, record: &Value) {
+        match self {
+            RecordSink::Stdout => println!("{record}"),
+            RecordSink::Memory(lines) => {
+                if let Ok(mut lines) = lines.lock() {
+                    lines.push(record.to_string());
+                }
+            }
+        }
+    }
+
+    /// What a memory sink holds (nothing for stdout).
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            RecordSink::Stdout => Vec::new(),
+            RecordSink::Memory(lines) => lines.lock().map(|l| l.clone()).unwrap_or_default(),
+        }
+    }
 }
 
 impl Worker {
@@ -95,6 +136,7 @@ impl Worker {
             aws,
             rules: RuleSet::embedded(),
             scratch_root: std::env::temp_dir(),
+            records: RecordSink::Stdout,
         }
     }
 
@@ -323,7 +365,12 @@ impl Worker {
         let duration = started.elapsed().as_secs_f64();
         if let Err(e) = stored {
             // Keep the findings: the whole report goes to the log.
-            tracing::error!(error = %e, report = %to_json(report), "report not stored");
+            tracing::error!(error = %e, "report not stored; it follows in the log");
+            self.records.write(&serde_json::json!({
+                "event": "report_not_stored",
+                "error": e.to_string(),
+                "report": report,
+            }));
             self.emit_metrics(report, duration, None);
             let alert = publish::alert(report, None);
             let _ = self
@@ -378,9 +425,9 @@ impl Worker {
             chrono::Utc::now(),
         );
         // EMF must be a log line of its own, exactly this JSON object.
-        println!("{line}");
+        self.records.write(&line);
         for item in publish::critical_items(report) {
-            println!("{item}");
+            self.records.write(&item);
         }
     }
 }

@@ -18,4 +18,4 @@ pub mod event;
 pub mod handler;
 pub mod publish;
 
-pub use handler::{Worker, WorkerError};
+pub use handler::{RecordSink, Worker, WorkerError};

@@ -1,0 +1,583 @@
+//! The Lambda worker's handler end to end against a real moto server on
+//! 127.0.0.1: the event goes in; the report lands in S3, the alert in SNS
+//! (read back through an SQS subscription) and the metrics in EMF lines.
+//!
+//! Terraform is the real binary from the pinned wheel where its output
+//! suffices (clean, failing, output-only changes), and a scripted stand-in
+//! that replays a saved plan where drift is needed (real drift from a real
+//! provider is the end-to-end suite's job) or where it must hang.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::moto::Moto;
+use drift_detection::drift::rules::RuleSet;
+use drift_detection::worker::aws::Aws;
+use drift_detection::worker::config::WorkerConfig;
+use drift_detection::worker::{RecordSink, Worker};
+use serde_json::{json, Value};
+
+const EXTERNAL_ID: &str = "ext-9f3c1d2e-very-secret";
+
+struct Rig {
+    moto: Moto,
+    worker: Worker,
+    s3: aws_sdk_s3::Client,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    tmp: tempfile::TempDir,
+}
+
+fn real_terraform() -> PathBuf {
+    let path = std::env::var_os("DRIFT_TEST_TERRAFORM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::repo().join(".tools/bin/terraform"));
+    assert!(path.exists(), "{}: run scripts/bootstrap", path.display());
+    path
+}
+
+/// A terraform stand-in: records the credentials it was given, then answers
+/// `plan` with `plan_exit` and `show -json` with the file `shown`.
+fn replaying_terraform(dir: &Path, shown: &Path, plan_exit: i32) -> PathBuf {
+    let script = dir.join("terraform-replay");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$AWS_ACCESS_KEY_ID\" > {dir}/seen-access-key\n\
+             case \"$1\" in\n  init) exit 0 ;;\n  plan) exit {plan_exit} ;;\n  show) cat {shown}; exit 0 ;;\nesac\nexit 1\n",
+            dir = dir.display(),
+            shown = shown.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    script
+}
+
+fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut w = zip::ZipWriter::new(&mut buf);
+    for (name, content) in files {
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(content).unwrap();
+    }
+    w.finish().unwrap();
+    buf.into_inner()
+}
+
+async fn rig(terraform: impl FnOnce(&Path) -> PathBuf) -> Rig {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let s3 = moto.s3().await;
+    for bucket in ["reports", "bundles"] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let topic_arn = sns
+        .create_topic()
+        .name("drift-detection-alerts-test")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("alerts-inbox")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = "arn:aws:sqs:us-east-1:123456789012:alerts-inbox";
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .unwrap();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let config = WorkerConfig {
+        report_bucket: "reports".into(),
+        report_kms_key_arn: None,
+        sns_topic_arn: topic_arn,
+        metrics_namespace: "DriftDetection".into(),
+        terraform_path: terraform(tmp.path()),
+        log_level: "info".into(),
+    };
+    let scratch = tmp.path().join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let worker = Worker {
+        config,
+        aws: Aws::new(&sdk),
+        rules: RuleSet::embedded(),
+        scratch_root: scratch,
+        records: RecordSink::memory(),
+    };
+    Rig {
+        moto,
+        worker,
+        s3,
+        sqs,
+        queue_url,
+        tmp,
+    }
+}
+
+impl Rig {
+    async fn upload(&self, key: &str, bytes: Vec<u8>) -> String {
+        self.s3
+            .put_object()
+            .bucket("bundles")
+            .key(key)
+            .body(bytes.into())
+            .send()
+            .await
+            .unwrap();
+        format!("s3://bundles/{key}")
+    }
+
+    async fn object(&self, key: &str) -> Option<(Value, Option<String>)> {
+        let out = self
+            .s3
+            .get_object()
+            .bucket("reports")
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+        let sse = out.server_side_encryption().map(|s| s.as_str().to_string());
+        let bytes = out.body.collect().await.unwrap().into_bytes();
+        Some((serde_json::from_slice(&bytes).unwrap(), sse))
+    }
+
+    async fn keys(&self) -> Vec<String> {
+        let out = self
+            .s3
+            .list_objects_v2()
+            .bucket("reports")
+            .send()
+            .await
+            .unwrap();
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect()
+    }
+
+    /// Every SNS notification delivered to the queue so far.
+    async fn alerts(&self) -> Vec<Value> {
+        let mut found = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            let batch = out.messages();
+            if batch.is_empty() {
+                return found;
+            }
+            for m in batch {
+                found.push(serde_json::from_str(m.body().unwrap()).unwrap());
+            }
+        }
+    }
+
+    fn records(&self, event: &str) -> Vec<Value> {
+        self.worker
+            .records
+            .lines()
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v["event"] == event)
+            .collect()
+    }
+
+    fn all_output(&self) -> String {
+        self.worker.records.lines().join("\n")
+    }
+}
+
+fn event(source: &str) -> Value {
+    json!({
+        "run_id": "run-42",
+        "run_started_at": "2026-11-27T06:00:00Z",
+        "workspace": "network",
+        "environment": "prod",
+        "account_id": "111111111111",
+        "region": "us-east-1",
+        "source": source,
+        "mode": "refresh-only",
+    })
+}
+
+fn soon(seconds: u64) -> Instant {
+    Instant::now() + Duration::from_secs(seconds)
+}
+
+const DATED: &str = "drift-reports/prod/network/2026/11/27/run-42.json";
+const LATEST: &str = "drift-reports/prod/network/latest.json";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn critical_drift_lands_in_s3_sns_and_emf_through_an_assumed_role() {
+    let plan = common::repo().join("examples/plans/prod-network.refresh-only.json");
+    let rig = rig(|dir| replaying_terraform(dir, &plan, 2)).await;
+    let source = rig
+        .upload("network.zip", zip_of(&[("main.tf", b"# replayed\n")]))
+        .await;
+    let mut event = event(&source);
+    event["role_arn"] = json!("arn:aws:iam::111111111111:role/drift-detection-read");
+    event["external_id"] = json!(EXTERNAL_ID);
+
+    let response = rig.worker.handle(event.clone(), soon(600)).await.unwrap();
+    assert_eq!(response.status.as_str(), "drift");
+    assert_eq!(response.report_key, DATED);
+    assert_eq!(response.report_uri, format!("s3://reports/{DATED}"));
+    assert_eq!(response.summary.drifted_resources, 2);
+    assert_eq!(response.summary.by_severity.critical, 1);
+    assert_eq!(response.summary.by_severity.low, 1);
+
+    // Terraform ran with the assumed role's keys, not the worker's own.
+    let seen = std::fs::read_to_string(rig.tmp.path().join("seen-access-key")).unwrap();
+    assert!(
+        !seen.trim().is_empty() && seen.trim() != "testing",
+        "{seen}"
+    );
+
+    let (report, sse) = rig.object(DATED).await.expect("dated report stored");
+    assert_eq!(sse.as_deref(), Some("AES256"));
+    assert_eq!(report["status"], "drift");
+    assert_eq!(report["workspace"]["account_id"], "111111111111");
+    let (latest, _) = rig.object(LATEST).await.expect("latest.json stored");
+    assert_eq!(latest["report_id"], report["report_id"]);
+
+    let alerts = rig.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let alert = &alerts[0];
+    let subject = alert["Subject"].as_str().unwrap();
+    assert_eq!(
+        subject,
+        "[drift-detection] prod/network: 1 critical finding"
+    );
+    assert_eq!(alert["MessageAttributes"]["severity"]["Value"], "critical");
+    assert_eq!(alert["MessageAttributes"]["environment"]["Value"], "prod");
+    assert_eq!(alert["MessageAttributes"]["workspace"]["Value"], "network");
+    let message = alert["Message"].as_str().unwrap();
+    assert!(message.contains("aws_security_group.app"), "{message}");
+    assert!(
+        message.contains(&format!("s3://reports/{DATED}")),
+        "{message}"
+    );
+
+    let emf = rig.records("workspace_checked");
+    assert_eq!(emf.len(), 1);
+    let metrics = &emf[0];
+    assert_eq!(
+        metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "DriftDetection"
+    );
+    assert_eq!(metrics["DriftedResources"], 2);
+    assert_eq!(metrics["CriticalDrift"], 1);
+    assert_eq!(metrics["DetectionErrors"], 0);
+    assert_eq!(metrics["Environment"], "prod");
+    assert_eq!(metrics["report_key"], DATED);
+    assert_eq!(
+        rig.records("critical_drift")[0]["address"],
+        "aws_security_group.app"
+    );
+
+    // The external id is a shared secret: nowhere in what the worker wrote.
+    assert!(!rig.all_output().contains(EXTERNAL_ID));
+    assert!(!serde_json::to_string(&report)
+        .unwrap()
+        .contains(EXTERNAL_ID));
+    assert!(!message.contains(EXTERNAL_ID));
+
+    // The same run again overwrites its own report: still two objects.
+    rig.worker.handle(event, soon(600)).await.unwrap();
+    assert_eq!(rig.keys().await.len(), 2, "{:?}", rig.keys().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn low_severity_drift_is_stored_without_an_alert() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("tags.json");
+    std::fs::write(
+        &plan,
+        r#"{"format_version":"1.2","terraform_version":"1.9.8","resource_drift":[{"address":"aws_s3_bucket.logs",
+        "mode":"managed","type":"aws_s3_bucket","name":"logs","change":{"actions":["update"],
+        "before":{"tags":{"Owner":"a"}},"after":{"tags":{"Owner":"b"}}}}]}"#,
+    )
+    .unwrap();
+    let rig = rig(|dir| replaying_terraform(dir, &plan, 2)).await;
+    let source = rig.upload("logs.zip", zip_of(&[("main.tf", b"")])).await;
+    let response = rig.worker.handle(event(&source), soon(600)).await.unwrap();
+    assert_eq!(response.summary.by_severity.low, 1);
+    assert!(rig.object(DATED).await.is_some());
+    assert!(rig.alerts().await.is_empty(), "no alert for tag-only drift");
+    assert_eq!(rig.records("workspace_checked")[0]["CriticalDrift"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_terraform_clean_and_failing_bundles() {
+    let rig = rig(|_| real_terraform()).await;
+
+    // Exit code 0: outputs only, state included in the bundle (local backend).
+    let clean_dir = rig.tmp.path().join("clean");
+    std::fs::create_dir_all(&clean_dir).unwrap();
+    let config = "output \"vpc_id\" {\n  value = \"vpc-0a1b2c\"\n}\n";
+    std::fs::write(clean_dir.join("main.tf"), config).unwrap();
+    for args in [
+        &["init", "-input=false"][..],
+        &["apply", "-auto-approve", "-input=false"],
+    ] {
+        let out = std::process::Command::new(real_terraform())
+            .args(args)
+            .current_dir(&clean_dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let state = std::fs::read(clean_dir.join("terraform.tfstate")).unwrap();
+    let clean = rig
+        .upload(
+            "clean.zip",
+            zip_of(&[
+                ("main.tf", config.as_bytes()),
+                ("terraform.tfstate", &state),
+            ]),
+        )
+        .await;
+    let mut ev = event(&clean);
+    ev["mode"] = json!("both");
+    let response = rig.worker.handle(ev, soon(600)).await.unwrap();
+    assert_eq!(response.status.as_str(), "clean");
+    let (report, _) = rig.object(DATED).await.unwrap();
+    assert_eq!(report["terraform"]["exit_code"], 0);
+    assert_eq!(report["terraform"]["version"], "1.0.3");
+    assert!(rig.alerts().await.is_empty());
+
+    // Exit code 2 with only an output changing: clean, with the reason noted.
+    let changed = rig
+        .upload(
+            "changed.zip",
+            zip_of(&[
+                ("main.tf", b"output \"vpc_id\" {\n  value = \"vpc-99\"\n}\n"),
+                ("terraform.tfstate", &state),
+            ]),
+        )
+        .await;
+    let mut ev = event(&changed);
+    ev["workspace"] = json!("changed");
+    ev["mode"] = json!("plan");
+    let response = rig.worker.handle(ev, soon(600)).await.unwrap();
+    assert_eq!(response.status.as_str(), "clean");
+    let key = "drift-reports/prod/changed/2026/11/27/run-42.json";
+    let (report, _) = rig.object(key).await.unwrap();
+    assert_eq!(report["terraform"]["exit_code"], 2);
+    assert!(report["terraform"]["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("exited 2"));
+
+    // Exit code 1: an error report, an error alert, and a final function error.
+    let broken = rig
+        .upload(
+            "broken.zip",
+            zip_of(&[(
+                "main.tf",
+                b"output \"x\" {\n  value = var.not_declared\n}\n",
+            )]),
+        )
+        .await;
+    let mut ev = event(&broken);
+    ev["workspace"] = json!("broken");
+    let err = rig.worker.handle(ev, soon(600)).await.unwrap_err();
+    assert_eq!(err.error_type(), "DriftCheckFailed");
+    let text = err.to_string();
+    assert!(text.contains("undeclared input variable"), "{text}");
+    assert!(
+        text.contains("s3://reports/drift-reports/prod/broken/2026/11/27/run-42.json"),
+        "{text}"
+    );
+    let (report, _) = rig
+        .object("drift-reports/prod/broken/2026/11/27/run-42.json")
+        .await
+        .unwrap();
+    assert_eq!(report["status"], "error");
+    assert_eq!(report["terraform"]["exit_code"], 1);
+    let alerts = rig.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["MessageAttributes"]["severity"]["Value"], "error");
+    assert!(alerts[0]["Subject"]
+        .as_str()
+        .unwrap()
+        .contains("drift check failed"));
+    let metrics = rig.records("workspace_checked");
+    assert_eq!(metrics.last().unwrap()["DetectionErrors"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_terraform_is_stopped_before_the_lambda_deadline() {
+    let rig = rig(|dir| {
+        let script = dir.join("terraform-hang");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\ncase \"$1\" in\n  init) exit 0 ;;\n  *) sleep 300 ;;\nesac\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        script
+    })
+    .await;
+    let source = rig.upload("slow.zip", zip_of(&[("main.tf", b"")])).await;
+    let started = Instant::now();
+    // 20 s are kept back for the report: terraform gets about 4 s.
+    let err = rig
+        .worker
+        .handle(event(&source), soon(24))
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(err.error_type(), "DriftCheckTimedOut");
+    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+    let (report, _) = rig.object(DATED).await.unwrap();
+    assert_eq!(report["status"], "timeout");
+    assert_eq!(
+        rig.alerts().await[0]["MessageAttributes"]["severity"]["Value"],
+        "error"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_events_and_bad_bundles_end_in_clear_error_reports() {
+    let rig = rig(|_| real_terraform()).await;
+
+    // Not an event at all: no identity, so nothing is written.
+    let err = rig
+        .worker
+        .handle(json!({"hello": "world"}), soon(600))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "InvalidEvent");
+    assert!(err.to_string().contains("unknown field `hello`"), "{err}");
+    assert!(rig.keys().await.is_empty());
+
+    // A named workspace with a bad field: an error report naming the fault.
+    let mut bad = event("s3://bundles/x.zip");
+    bad["account_id"] = json!("12");
+    let err = rig.worker.handle(bad, soon(600)).await.unwrap_err();
+    assert_eq!(err.error_type(), "InvalidEvent");
+    let (report, _) = rig.object(DATED).await.unwrap();
+    assert_eq!(report["status"], "error");
+    assert!(report["errors"][0]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("`account_id` \"12\" must be 12 digits"));
+
+    // A bundle that does not exist.
+    let mut missing = event("s3://bundles/nope.zip");
+    missing["workspace"] = json!("missing");
+    let err = rig.worker.handle(missing, soon(600)).await.unwrap_err();
+    assert_eq!(err.error_type(), "DriftCheckFailed");
+    assert!(
+        err.to_string()
+            .contains("the workspace bundle does not exist"),
+        "{err}"
+    );
+
+    // An archive that climbs out of its folder: refused, nothing unpacked.
+    let evil = rig
+        .upload(
+            "evil.zip",
+            zip_of(&[("main.tf", b""), ("../../escaped.tf", b"x")]),
+        )
+        .await;
+    let mut ev = event(&evil);
+    ev["workspace"] = json!("evil");
+    let err = rig.worker.handle(ev, soon(600)).await.unwrap_err();
+    assert!(err.to_string().contains("unsafe entry"), "{err}");
+    assert!(!rig.tmp.path().join("escaped.tf").exists());
+    let scratch_left: Vec<_> = std::fs::read_dir(&rig.worker.scratch_root)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("drift-detection-worker-")
+        })
+        .collect();
+    assert!(scratch_left.is_empty(), "scratch folders are removed");
+
+    // Not a zip.
+    let junk = rig.upload("junk.zip", b"PK? not really".to_vec()).await;
+    let mut ev = event(&junk);
+    ev["workspace"] = json!("junk");
+    let err = rig.worker.handle(ev, soon(600)).await.unwrap_err();
+    assert!(
+        err.to_string().contains("not a readable zip archive"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_report_bucket_keeps_the_report_in_the_log() {
+    let plan = common::repo().join("examples/plans/prod-network.refresh-only.json");
+    let mut rig = rig(|dir| replaying_terraform(dir, &plan, 2)).await;
+    rig.worker.config.report_bucket = "no-such-bucket".into();
+    let source = rig.upload("network.zip", zip_of(&[("main.tf", b"")])).await;
+    let err = rig
+        .worker
+        .handle(event(&source), soon(600))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "ReportNotStored");
+    assert!(err.to_string().contains("NoSuchBucket"), "{err}");
+    let kept = rig.records("report_not_stored");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0]["report"]["status"], "drift");
+    assert_eq!(kept[0]["report"]["summary"]["drifted_resources"], 2);
+    // The alert still goes out, saying the report was not stored.
+    let alerts = rig.alerts().await;
+    assert!(alerts[0]["Message"]
+        .as_str()
+        .unwrap()
+        .contains("not stored"));
+
+    // With the whole API gone, the SDK retries and the worker still answers.
+    rig.moto.stop();
+    let started = Instant::now();
+    let err = rig
+        .worker
+        .handle(event(&source), soon(600))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(120));
+    // The bundle cannot be read, nor the error report stored: the report
+    // with the reason is in the log, and the error asks for a retry.
+    assert_eq!(err.error_type(), "ReportNotStored", "{err}");
+    let kept = rig.records("report_not_stored");
+    assert_eq!(kept.len(), 2);
+    assert_eq!(kept[1]["report"]["status"], "error");
+    assert!(kept[1]["report"]["errors"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("Connection refused"));
+}
