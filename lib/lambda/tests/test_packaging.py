@@ -1,0 +1,161 @@
+"""Packaging: the function zip and the layer zip run the handler on their own.
+
+The layer is built by ``scripts/build-orchestrator-layer`` (pip, from the pins
+in requirements-dev.txt); the function zip is ``lib/lambda`` without tests,
+caches and README, as the Terraform stack's ``archive_file`` makes it. A
+separate interpreter then sees only the two unpacked zips plus what the
+Lambda Python runtime provides (boto3 and its dependencies), in the order
+Lambda puts them on ``sys.path``, and runs a dry run through the handler.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from tests.support import workspace_entry
+
+LAMBDA_DIR = Path(__file__).resolve().parents[1]
+REPO = LAMBDA_DIR.parents[1]
+#: What the Terraform stack's archive_file leaves out of the function zip.
+EXCLUDED = ("tests", "__pycache__", "README.md")
+
+RUNNER = """
+import json, sys
+task, layer, runtime = sys.argv[1:4]
+sys.path[:0] = [task, layer + "/python", runtime]
+
+import orchestrator
+
+class Context:
+    function_name = "drift-detection-orchestrator"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:orchestrator"
+    aws_request_id = "packaging-test"
+
+    def get_remaining_time_in_millis(self):
+        return 600_000
+
+result = orchestrator.handler({"dry_run": True, "run_id": "packaging-test"}, Context())
+files = {name: getattr(module, "__file__", None) for name, module in sys.modules.items()}
+print("RESULT " + json.dumps({"result": result, "files": files}))
+"""
+
+
+def build_function_zip(path: Path) -> list[str]:
+    names = []
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(LAMBDA_DIR.rglob("*")):
+            relative = file.relative_to(LAMBDA_DIR)
+            if file.is_dir() or any(part in EXCLUDED for part in relative.parts):
+                continue
+            if file.suffix == ".pyc":
+                continue
+            archive.write(file, relative.as_posix())
+            names.append(relative.as_posix())
+    return names
+
+
+#: What the Lambda Python runtime ships besides the layer: boto3 and its dependencies.
+RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "dateutil", "urllib3", "six")
+
+
+def runtime_packages(folder: Path) -> None:
+    """Links this virtualenv's copies of the runtime's modules into ``folder``."""
+    folder.mkdir()
+    for name in RUNTIME_MODULES:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None, name
+        assert spec.origin is not None, name
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (folder / source.name).symlink_to(source)
+
+
+def test_the_two_zips_run_the_handler_on_their_own(tmp_path: Path) -> None:
+    layer_zip = tmp_path / "orchestrator-layer.zip"
+    subprocess.run(
+        [str(REPO / "scripts" / "build-orchestrator-layer"), str(layer_zip)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    with zipfile.ZipFile(layer_zip) as layer:
+        layer_names = layer.namelist()
+        layer.extractall(tmp_path / "opt")
+    assert all(name.startswith("python/") for name in layer_names)
+    assert "python/aws_lambda_powertools/__init__.py" in layer_names
+    assert not any(name.endswith((".so", ".pyc")) for name in layer_names)
+    assert not any(name.startswith(("python/boto3/", "python/botocore/")) for name in layer_names)
+
+    function_zip = tmp_path / "function.zip"
+    names = build_function_zip(function_zip)
+    assert "orchestrator.py" in names
+    assert "drift_orchestrator/fanout.py" in names
+    assert not any(name.startswith("tests/") for name in names)
+    with zipfile.ZipFile(function_zip) as function:
+        function.extractall(tmp_path / "task")
+    runtime_packages(tmp_path / "runtime")
+
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_SERVICE_NAME": "drift-detection-orchestrator",
+        "POWERTOOLS_METRICS_NAMESPACE": "DriftDetection",
+        "WORKER_FUNCTION_ARN": "arn:aws:lambda:us-east-1:123456789012:function:worker",
+        "REPORT_BUCKET": "drift-reports",
+        "SNS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:drift-alerts",
+        "WORKER_TIMEOUT_SECONDS": "300",
+        "WORKSPACES_JSON": json.dumps([workspace_entry("network", "prod"), workspace_entry("app", "staging")]),
+    }
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-I",  # no PYTHONPATH, no user site
+            "-S",  # no site-packages: nothing from this virtualenv
+            "-c",
+            RUNNER,
+            str(tmp_path / "task"),
+            str(tmp_path / "opt"),
+            str(tmp_path / "runtime"),
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    [line] = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
+    outcome: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+
+    result = outcome["result"]
+    assert result["dry_run"] is True
+    assert result["run_id"] == "packaging-test"
+    assert [w["name"] for w in result["workspaces"]] == ["network", "app"]
+
+    allowed = (
+        str(tmp_path / "task"),
+        str(tmp_path / "opt"),
+        str(tmp_path / "runtime"),
+        sysconfig.get_paths()["stdlib"],
+        sysconfig.get_paths()["platstdlib"],
+    )
+    files: dict[str, str | None] = outcome["files"]
+    strays = {name: file for name, file in files.items() if file and not file.startswith(allowed)}
+    assert strays == {}
+    assert files["orchestrator"] == str(tmp_path / "task" / "orchestrator.py")
+    powertools = files["aws_lambda_powertools"]
+    assert powertools is not None
+    assert powertools.startswith(str(tmp_path / "opt" / "python"))
