@@ -1,0 +1,175 @@
+################################################################################
+# Reports bucket and key
+################################################################################
+
+output "reports_bucket_name" {
+  description = "Name of the reports bucket (drift reports under `drift-reports/`, run summaries under `runs/`, AWS Config under `config/`, bundles under `bundles/`)."
+  value       = try(aws_s3_bucket.this.id, null)
+}
+
+output "reports_bucket_arn" {
+  description = "ARN of the reports bucket."
+  value       = try(aws_s3_bucket.this.arn, null)
+}
+
+output "kms_key_arn" {
+  description = "ARN of the customer-managed KMS key encrypting the bucket, lock tables, topic, queue, logs and Lambda environment."
+  value       = try(aws_kms_key.this.arn, null)
+}
+
+output "kms_key_alias" {
+  description = "Alias of the KMS key."
+  value       = try(aws_kms_alias.this.name, null)
+}
+
+################################################################################
+# State-lock tables
+################################################################################
+
+output "state_lock_table_names" {
+  description = "Names of the DynamoDB state-lock tables, keyed by workspace group (use as `dynamodb_table` in S3 backends)."
+  value       = { for k, t in aws_dynamodb_table.state_lock : k => t.name }
+}
+
+output "state_lock_table_arns" {
+  description = "ARNs of the DynamoDB state-lock tables, keyed by workspace group."
+  value       = { for k, t in aws_dynamodb_table.state_lock : k => t.arn }
+}
+
+################################################################################
+# Functions
+################################################################################
+
+output "worker_function_name" {
+  description = "Name of the Rust worker Lambda function."
+  value       = try(aws_lambda_function.worker.function_name, null)
+}
+
+output "worker_function_arn" {
+  description = "ARN of the Rust worker Lambda function."
+  value       = try(aws_lambda_function.worker.arn, null)
+}
+
+output "worker_role_arn" {
+  description = "ARN of the worker's execution role: the principal target accounts trust and state buckets grant read to."
+  value       = try(aws_iam_role.worker.arn, null)
+}
+
+output "orchestrator_function_name" {
+  description = "Name of the Python orchestrator Lambda function (invoke it for an on-demand run)."
+  value       = try(aws_lambda_function.orchestrator.function_name, null)
+}
+
+output "orchestrator_function_arn" {
+  description = "ARN of the Python orchestrator Lambda function."
+  value       = try(aws_lambda_function.orchestrator.arn, null)
+}
+
+output "orchestrator_role_arn" {
+  description = "ARN of the orchestrator's execution role."
+  value       = try(aws_iam_role.orchestrator.arn, null)
+}
+
+output "terraform_layer_arn" {
+  description = "ARN (with version) of the Terraform CLI layer."
+  value       = try(aws_lambda_layer_version.terraform.arn, null)
+}
+
+output "orchestrator_layer_arn" {
+  description = "ARN (with version) of the orchestrator's dependency layer."
+  value       = try(aws_lambda_layer_version.orchestrator.arn, null)
+}
+
+################################################################################
+# Schedule, alerts and dead letters
+################################################################################
+
+output "schedule_rule_name" {
+  description = "Name of the EventBridge rule that starts scheduled runs."
+  value       = try(aws_cloudwatch_event_rule.this.name, null)
+}
+
+output "sns_topic_arn" {
+  description = "ARN of the KMS-encrypted drift alert topic."
+  value       = try(aws_sns_topic.this.arn, null)
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the dead-letter queue holding failed scheduled deliveries and asynchronous invocations."
+  value       = try(aws_sqs_queue.this.url, null)
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = try(aws_sqs_queue.this.arn, null)
+}
+
+################################################################################
+# AWS Config
+################################################################################
+
+output "config_recorder_name" {
+  description = "Name of the AWS Config recorder this stack created, or null when `create_aws_config` is false."
+  value       = try(aws_config_configuration_recorder.this[0].name, null)
+}
+
+output "config_rule_names" {
+  description = "Names of the managed AWS Config rules, keyed by rule."
+  value       = { for k, r in aws_config_config_rule.this : k => r.name }
+}
+
+################################################################################
+# Monitoring
+################################################################################
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard."
+  value       = try(aws_cloudwatch_dashboard.this.dashboard_name, null)
+}
+
+output "dashboard_url" {
+  description = "Console URL of the CloudWatch dashboard."
+  value       = try("https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards/dashboard/${aws_cloudwatch_dashboard.this.dashboard_name}", null)
+}
+
+output "alarm_arns" {
+  description = "ARNs of the CloudWatch alarms, keyed by purpose."
+  value = {
+    critical_drift      = try(aws_cloudwatch_metric_alarm.critical_drift.arn, null)
+    worker_errors       = try(aws_cloudwatch_metric_alarm.worker_errors.arn, null)
+    orchestrator_errors = try(aws_cloudwatch_metric_alarm.orchestrator_errors.arn, null)
+    missed_run          = try(aws_cloudwatch_metric_alarm.missed_run.arn, null)
+    dead_letters        = try(aws_cloudwatch_metric_alarm.dead_letters.arn, null)
+  }
+}
+
+################################################################################
+# Cross-account (documents a target account applies)
+################################################################################
+
+output "cross_account_drift_role_name" {
+  description = "Suggested name of the read-only drift role in each target account; list its ARN in `cross_account_role_arns` and the workspaces' `role_arn`."
+  value       = "drift-detection-read-${var.environment_suffix}"
+}
+
+output "cross_account_drift_role_trust_policies" {
+  description = "Trust policy JSON of the read-only drift role, keyed by target account ID: it trusts only the worker role, and only with that account's `sts:ExternalId`."
+  value       = { for account, doc in data.aws_iam_policy_document.cross_account_trust : account => doc.json }
+  sensitive   = true # the external IDs are shared secrets
+}
+
+output "cross_account_drift_role_policy_arns" {
+  description = "AWS managed policies to attach to the read-only drift role in each target account so that `terraform plan` can refresh every resource type."
+  value       = ["arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"]
+}
+
+output "cross_account_state_bucket_policies" {
+  description = "Bucket policy JSON, keyed by state bucket name, granting the worker role and the cross-account drift roles (terraform runs as the drift role for a workspace that names one) read on exactly the state objects in `state_object_arns` (merge the statements into each bucket's policy)."
+  value       = { for bucket, doc in data.aws_iam_policy_document.state_bucket_access : bucket => doc.json }
+}
+
+output "remote_state_outputs" {
+  description = "Outputs of the states read through `remote_states`, keyed like that variable."
+  value       = { for k, s in data.terraform_remote_state.this : k => s.outputs }
+  sensitive   = true
+}

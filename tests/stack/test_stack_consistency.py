@@ -1,0 +1,186 @@
+"""Plan-free consistency between the stack, the function code and the README.
+
+- Every environment variable the Lambda worker (Rust) or the orchestrator
+  (Python) reads is set in that function's `environment { variables }`.
+  Until their sources exist, the contract's list is the floor, so these
+  tests are real from the start.
+- Every output the README's Deploy section names exists in outputs.tf.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from stack_hcl import (
+    REPO,
+    Stack,
+    deploy_section,
+    is_expr,
+    orchestrator_sources,
+    python_env_vars,
+    readme_output_names,
+    rust_env_vars,
+    worker_sources,
+)
+
+# The lead's contract: what each function reads, whether or not the code is in yet.
+WORKER_CONTRACT = {"REPORT_BUCKET", "SNS_TOPIC_ARN", "METRICS_NAMESPACE", "TERRAFORM_PATH", "LOG_LEVEL"}
+ORCHESTRATOR_CONTRACT = {
+    "WORKER_FUNCTION_ARN",
+    "REPORT_BUCKET",
+    "SNS_TOPIC_ARN",
+    "INVENTORY_S3_URI",
+    "WORKSPACES_JSON",
+    "MAX_CONCURRENCY",
+    "WORKER_TIMEOUT_SECONDS",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "LOG_LEVEL",
+}
+
+# Set by the Lambda runtime itself, never by the stack.
+RUNTIME_VARIABLES = {
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_EXECUTION_ENV",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "TZ",
+    "HOME",
+    "TMPDIR",
+    "PATH",
+}
+
+README_DRAFT = Path(__file__).with_name("README-deploy-section.md")
+
+
+def function_environment(stack: Stack, function: str) -> dict[str, str]:
+    return stack.resource("aws_lambda_function", function)["environment"][0]["variables"]
+
+
+def read_by(files: list[Path], extract) -> set[str]:
+    found: set[str] = set()
+    for f in files:
+        found |= extract(f.read_text())
+    return found - RUNTIME_VARIABLES
+
+
+def test_worker_environment_covers_what_the_worker_reads(stack: Stack) -> None:
+    wanted = WORKER_CONTRACT | read_by(worker_sources(), rust_env_vars)
+    missing = wanted - set(function_environment(stack, "worker"))
+    assert not missing, f"worker reads {sorted(missing)} but main.tf does not set them"
+
+
+def test_orchestrator_environment_covers_what_the_orchestrator_reads(stack: Stack) -> None:
+    wanted = ORCHESTRATOR_CONTRACT | read_by(orchestrator_sources(), python_env_vars)
+    missing = wanted - set(function_environment(stack, "orchestrator"))
+    assert not missing, f"orchestrator reads {sorted(missing)} but main.tf does not set them"
+
+
+def test_environment_values_are_wired_to_the_stack(stack: Stack) -> None:
+    worker = function_environment(stack, "worker")
+    assert is_expr(worker["REPORT_BUCKET"], "aws_s3_bucket.this.id")
+    assert is_expr(worker["SNS_TOPIC_ARN"], "aws_sns_topic.this.arn")
+    assert is_expr(worker["METRICS_NAMESPACE"], "var.metrics_namespace")
+    assert stack.variables["metrics_namespace"]["default"] == "DriftDetection"
+    assert worker["TERRAFORM_PATH"] == "/opt/bin/terraform"
+    assert is_expr(worker["REPORT_KMS_KEY_ARN"], "aws_kms_key.this.arn")
+    assert is_expr(worker["LOG_LEVEL"], "lower(var.log_level)")
+    orchestrator = function_environment(stack, "orchestrator")
+    assert is_expr(orchestrator["WORKER_FUNCTION_ARN"], "aws_lambda_function.worker.arn")
+    assert is_expr(orchestrator["REPORT_BUCKET"], "aws_s3_bucket.this.id")
+    assert is_expr(orchestrator["SNS_TOPIC_ARN"], "aws_sns_topic.this.arn")
+    assert is_expr(orchestrator["WORKSPACES_JSON"], 'var.inventory_s3_uri == null ? jsonencode(var.workspaces) : ""')
+    assert is_expr(orchestrator["MAX_CONCURRENCY"], "tostring(var.max_concurrency)")
+    assert is_expr(orchestrator["WORKER_TIMEOUT_SECONDS"], "tostring(var.worker_timeout_seconds)")
+    assert stack.resolve(orchestrator["POWERTOOLS_SERVICE_NAME"]) == "drift-detection-orchestrator"
+    assert is_expr(orchestrator["POWERTOOLS_METRICS_NAMESPACE"], "var.metrics_namespace")
+    assert is_expr(orchestrator["INVENTORY_S3_URI"], 'var.inventory_s3_uri == null ? "" : var.inventory_s3_uri')
+    assert is_expr(orchestrator["LOG_LEVEL"], 'var.log_level == "WARN" ? "WARNING" : var.log_level')
+    workspaces = stack.variables["workspaces"]["type"]
+    for attr in ("name", "environment", "account_id", "region", "role_arn", "external_id", "source", "backend_config"):
+        assert f"{attr} =" in workspaces, attr
+
+
+def test_environment_extractors() -> None:
+    rust = """
+        // env::var("IN_A_COMMENT") is not read
+        let bucket = std::env::var("REPORT_BUCKET")?;
+        let path = env::var_os( "TERRAFORM_PATH" );
+        let key = get("REPORT_KMS_KEY_ARN");
+        #[arg(long, env = "DRIFT_LOG")]
+        let message = format!("LOG_LEVEL is not set");
+        #[cfg(test)]
+        mod tests { fn t() { get("ONLY_IN_TESTS"); } }
+    """
+    assert rust_env_vars(rust) == {"REPORT_BUCKET", "TERRAFORM_PATH", "REPORT_KMS_KEY_ARN", "DRIFT_LOG"}
+    python = textwrap.dedent(
+        '''
+        """Every variable is read with os.environ.get("NAME")."""
+        import os
+        ARN = os.environ["WORKER_FUNCTION_ARN"]
+        uri = os.environ.get('INVENTORY_S3_URI', "").strip()
+        level = os.getenv("LOG_LEVEL", "INFO")
+        other = environ.get("NOT_MATCHED")
+        '''
+    )
+    assert python_env_vars(python) == {"WORKER_FUNCTION_ARN", "INVENTORY_S3_URI", "LOG_LEVEL"}
+
+
+def test_the_function_sources_are_found_when_present() -> None:
+    # Guards the globs: a moved module would otherwise make the tests vacuous.
+    if (REPO / "src" / "bin" / "lambda.rs").is_file():
+        assert any(p.parts[-2] != "bin" for p in worker_sources()), "the worker's modules"
+        assert "REPORT_BUCKET" in read_by(worker_sources(), rust_env_vars)
+    if (REPO / "lib" / "lambda" / "orchestrator.py").is_file():
+        assert "WORKER_FUNCTION_ARN" in read_by(orchestrator_sources(), python_env_vars)
+        assert not any("tests" in p.parts for p in orchestrator_sources())
+
+
+def test_readme_convention_extracts_output_names() -> None:
+    section = deploy_section(
+        "# Title\n\n## Deploy\n\nRun `terraform output -raw sns_topic_arn` and\n"
+        "terraform output dashboard_url.\n\n| Output | Meaning |\n| --- | --- |\n"
+        "| `reports_bucket_name` | bucket |\n| `worker_function_arn` | worker |\n\n"
+        "| Variable | Meaning |\n| --- | --- |\n| `region` | not an output |\n\n## Next\n`not_this`\n"
+    )
+    assert section is not None
+    assert readme_output_names(section) == {
+        "sns_topic_arn",
+        "dashboard_url",
+        "reports_bucket_name",
+        "worker_function_arn",
+    }
+
+
+def test_draft_deploy_section_names_only_real_outputs(stack: Stack) -> None:
+    section = deploy_section(README_DRAFT.read_text())
+    assert section is not None, f"{README_DRAFT.name} must have a '## Deploy' section"
+    names = readme_output_names(section)
+    assert len(names) >= 10, names
+    assert not names - set(stack.outputs), f"unknown outputs: {sorted(names - set(stack.outputs))}"
+
+
+def test_readme_names_only_real_outputs(stack: Stack) -> None:
+    readme = REPO / "README.md"
+    if not readme.is_file():
+        pytest.skip("README.md does not exist yet")
+    section = deploy_section(readme.read_text())
+    if section is None:
+        pytest.skip("README.md has no '## Deploy' section yet (draft: tests/stack/README-deploy-section.md)")
+    names = readme_output_names(section)
+    assert names, "the Deploy section names no outputs"
+    assert not names - set(stack.outputs), f"unknown outputs: {sorted(names - set(stack.outputs))}"

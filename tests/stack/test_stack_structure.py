@@ -1,0 +1,605 @@
+"""Structure of the root Terraform stack: resources, names, settings.
+
+Everything is read from the HCL with python-hcl2; nothing needs a provider,
+credentials or a network. See stack_hcl.py for the parsed shape.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from stack_hcl import REPO, Stack, blocks, hcl_unescape, is_expr
+
+# Every resource type the stack must contain (issue 5).
+REQUIRED_TYPES = {
+    "aws_kms_key",
+    "aws_kms_alias",
+    "aws_s3_bucket",
+    "aws_s3_bucket_versioning",
+    "aws_s3_bucket_server_side_encryption_configuration",
+    "aws_s3_bucket_public_access_block",
+    "aws_s3_bucket_ownership_controls",
+    "aws_s3_bucket_policy",
+    "aws_s3_bucket_lifecycle_configuration",
+    "aws_dynamodb_table",
+    "aws_config_configuration_recorder",
+    "aws_config_delivery_channel",
+    "aws_config_configuration_recorder_status",
+    "aws_config_config_rule",
+    "aws_iam_role",
+    "aws_iam_role_policy",
+    "aws_iam_role_policy_attachment",
+    "aws_lambda_function",
+    "aws_lambda_layer_version",
+    "aws_lambda_function_event_invoke_config",
+    "aws_lambda_permission",
+    "aws_cloudwatch_log_group",
+    "aws_cloudwatch_event_rule",
+    "aws_cloudwatch_event_target",
+    "aws_sqs_queue",
+    "aws_sqs_queue_policy",
+    "aws_sns_topic",
+    "aws_sns_topic_policy",
+    "aws_sns_topic_subscription",
+    "aws_cloudwatch_dashboard",
+    "aws_cloudwatch_metric_alarm",
+}
+
+# Types that carry a name: (attribute, service limit, fixed prefix before the
+# drift-detection-<component>-<suffix> part).
+NAMED_TYPES = {
+    "aws_s3_bucket": ("bucket", 63, ""),
+    "aws_dynamodb_table": ("name", 255, ""),
+    "aws_iam_role": ("name", 64, ""),
+    "aws_iam_role_policy": ("name", 128, ""),
+    "aws_lambda_function": ("function_name", 64, ""),
+    "aws_lambda_layer_version": ("layer_name", 140, ""),
+    "aws_cloudwatch_log_group": ("name", 512, "/aws/lambda/"),
+    "aws_cloudwatch_event_rule": ("name", 64, ""),
+    "aws_sqs_queue": ("name", 80, ""),
+    "aws_sns_topic": ("name", 256, ""),
+    "aws_kms_alias": ("name", 256, "alias/"),
+    "aws_config_configuration_recorder": ("name", 256, ""),
+    "aws_config_delivery_channel": ("name", 256, ""),
+    "aws_config_config_rule": ("name", 128, ""),
+    "aws_cloudwatch_dashboard": ("dashboard_name", 255, ""),
+    "aws_cloudwatch_metric_alarm": ("alarm_name", 255, ""),
+}
+
+# Types with no name of their own (they attach to a named resource).
+UNNAMED_TYPES = {
+    "aws_kms_key",
+    "aws_s3_bucket_versioning",
+    "aws_s3_bucket_server_side_encryption_configuration",
+    "aws_s3_bucket_public_access_block",
+    "aws_s3_bucket_ownership_controls",
+    "aws_s3_bucket_policy",
+    "aws_s3_bucket_lifecycle_configuration",
+    "aws_config_configuration_recorder_status",
+    "aws_iam_role_policy_attachment",
+    "aws_lambda_function_event_invoke_config",
+    "aws_lambda_permission",
+    "aws_cloudwatch_event_target",
+    "aws_sqs_queue_policy",
+    "aws_sns_topic_policy",
+    "aws_sns_topic_subscription",
+}
+
+SUFFIX = "${var.environment_suffix}"
+CONFIG_COUNT = "${var.create_aws_config ? 1 : 0}"
+
+
+def name_candidates(stack: Stack, value: str, prefix: str) -> list[str]:
+    """The name templates an attribute can take: the literal itself, or every
+    name literal inside a conditional expression."""
+    value = stack.resolve(value)
+    if not value.startswith("${"):
+        return [value]
+    return re.findall(r'"(' + re.escape(prefix) + r'drift-detection-[^"]*)"', value)
+
+
+def max_suffix_length(stack: Stack) -> int:
+    condition = stack.variables["environment_suffix"]["validation"][0]["condition"]
+    m = re.search(r"length\(var\.environment_suffix\)\s*<=\s*(\d+)", condition)
+    assert m, "environment_suffix validation must bound its length"
+    return int(m.group(1))
+
+
+def suffix_regex(stack: Stack) -> str:
+    condition = stack.variables["environment_suffix"]["validation"][0]["condition"]
+    m = re.search(r'regex\("((?:[^"\\]|\\.)*)",\s*var\.environment_suffix\)', condition)
+    assert m, "environment_suffix validation must check a regex"
+    return hcl_unescape(m.group(1))
+
+
+# Terraform, provider, naming -----------------------------------------------
+
+
+def test_provider_pinned_to_a_major_version(stack: Stack) -> None:
+    (terraform,) = stack.terraform
+    assert terraform["required_version"].startswith(">=")
+    aws = terraform["required_providers"][0]["aws"]
+    assert aws["source"] == "hashicorp/aws"
+    assert re.fullmatch(r"~>\s*5\.\d+", aws["version"]), aws["version"]
+    archive = terraform["required_providers"][0]["archive"]
+    assert archive["source"] == "hashicorp/archive"
+    assert re.fullmatch(r"~>\s*\d+\.\d+", archive["version"])
+
+
+def test_provider_region_and_default_tags(stack: Stack) -> None:
+    aws = stack.providers["aws"]
+    assert is_expr(aws["region"], "var.region")
+    assert stack.variables["region"]["default"] == "us-east-1"
+    tags = aws["default_tags"][0]["tags"]
+    for fragment in (
+        'Project = "drift-detection"',
+        "Environment = var.environment",
+        "EnvironmentSuffix = var.environment_suffix",
+    ):
+        assert fragment in tags, fragment
+
+
+def test_every_resource_type_is_known(stack: Stack) -> None:
+    types = {t for t, _ in stack.resources}
+    unknown = types - set(NAMED_TYPES) - UNNAMED_TYPES
+    assert not unknown, f"add these types to NAMED_TYPES or UNNAMED_TYPES: {unknown}"
+
+
+def test_required_resource_types_exist(stack: Stack) -> None:
+    missing = REQUIRED_TYPES - {t for t, _ in stack.resources}
+    assert not missing
+
+
+@pytest.mark.parametrize("rtype", sorted(NAMED_TYPES))
+def test_every_name_uses_the_pattern_and_suffix(stack: Stack, rtype: str) -> None:
+    attr, _, prefix = NAMED_TYPES[rtype]
+    for name, body in stack.resources_of(rtype).items():
+        assert attr in body, f"{rtype}.{name} must set {attr} (no generated names)"
+        candidates = name_candidates(stack, body[attr], prefix)
+        assert candidates, f"{rtype}.{name}: no name literal in {body[attr]!r}"
+        for candidate in candidates:
+            assert candidate.startswith(prefix + "drift-detection-"), candidate
+            assert candidate.endswith("-" + SUFFIX), candidate
+            component = candidate[len(prefix + "drift-detection-") : -len("-" + SUFFIX)]
+            assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*(-\$\{each\.key\}(-[a-z0-9]+)*)?|\$\{each\.key\}", component), (
+                f"{rtype}.{name}: component {component!r}"
+            )
+
+
+def test_names_fit_service_limits_at_the_longest_suffix(stack: Stack) -> None:
+    longest_key = {
+        "${var.state_lock_tables}": 32,  # key validation: 1-32 characters
+        "${local.config_rules}": max(len(k) for k in stack.locals["config_rules"]),
+    }
+    suffix = "s" * max_suffix_length(stack)
+    for (rtype, name), body in stack.resources.items():
+        if rtype not in NAMED_TYPES:
+            continue
+        attr, limit, prefix = NAMED_TYPES[rtype]
+        for candidate in name_candidates(stack, body[attr], prefix):
+            worst = candidate.replace(SUFFIX, suffix)
+            if "${each.key}" in worst:
+                worst = worst.replace("${each.key}", "k" * longest_key[body["for_each"]])
+            assert "${" not in worst, worst
+            assert len(worst) <= limit, f"{rtype}.{name}: {worst} ({len(worst)} > {limit})"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "ok"),
+    [
+        ("dev", True),
+        ("pr-123", True),
+        ("a", True),
+        ("x" * 20, True),
+        ("x" * 21, False),
+        ("Dev", False),
+        ("dev_1", False),
+        ("-dev", False),
+        ("dev-", False),
+        ("", False),
+    ],
+)
+def test_suffix_validation(stack: Stack, suffix: str, ok: bool) -> None:
+    valid = bool(re.fullmatch(suffix_regex(stack), suffix)) and len(suffix) <= max_suffix_length(stack)
+    assert valid is ok
+
+
+def test_nothing_survives_destroy(stack: Stack) -> None:
+    text = "\n".join(stack.text.values())
+    assert not re.search(r"prevent_destroy\s*=\s*true", text)
+    assert "Retain" not in text
+    assert not re.search(r"deletion_protection(_enabled)?\s*=\s*true", text)
+    assert not re.search(r"skip_destroy\s*=\s*true", text)
+    for (rtype, name), body in stack.resources.items():
+        for lc in body.get("lifecycle", []):
+            assert not lc.get("prevent_destroy"), f"{rtype}.{name}"
+    assert stack.resource("aws_s3_bucket", "this")["force_destroy"] is True
+    key = stack.resource("aws_kms_key", "this")
+    assert key["deletion_window_in_days"] == 7, "minimum deletion window"
+
+
+def test_every_depends_on_is_commented(stack: Stack) -> None:
+    lines = stack.text["main.tf"].splitlines()
+    for i, line in enumerate(lines):
+        if re.match(r"\s*depends_on\s*=", line):
+            previous = next(p for p in reversed(lines[:i]) if p.strip())
+            assert previous.strip().startswith("#"), f"main.tf:{i + 1} depends_on without a comment"
+
+
+def test_checkov_skips_are_inline_with_a_reason(stack: Stack) -> None:
+    skips = re.findall(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?", "\n".join(stack.text.values()))
+    assert skips, "expected the documented skips"
+    for check, reason in skips:
+        assert re.fullmatch(r"CKV2?_AWS_\d+", check), check
+        assert len(reason.strip()) >= 30, f"{check}: skip needs a written reason"
+    script = (REPO / "scripts" / "test-stack").read_text()
+    assert "--skip-check" not in script
+    assert "--soft-fail" not in script
+
+
+# Variables and outputs ------------------------------------------------------
+
+
+def test_variables_are_typed_described_and_ordered(stack: Stack) -> None:
+    for name, body in stack.variables.items():
+        assert body.get("description", "").strip(), f"variable {name}: description"
+        assert "type" in body, f"variable {name}: type"
+        keys = [k for k in body if k in ("description", "type", "default")]
+        assert keys == sorted(keys, key=["description", "type", "default"].index), f"variable {name}: order {keys}"
+
+
+def test_variables_where_a_bad_value_fails_late_are_validated(stack: Stack) -> None:
+    unvalidated_ok = {"tags", "create_aws_config", "schedule_enabled"}  # any value is valid
+    for name, body in stack.variables.items():
+        if name in unvalidated_ok:
+            continue
+        assert body.get("validation"), f"variable {name} has no validation"
+        for v in body["validation"]:
+            assert f"var.{name}" in v["condition"], f"variable {name}: validation must test itself"
+            assert v["error_message"].strip().endswith("."), f"variable {name}: error message"
+
+
+REQUIRED_OUTPUTS = {
+    "reports_bucket_name",
+    "reports_bucket_arn",
+    "state_lock_table_names",
+    "worker_function_arn",
+    "orchestrator_function_arn",
+    "sns_topic_arn",
+    "dashboard_url",
+    "cross_account_drift_role_trust_policies",
+    "cross_account_state_bucket_policies",
+}
+
+
+def test_outputs(stack: Stack) -> None:
+    assert set(stack.outputs) >= REQUIRED_OUTPUTS
+    for name, body in stack.outputs.items():
+        assert body.get("description", "").strip(), f"output {name}: description"
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", name)
+        value = body["value"]
+        single = re.fullmatch(r"\$\{(aws_[a-z0-9_]+)\.(\w+)(\[0\])?\.\w+\}", value) if isinstance(value, str) else None
+        assert not single, f"output {name}: guard a resource attribute with try()"
+
+
+# Reports bucket -------------------------------------------------------------
+
+
+def test_bucket_versioning_and_public_access_block(stack: Stack) -> None:
+    versioning = stack.resource("aws_s3_bucket_versioning", "this")
+    assert versioning["versioning_configuration"][0]["status"] == "Enabled"
+    pab = stack.resource("aws_s3_bucket_public_access_block", "this")
+    for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
+        assert pab[flag] is True, flag
+    ownership = stack.resource("aws_s3_bucket_ownership_controls", "this")
+    assert ownership["rule"][0]["object_ownership"] == "BucketOwnerEnforced"
+
+
+def test_bucket_encrypted_with_the_rotating_customer_managed_key(stack: Stack) -> None:
+    sse = stack.resource("aws_s3_bucket_server_side_encryption_configuration", "this")
+    default = sse["rule"][0]["apply_server_side_encryption_by_default"][0]
+    assert default["sse_algorithm"] == "aws:kms"
+    assert is_expr(default["kms_master_key_id"], "aws_kms_key.this.arn")
+    key = stack.resource("aws_kms_key", "this")
+    assert key["enable_key_rotation"] is True
+    assert is_expr(key["policy"], "data.aws_iam_policy_document.kms.json")
+
+
+def test_bucket_lifecycle(stack: Stack) -> None:
+    lifecycle = stack.resource("aws_s3_bucket_lifecycle_configuration", "this")
+    (aging,) = [d["rule"] for d in lifecycle["dynamic"]]
+    content = aging["content"][0]
+    transitions = {t["storage_class"]: t["days"] for t in content["transition"]}
+    assert transitions["STANDARD_IA"] == "${local.infrequent_access_at}"
+    assert stack.locals["infrequent_access_at"] == 30
+    assert is_expr(transitions["GLACIER_IR"], "var.report_glacier_ir_transition_days")
+    assert is_expr(content["expiration"][0]["days"], "var.report_retention_days")
+    assert "drift-reports/" in stack.resolve(json.dumps(stack.locals["expiring_prefixes"])).replace(
+        "${local.report_prefix}", stack.locals["report_prefix"]
+    )
+    (cleanup,) = lifecycle["rule"]
+    assert cleanup["filter"] == [{}], "clean-up applies to the whole bucket"
+    assert is_expr(
+        cleanup["noncurrent_version_expiration"][0]["noncurrent_days"], "var.noncurrent_version_expiration_days"
+    )
+    assert cleanup["abort_incomplete_multipart_upload"][0]["days_after_initiation"] >= 1
+    assert "var.report_glacier_ir_transition_days" in lifecycle["lifecycle"][0]["precondition"][0]["condition"]
+
+
+def test_bucket_policy_denies_plain_http_and_admits_config_by_source_account(stack: Stack) -> None:
+    statements = {s["sid"]: s for s in blocks(stack.data_source("aws_iam_policy_document", "bucket"), "statement")}
+    deny = statements["DenyInsecureTransport"]
+    assert deny["effect"] == "Deny"
+    assert deny["condition"][0] == {"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}
+    config = [
+        s for s in statements.values() if s.get("principals", [{}])[0].get("identifiers") == ["config.amazonaws.com"]
+    ]
+    assert len(config) == 3
+    for s in config:
+        variables = {c["variable"] for c in s["condition"]}
+        assert "aws:SourceAccount" in variables, s["sid"]
+    delivery = statements["AWSConfigBucketDelivery"]
+    assert delivery["resources"] == [
+        "${aws_s3_bucket.this.arn}/${local.config_prefix}/AWSLogs/${local.account_id}/Config/*"
+    ]
+
+
+# State-lock tables ----------------------------------------------------------
+
+
+def test_lock_tables(stack: Stack) -> None:
+    table = stack.resource("aws_dynamodb_table", "state_lock")
+    assert is_expr(table["for_each"], "var.state_lock_tables")
+    assert table["hash_key"] == "LockID"
+    assert table["attribute"] == [{"name": "LockID", "type": "S"}]
+    assert table["billing_mode"] == "PAY_PER_REQUEST"
+    assert table["point_in_time_recovery"][0]["enabled"] is True
+    assert table["server_side_encryption"][0]["enabled"] is True
+    assert table["deletion_protection_enabled"] is False
+    variable = stack.variables["state_lock_tables"]
+    assert variable["type"].startswith("${map(object(")
+    assert list(variable["default"]) == ["default"]
+
+
+# AWS Config -----------------------------------------------------------------
+
+CONFIG_TYPES = {
+    "AWS::EC2::Instance",
+    "AWS::EC2::SecurityGroup",
+    "AWS::EC2::Volume",
+    "AWS::EC2::NetworkInterface",
+    "AWS::RDS::DBInstance",
+    "AWS::RDS::DBCluster",
+    "AWS::RDS::DBSnapshot",
+    "AWS::RDS::DBClusterSnapshot",
+    "AWS::S3::Bucket",
+}
+
+
+def test_config_resources_are_conditional(stack: Stack) -> None:
+    for rtype, name in [
+        ("aws_config_configuration_recorder", "this"),
+        ("aws_config_delivery_channel", "this"),
+        ("aws_config_configuration_recorder_status", "this"),
+        ("aws_iam_role", "config"),
+        ("aws_iam_role_policy", "config"),
+        ("aws_iam_role_policy_attachment", "config"),
+    ]:
+        assert stack.resource(rtype, name).get("count") == CONFIG_COUNT, f"{rtype}.{name}"
+    assert stack.variables["create_aws_config"]["type"] == "bool"
+    assert "one recorder per account and region" in stack.variables["create_aws_config"]["description"]
+
+
+def test_config_recorder_records_exactly_ec2_rds_s3(stack: Stack) -> None:
+    recorder = stack.resource("aws_config_configuration_recorder", "this")
+    group = recorder["recording_group"][0]
+    assert group["all_supported"] is False
+    assert group["include_global_resource_types"] is False
+    assert group["recording_strategy"][0]["use_only"] == "INCLUSION_BY_RESOURCE_TYPES"
+    assert is_expr(group["resource_types"], "local.config_resource_types")
+    assert set(stack.locals["config_resource_types"]) == CONFIG_TYPES
+    assert len(stack.locals["config_resource_types"]) == len(CONFIG_TYPES)
+
+
+def test_config_delivery_channel_and_status(stack: Stack) -> None:
+    channel = stack.resource("aws_config_delivery_channel", "this")
+    assert is_expr(channel["s3_bucket_name"], "aws_s3_bucket.this.id")
+    assert stack.resolve(channel["s3_key_prefix"]) == "config"
+    assert is_expr(
+        channel["snapshot_delivery_properties"][0]["delivery_frequency"], "var.config_snapshot_delivery_frequency"
+    )
+    status = stack.resource("aws_config_configuration_recorder_status", "this")
+    assert status["is_enabled"] is True
+    assert is_expr(status["name"], "aws_config_configuration_recorder.this[0].name")
+
+
+def test_config_role_has_aws_config_role_and_a_prefix_limited_inline_policy(stack: Stack) -> None:
+    attachment = stack.resource("aws_iam_role_policy_attachment", "config")
+    assert attachment["policy_arn"].endswith(":iam::aws:policy/service-role/AWS_ConfigRole")
+    statements = blocks(stack.data_source("aws_iam_policy_document", "config_delivery"), "statement")
+    puts = [s for s in statements if "s3:PutObject" in s["actions"]]
+    assert puts
+    assert all(r.startswith("${aws_s3_bucket.this.arn}/${local.config_prefix}/") for s in puts for r in s["resources"])
+
+
+def test_config_rules_cover_ec2_rds_s3_and_wait_for_our_recorder(stack: Stack) -> None:
+    rule = stack.resource("aws_config_config_rule", "this")
+    assert "count" not in rule, "rules are created whether or not the recorder is ours"
+    assert rule["depends_on"] == ["${aws_config_configuration_recorder_status.this}"]
+    assert rule["source"][0]["owner"] == "AWS"
+    rules = stack.locals["config_rules"]
+    identifiers = {r["identifier"] for r in rules.values()}
+    assert {
+        "ENCRYPTED_VOLUMES",
+        "RDS_STORAGE_ENCRYPTED",
+        "RDS_INSTANCE_PUBLIC_ACCESS_CHECK",
+        "S3_BUCKET_VERSIONING_ENABLED",
+        "S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED",
+        "S3_BUCKET_PUBLIC_READ_PROHIBITED",
+        "INCOMING_SSH_DISABLED",
+    } <= identifiers
+    scoped = {t.split("::")[1] for r in rules.values() for t in r["resource_types"]}
+    assert scoped == {"EC2", "RDS", "S3"}
+    assert {t for r in rules.values() for t in r["resource_types"]} <= CONFIG_TYPES
+
+
+# Lambda ---------------------------------------------------------------------
+
+
+def test_worker_function(stack: Stack) -> None:
+    worker = stack.resource("aws_lambda_function", "worker")
+    assert worker["runtime"] == "provided.al2023"
+    assert worker["handler"] == "bootstrap"
+    assert worker["architectures"] == ["arm64"]
+    assert worker["layers"] == ["${aws_lambda_layer_version.terraform.arn}"]
+    assert is_expr(worker["timeout"], "var.worker_timeout_seconds")
+    assert stack.variables["worker_timeout_seconds"]["default"] <= 900
+    assert "<= 900" in stack.variables["worker_timeout_seconds"]["validation"][0]["condition"]
+    assert is_expr(worker["reserved_concurrent_executions"], "var.worker_reserved_concurrency")
+    assert stack.variables["worker_zip_path"]["default"] == "target/lambda/drift-detection-worker/bootstrap.zip"
+    layer = stack.resource("aws_lambda_layer_version", "terraform")
+    assert layer["compatible_runtimes"] == ["provided.al2023"]
+    assert layer["compatible_architectures"] == ["arm64"]
+    assert stack.variables["terraform_layer_zip_path"]["default"] == "target/terraform-layer.zip"
+
+
+def test_orchestrator_function(stack: Stack) -> None:
+    orchestrator = stack.resource("aws_lambda_function", "orchestrator")
+    assert orchestrator["runtime"] == "python3.11"
+    assert orchestrator["handler"] == "orchestrator.handler"
+    assert is_expr(orchestrator["filename"], "data.archive_file.orchestrator.output_path")
+    assert is_expr(orchestrator["source_code_hash"], "data.archive_file.orchestrator.output_base64sha256")
+    assert is_expr(orchestrator["reserved_concurrent_executions"], "var.orchestrator_reserved_concurrency")
+    assert (
+        "var.orchestrator_timeout_seconds >= var.worker_timeout_seconds + 60"
+        in orchestrator["lifecycle"][0]["precondition"][0]["condition"]
+    )
+    archive = stack.data_source("archive_file", "orchestrator")
+    assert archive["source_dir"] == "${path.module}/lib/lambda"
+    for excluded in ("tests", "**/__pycache__", "README.md", ".mypy_cache", ".pytest_cache"):
+        assert excluded in archive["excludes"], excluded
+    layer = stack.resource("aws_lambda_layer_version", "orchestrator")
+    assert layer["compatible_runtimes"] == ["python3.11"]
+    assert stack.variables["orchestrator_layer_zip_path"]["default"] == "target/orchestrator-layer.zip"
+
+
+@pytest.mark.parametrize("function", ["worker", "orchestrator"])
+def test_functions_log_trace_encrypt_and_dead_letter(stack: Stack, function: str) -> None:
+    body = stack.resource("aws_lambda_function", function)
+    assert is_expr(body["logging_config"][0]["log_group"], f"aws_cloudwatch_log_group.{function}.name")
+    assert stack.resolve(
+        stack.resource("aws_cloudwatch_log_group", function)["name"]
+    ) == "/aws/lambda/" + stack.resolve(body["function_name"])
+    assert is_expr(body["kms_key_arn"], "aws_kms_key.this.arn")
+    assert is_expr(body["tracing_config"][0]["mode"], "var.tracing_mode")
+    assert body["depends_on"] == [f"${{aws_iam_role_policy.{function}}}"]
+    invoke = stack.resource("aws_lambda_function_event_invoke_config", function)
+    assert is_expr(invoke["function_name"], f"aws_lambda_function.{function}.function_name")
+    assert invoke["maximum_retry_attempts"].startswith("${var.")
+    assert is_expr(invoke["destination_config"][0]["on_failure"][0]["destination"], "aws_sqs_queue.this.arn")
+
+
+def test_log_groups_keep_at_least_seven_days(stack: Stack) -> None:
+    groups = stack.resources_of("aws_cloudwatch_log_group")
+    assert set(groups) == {"worker", "orchestrator"}
+    for name, group in groups.items():
+        assert is_expr(group["retention_in_days"], "var.log_retention_days"), name
+        assert is_expr(group["kms_key_id"], "aws_kms_key.this.arn"), name
+    variable = stack.variables["log_retention_days"]
+    assert variable["default"] >= 7
+    assert "var.log_retention_days >= 7" in variable["validation"][0]["condition"]
+    allowed = [int(n) for n in re.findall(r"\d+", variable["validation"][0]["condition"].split("contains(")[1])]
+    assert min(allowed) >= 7
+
+
+def test_dead_letter_queue_is_encrypted(stack: Stack) -> None:
+    queue = stack.resource("aws_sqs_queue", "this")
+    assert is_expr(queue["kms_master_key_id"], "aws_kms_key.this.arn")
+    assert stack.resolve(queue["name"]) == "drift-detection-dlq-" + SUFFIX
+
+
+# Schedule -------------------------------------------------------------------
+
+
+def test_schedule(stack: Stack) -> None:
+    rule = stack.resource("aws_cloudwatch_event_rule", "this")
+    assert is_expr(rule["schedule_expression"], "var.schedule_expression")
+    assert stack.variables["schedule_expression"]["default"] == "rate(6 hours)"
+    target = stack.resource("aws_cloudwatch_event_target", "this")
+    assert is_expr(target["arn"], "aws_lambda_function.orchestrator.arn")
+    assert target["retry_policy"][0]["maximum_retry_attempts"].startswith("${var.")
+    assert is_expr(target["dead_letter_config"][0]["arn"], "aws_sqs_queue.this.arn")
+    permission = stack.resource("aws_lambda_permission", "schedule")
+    assert permission["principal"] == "events.amazonaws.com"
+    assert permission["action"] == "lambda:InvokeFunction"
+    assert is_expr(permission["source_arn"], "aws_cloudwatch_event_rule.this.arn")
+
+
+# Alerts ---------------------------------------------------------------------
+
+
+def test_topic_is_encrypted_and_mails_validated_addresses(stack: Stack) -> None:
+    topic = stack.resource("aws_sns_topic", "this")
+    assert is_expr(topic["kms_master_key_id"], "aws_kms_key.this.arn")
+    subscription = stack.resource("aws_sns_topic_subscription", "email")
+    assert subscription["protocol"] == "email"
+    assert is_expr(subscription["for_each"], "toset(var.alert_emails)")
+    variable = stack.variables["alert_emails"]
+    assert variable["type"] == "${list(string)}"
+    condition = variable["validation"][0]["condition"]
+    m = re.search(r'regex\("((?:[^"\\]|\\.)*)", e\)', condition)
+    assert m
+    email = hcl_unescape(m.group(1))
+    assert re.fullmatch(email, "oncall+drift@example.co.uk")
+    for bad in ("oncall", "oncall@", "@example.com", "on call@example.com", "oncall@example"):
+        assert not re.fullmatch(email, bad), bad
+
+
+def test_dashboard(stack: Stack) -> None:
+    body = stack.resource("aws_cloudwatch_dashboard", "this")["dashboard_body"]
+    for metric in ("DriftedResources", "CriticalDrift", "PendingChanges", "DetectionErrors"):
+        assert metric in json.dumps(stack.locals["dashboard_drift_metrics"]), metric
+    # One line per environment: the sum over that environment's workspaces.
+    assert "for j, env in var.dashboard_environments" in body
+    assert "SUM(SEARCH('{${var.metrics_namespace},Environment,Workspace}" in body
+    assert 'MetricName=\\"${m.metric}\\" Environment=\\"${env}\\"' in body
+    for stat in ('"p50"', '"p90"', '"Maximum"'):
+        assert stat in body, stat
+    assert '"Duration"' in body
+    assert '"Errors"' in body
+    assert '"Throttles"' in body
+    query = re.search(r'type = "log".*?query = "(.*?)"\}', body)
+    assert query, "a Logs Insights widget"
+    assert "SOURCE '${aws_cloudwatch_log_group.worker.name}'" in query.group(1)
+    assert 'filter event = \\"critical_drift\\"' in query.group(1)
+    assert "sort @timestamp desc" in query.group(1)
+
+
+def _alarm(stack: Stack, name: str) -> dict:
+    alarm = stack.resource("aws_cloudwatch_metric_alarm", name)
+    assert alarm["alarm_actions"] == ["${aws_sns_topic.this.arn}"], name
+    return alarm
+
+
+def test_alarms(stack: Stack) -> None:
+    critical = _alarm(stack, "critical_drift")
+    assert critical["metric_name"] == "CriticalDrift"
+    assert critical["comparison_operator"] == "GreaterThanThreshold"
+    assert critical["threshold"] == 0
+    assert critical["dimensions"] == {"service": "${local.orchestrator_service_name}"}
+    assert stack.locals["orchestrator_service_name"] == "drift-detection-orchestrator"
+    for name, function in (("worker_errors", "worker"), ("orchestrator_errors", "orchestrator")):
+        alarm = _alarm(stack, name)
+        assert alarm["namespace"] == "AWS/Lambda"
+        assert alarm["metric_name"] == "Errors"
+        assert alarm["comparison_operator"] == "GreaterThanThreshold"
+        assert alarm["threshold"] == 0
+        assert alarm["dimensions"] == {"FunctionName": f"${{aws_lambda_function.{function}.function_name}}"}
+    missed = _alarm(stack, "missed_run")
+    assert missed["metric_name"] == "WorkspacesChecked"
+    assert missed["treat_missing_data"] == "breaching"
+    assert missed["period"] == 3600
+    assert is_expr(missed["evaluation_periods"], "var.missed_run_alarm_hours")
+    assert stack.variables["missed_run_alarm_hours"]["default"] == 7
