@@ -306,8 +306,21 @@ async fn critical_drift_lands_in_s3_sns_and_emf_through_an_assumed_role() {
     assert!(!message.contains(EXTERNAL_ID));
 
     // The same run again overwrites its own report: still two objects.
-    rig.worker.handle(event, soon(600)).await.unwrap();
+    rig.worker.handle(event.clone(), soon(600)).await.unwrap();
     assert_eq!(rig.keys().await.len(), 2, "{:?}", rig.keys().await);
+    assert_eq!(rig.alerts().await.len(), 1, "the retry alerts again");
+
+    // Invoked by the orchestrator (`notify: false`): stored, not alerted;
+    // the run sends one aggregated alert instead.
+    let mut quiet = event;
+    quiet["workspace"] = json!("network-quiet");
+    quiet["notify"] = json!(false);
+    rig.worker.handle(quiet, soon(600)).await.unwrap();
+    assert!(rig
+        .object("drift-reports/prod/network-quiet/2026/11/27/run-42.json")
+        .await
+        .is_some());
+    assert!(rig.alerts().await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

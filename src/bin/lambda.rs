@@ -27,8 +27,16 @@ impl From<FunctionError> for Diagnostic {
     }
 }
 
+/// Epoch milliseconds before which a deadline cannot be a point in time.
+const EPOCH_MS_FLOOR: u64 = 1_000_000_000_000;
+
 /// Turns Lambda's deadline (milliseconds since the epoch) into an `Instant`.
 fn deadline_instant(deadline_ms: u64) -> Instant {
+    // `cargo lambda watch` sends the function's timeout (e.g. 600000) rather
+    // than a point in time; read such a value as milliseconds from now.
+    if deadline_ms < EPOCH_MS_FLOOR {
+        return Instant::now() + Duration::from_millis(deadline_ms);
+    }
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -41,6 +49,12 @@ async fn handle(
     event: LambdaEvent<Value>,
 ) -> Result<WorkerResponse, FunctionError> {
     let deadline = deadline_instant(event.context.deadline);
+    tracing::info!(
+        request_id = %event.context.request_id,
+        deadline_ms = event.context.deadline,
+        remaining_ms = deadline.saturating_duration_since(Instant::now()).as_millis() as u64,
+        "invocation"
+    );
     worker
         .handle(event.payload, deadline)
         .await

@@ -54,6 +54,10 @@ pub struct WorkerEvent {
     /// Passed as `-lock-timeout` (default `60s`).
     #[serde(default)]
     pub lock_timeout: Option<String>,
+    /// Publish this workspace's own SNS alert (default true). The
+    /// orchestrator sends `false`: it sends one aggregated alert per run.
+    #[serde(default)]
+    pub notify: Option<bool>,
 }
 
 /// Where the workspace's configuration comes from.
@@ -128,6 +132,8 @@ pub struct Job {
     pub lock: bool,
     /// `-lock-timeout`.
     pub lock_timeout: String,
+    /// Whether this invocation publishes its own alert.
+    pub notify: bool,
 }
 
 /// Whether `text` may stand as one component of an S3 key or file name:
@@ -289,6 +295,7 @@ impl WorkerEvent {
             mode,
             lock: self.lock.unwrap_or(true),
             lock_timeout,
+            notify: self.notify.unwrap_or(true),
         })
     }
 }

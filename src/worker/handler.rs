@@ -160,7 +160,9 @@ impl Worker {
                     // The event's own run_id may be the fault; then only the
                     // log and the function error carry the message.
                     if identity.run_id.is_some() {
-                        let _ = self.deliver(&report, &identity.to_job_key(), started).await;
+                        let _ = self
+                            .deliver(&report, &identity.to_job_key(), identity.notify, started)
+                            .await;
                     }
                 }
                 return Err(WorkerError::InvalidEvent(message));
@@ -175,7 +177,7 @@ impl Worker {
         );
         let report = self.check(&job, deadline).await;
         let key = JobKey::of(&job);
-        let location = self.deliver(&report, &key, started).await?;
+        let location = self.deliver(&report, &key, job.notify, started).await?;
         let message = |what: &str| {
             let first_error = report
                 .errors
@@ -343,11 +345,13 @@ impl Worker {
     }
 
     /// Stores the report (dated key, then `latest.json`), alerts when it
-    /// warrants it, and logs its metrics. Returns the report's `s3://` URI.
+    /// warrants it and `notify` allows, and logs its metrics. Returns the
+    /// report's `s3://` URI.
     async fn deliver(
         &self,
         report: &Report,
         key: &JobKey,
+        notify: bool,
         started: Instant,
     ) -> Result<String, WorkerError> {
         let bucket = &self.config.report_bucket;
@@ -372,6 +376,12 @@ impl Worker {
                 "report": report,
             }));
             self.emit_metrics(report, duration, None);
+            if !notify {
+                return Err(WorkerError::ReportNotStored(format!(
+                    "the report of {} could not be stored: {e}; it is in the log",
+                    report.workspace.name
+                )));
+            }
             let alert = publish::alert(report, None);
             let _ = self
                 .aws
@@ -390,7 +400,7 @@ impl Worker {
         }
         tracing::info!(report_key = %key.dated, status = report.status.as_str(), "report stored");
         self.emit_metrics(report, duration, Some(&key.dated));
-        if publish::needs_alert(report) {
+        if notify && publish::needs_alert(report) {
             let alert = publish::alert(report, Some(&location));
             match self
                 .aws
@@ -458,6 +468,7 @@ impl JobKey {
 struct Identity {
     info: WorkspaceInfo,
     run_id: Option<String>,
+    notify: bool,
 }
 
 impl Identity {
@@ -474,6 +485,7 @@ impl Identity {
                 region: text("region"),
             },
             run_id: text("run_id").filter(safe),
+            notify: event.get("notify").and_then(Value::as_bool).unwrap_or(true),
         })
     }
 
