@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use crate::drift::{analyze, rules::RuleSet};
 use crate::inventory::{Input, Workspace};
-use crate::plan::{self, Diagnostic, DocumentKind, PlanDocument};
+use crate::plan::{self, Diagnostic, PlanDocument};
 use crate::report::{
     build_report, Failure, Report, ReportIdentity, RunFacts, TerraformRun, WorkspaceInfo,
 };
@@ -326,9 +326,8 @@ async fn execute(run: &mut Run<'_>, workspace: &Workspace, scratch: &Path, optio
             return;
         };
 
-        let stream = plan::read_document(label, output.stdout.as_slice(), options.max_input_bytes)
-            .ok()
-            .filter(|d| d.kind == DocumentKind::Stream);
+        let stream =
+            plan::read_live_stream(label, output.stdout.as_slice(), options.max_input_bytes).ok();
         let stream_diagnostics = stream
             .as_ref()
             .map(|s| s.diagnostics.clone())

@@ -281,6 +281,19 @@ pub fn read_document<R: BufRead>(
     show::parse_single(source_name, &whole, skipped_lines)
 }
 
+/// Reads the `-json` output of a terraform command that just ran here: a
+/// stream, in which plain-text lines (terraform's own progress messages) are
+/// skipped rather than reported.
+pub fn read_live_stream(
+    source_name: &str,
+    output: &[u8],
+    max_line_bytes: u64,
+) -> Result<PlanDocument> {
+    let mut parser = stream::StreamParser::new(source_name, 0).skipping_text_lines();
+    parser.read_rest(output, max_line_bytes)?;
+    Ok(parser.finish())
+}
+
 fn check_size(source_name: &str, size: u64, limit: u64) -> Result<()> {
     if size > limit {
         return Err(Error::TooLarge {

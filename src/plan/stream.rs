@@ -86,6 +86,7 @@ pub struct StreamParser {
     line_number: usize,
     doc: PlanDocument,
     refreshed_managed: usize,
+    skip_text_lines: bool,
 }
 
 impl StreamParser {
@@ -97,7 +98,16 @@ impl StreamParser {
             line_number: skipped_lines,
             doc: PlanDocument::empty(DocumentKind::Stream),
             refreshed_managed: 0,
+            skip_text_lines: false,
         }
+    }
+
+    /// Skips lines that are not JSON instead of recording them as errors:
+    /// a live terraform's `-json` output holds some plain text (terraform
+    /// 1.0 prints state-lock progress as text even with `-json`).
+    pub fn skipping_text_lines(mut self) -> Self {
+        self.skip_text_lines = true;
+        self
     }
 
     /// Reads and parses every remaining line of `reader`.
@@ -124,7 +134,8 @@ impl StreamParser {
     }
 
     /// Parses one line. Blank lines are skipped; a line that is not a JSON
-    /// message is recorded as an error diagnostic.
+    /// message is recorded as an error diagnostic (or skipped, see
+    /// [`StreamParser::skipping_text_lines`]).
     pub fn push_line(&mut self, line: &[u8]) -> Result<()> {
         self.line_number += 1;
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -132,6 +143,12 @@ impl StreamParser {
         }
         match serde_json::from_slice::<Message>(line) {
             Ok(message) => self.apply(message),
+            Err(_) if self.skip_text_lines && !line.starts_with(b"{") => {
+                tracing::debug!(
+                    line = %String::from_utf8_lossy(line).trim_end(),
+                    "terraform printed text outside its JSON output"
+                );
+            }
             Err(e) => self.doc.diagnostics.push(Diagnostic::error(
                 format!(
                     "{} line {} is not a Terraform JSON message",
@@ -262,6 +279,18 @@ this line is garbage
 {"@level":"error","@message":"Error: boom","type":"diagnostic","diagnostic":{"severity":"error","summary":"boom","detail":""}}
 {"@level":"info","@message":"Plan: 0 to add, 1 to change, 0 to destroy.","type":"change_summary","changes":{"add":0,"change":1,"remove":0,"operation":"plan"}}
 "#;
+
+    #[test]
+    fn live_output_may_hold_text_lines_but_not_broken_json() {
+        let live = "{\"type\":\"version\",\"terraform\":\"1.0.3\",\"ui\":\"0.1.0\"}\nAcquiring state lock. This may take a few moments...\n{\"type\":\"diagnostic\",\"diagnostic\":{\"severity\":\"error\",\"summary\":\"Error acquiring the state lock\"}}\n{\"type\":\"planned_change\",\"change\n";
+        let mut parser = StreamParser::new("plan", 0).skipping_text_lines();
+        parser.read_rest(live.as_bytes(), 1 << 20).unwrap();
+        let doc = parser.finish();
+        let summaries: Vec<_> = doc.diagnostics.iter().map(|d| d.summary.as_str()).collect();
+        assert_eq!(summaries.len(), 2, "{summaries:?}");
+        assert_eq!(summaries[0], "Error acquiring the state lock");
+        assert!(summaries[1].contains("line 4 is not a Terraform JSON message"));
+    }
 
     #[test]
     fn reads_every_message_kind_and_survives_a_bad_line() {
