@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::moto::Moto;
+use common::moto::{AlertInbox, Moto};
 use serde_json::{json, Value};
 
 const STATE_BUCKET: &str = "tf-state";
@@ -108,9 +108,7 @@ struct Cloud {
     ec2: aws_sdk_ec2::Client,
     rds: aws_sdk_rds::Client,
     dynamodb: aws_sdk_dynamodb::Client,
-    sqs: aws_sdk_sqs::Client,
-    topic_arn: String,
-    queue_url: String,
+    inbox: AlertInbox,
     tmp: tempfile::TempDir,
     cli_config: PathBuf,
 }
@@ -148,31 +146,7 @@ impl Cloud {
             .send()
             .await
             .unwrap();
-        let sns = aws_sdk_sns::Client::new(&sdk);
-        let topic_arn = sns
-            .create_topic()
-            .name("drift-detection-alerts-e2e")
-            .send()
-            .await
-            .unwrap()
-            .topic_arn
-            .unwrap();
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let queue_url = sqs
-            .create_queue()
-            .queue_name("alerts-inbox")
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        sns.subscribe()
-            .topic_arn(&topic_arn)
-            .protocol("sqs")
-            .endpoint("arn:aws:sqs:us-east-1:123456789012:alerts-inbox")
-            .send()
-            .await
-            .unwrap();
+        let inbox = moto.alert_inbox("drift-detection-alerts-e2e").await;
 
         let tmp = tempfile::tempdir().unwrap();
         let cli_config = tmp.path().join("terraformrc");
@@ -189,9 +163,7 @@ impl Cloud {
             ec2: aws_sdk_ec2::Client::new(&sdk),
             rds: aws_sdk_rds::Client::new(&sdk),
             dynamodb,
-            sqs,
-            topic_arn,
-            queue_url,
+            inbox,
             tmp,
             cli_config,
             moto,
@@ -399,33 +371,9 @@ impl Cloud {
             .unwrap();
     }
 
-    /// Every SNS notification delivered to the queue since the last call.
+    /// Every SNS notification delivered since the last call.
     async fn alerts(&self) -> Vec<Value> {
-        let mut found = Vec::new();
-        loop {
-            let out = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            if out.messages().is_empty() {
-                return found;
-            }
-            for m in out.messages() {
-                found.push(serde_json::from_str(m.body().unwrap()).unwrap());
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
+        self.inbox.drain().await
     }
 
     async fn object(&self, bucket: &str, key: &str) -> Option<Value> {
@@ -473,7 +421,7 @@ impl Cloud {
         env.extend([
             ("AWS_ENDPOINT_URL".into(), self.moto.url()),
             ("REPORT_BUCKET".into(), "reports".into()),
-            ("SNS_TOPIC_ARN".into(), self.topic_arn.clone()),
+            ("SNS_TOPIC_ARN".into(), self.inbox.topic_arn.clone()),
             ("TERRAFORM_PATH".into(), terraform().display().to_string()),
             ("METRICS_NAMESPACE".into(), "DriftDetection".into()),
             ("LOG_LEVEL".into(), "info".into()),
@@ -767,7 +715,7 @@ async fn drift_made_by_hand_is_found_by_the_cli_the_worker_and_the_orchestrator(
         .env("AWS_ENDPOINT_URL_LAMBDA", &invoke_url)
         .env("WORKER_FUNCTION_ARN", "drift-detection-worker")
         .env("REPORT_BUCKET", "reports")
-        .env("SNS_TOPIC_ARN", &cloud.topic_arn)
+        .env("SNS_TOPIC_ARN", &cloud.inbox.topic_arn)
         .env("WORKSPACES_JSON", workspaces.to_string())
         .env("MAX_CONCURRENCY", "2")
         .env("WORKER_TIMEOUT_SECONDS", "300")

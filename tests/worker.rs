@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::moto::Moto;
+use common::moto::{AlertInbox, Moto};
 use drift_detection::drift::rules::RuleSet;
 use drift_detection::worker::aws::Aws;
 use drift_detection::worker::config::WorkerConfig;
@@ -26,8 +26,7 @@ struct Rig {
     moto: Moto,
     worker: Worker,
     s3: aws_sdk_s3::Client,
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
+    inbox: AlertInbox,
     tmp: tempfile::TempDir,
 }
 
@@ -76,38 +75,13 @@ async fn rig(terraform: impl FnOnce(&Path) -> PathBuf) -> Rig {
     for bucket in ["reports", "bundles"] {
         s3.create_bucket().bucket(bucket).send().await.unwrap();
     }
-    let sns = aws_sdk_sns::Client::new(&sdk);
-    let topic_arn = sns
-        .create_topic()
-        .name("drift-detection-alerts-test")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("alerts-inbox")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let queue_arn = "arn:aws:sqs:us-east-1:123456789012:alerts-inbox";
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .unwrap();
+    let inbox = moto.alert_inbox("drift-detection-alerts-test").await;
 
     let tmp = tempfile::tempdir().unwrap();
     let config = WorkerConfig {
         report_bucket: "reports".into(),
         report_kms_key_arn: None,
-        sns_topic_arn: topic_arn,
+        sns_topic_arn: inbox.topic_arn.clone(),
         metrics_namespace: "DriftDetection".into(),
         terraform_path: terraform(tmp.path()),
         log_level: "info".into(),
@@ -125,8 +99,7 @@ async fn rig(terraform: impl FnOnce(&Path) -> PathBuf) -> Rig {
         moto,
         worker,
         s3,
-        sqs,
-        queue_url,
+        inbox,
         tmp,
     }
 }
@@ -172,27 +145,9 @@ impl Rig {
             .collect()
     }
 
-    /// Every SNS notification delivered to the queue so far.
+    /// Every SNS notification delivered since the last call.
     async fn alerts(&self) -> Vec<Value> {
-        let mut found = Vec::new();
-        loop {
-            let out = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            let batch = out.messages();
-            if batch.is_empty() {
-                return found;
-            }
-            for m in batch {
-                found.push(serde_json::from_str(m.body().unwrap()).unwrap());
-            }
-        }
+        self.inbox.drain().await
     }
 
     fn records(&self, event: &str) -> Vec<Value> {

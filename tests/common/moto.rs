@@ -99,3 +99,82 @@ impl Drop for Moto {
         self.stop();
     }
 }
+
+/// An SNS topic subscribed by an SQS queue: what the code under test
+/// publishes is read back from the queue.
+pub struct AlertInbox {
+    /// The topic to publish to.
+    pub topic_arn: String,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl Moto {
+    /// Creates the topic `name` and a queue subscribed to it.
+    pub async fn alert_inbox(&self, name: &str) -> AlertInbox {
+        let sdk = self.sdk_config().await;
+        let sns = aws_sdk_sns::Client::new(&sdk);
+        let topic_arn = sns
+            .create_topic()
+            .name(name)
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let queue = format!("{name}-inbox");
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(&queue)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(format!("arn:aws:sqs:{REGION}:123456789012:{queue}"))
+            .send()
+            .await
+            .unwrap();
+        AlertInbox {
+            topic_arn,
+            sqs,
+            queue_url,
+        }
+    }
+}
+
+impl AlertInbox {
+    /// Every notification delivered since the last call (SNS envelopes:
+    /// `Subject`, `Message`, `MessageAttributes`).
+    pub async fn drain(&self) -> Vec<serde_json::Value> {
+        let mut found = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            if out.messages().is_empty() {
+                return found;
+            }
+            for m in out.messages() {
+                found.push(serde_json::from_str(m.body().unwrap()).unwrap());
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
