@@ -426,6 +426,12 @@ impl Cloud {
             ("METRICS_NAMESPACE".into(), "DriftDetection".into()),
             ("LOG_LEVEL".into(), "info".into()),
         ]);
+        // The worker's scratch folders and terraform plugin cache (Lambda's
+        // /tmp) belong to this rig: a cache shared with other runs could hold
+        // another build of the stand-in provider under the same version.
+        let scratch = self.tmp.path().join(format!("worker-tmp-{watch_port}"));
+        std::fs::create_dir_all(&scratch).unwrap();
+        env.push(("TMPDIR".into(), scratch.display().to_string()));
         env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let env_file = self.tmp.path().join(format!("worker-{watch_port}.env"));
         std::fs::write(
