@@ -32,6 +32,11 @@ pub struct Failure {
 
 pub type Res<T> = Result<T, Failure>;
 
+/// The value of `result`, or `None` once its failure is reported to terraform.
+pub fn reported<T>(diags: &mut Diagnostics, result: Res<T>) -> Option<T> {
+    result.map_err(|f| f.report(diags)).ok()
+}
+
 impl Failure {
     pub fn new(summary: impl Into<String>) -> Failure {
         Failure {

@@ -579,13 +579,7 @@ impl Resource for DbInstance {
             Ok(c) => create_instance(&c, &planned).await,
             Err(f) => Err(f),
         };
-        match result {
-            Ok(state) => Some((state, private)),
-            Err(f) => {
-                f.report(diags);
-                None
-            }
-        }
+        reported(diags, result).map(|state| (state, private))
     }
 
     async fn update<'a>(
@@ -601,13 +595,7 @@ impl Resource for DbInstance {
             Ok(c) => update_instance(&c, &prior, &planned).await,
             Err(f) => Err(f),
         };
-        match result {
-            Ok(state) => Some((state, private)),
-            Err(f) => {
-                f.report(diags);
-                None
-            }
-        }
+        reported(diags, result).map(|state| (state, private))
     }
 
     async fn destroy<'a>(
@@ -621,13 +609,7 @@ impl Resource for DbInstance {
             Ok(c) => delete_instance(&c, &prior).await,
             Err(f) => Err(f),
         };
-        match result {
-            Ok(()) => Some(()),
-            Err(f) => {
-                f.report(diags);
-                None
-            }
-        }
+        reported(diags, result)
     }
 
     async fn import<'a>(

@@ -285,13 +285,7 @@ impl Resource for S3Bucket {
         private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = match self.shared.get() {
-            Ok(c) => c,
-            Err(f) => {
-                f.report(diags);
-                return None;
-            }
-        };
+        let c = reported(diags, self.shared.get())?;
         let bucket = match known(&planned.bucket, "bucket") {
             Ok(b) => b.clone(),
             Err(f) => {
@@ -352,13 +346,7 @@ impl Resource for S3Bucket {
             Ok(state)
         }
         .await;
-        match result {
-            Ok(state) => Some((state, private)),
-            Err(f) => {
-                f.report(diags);
-                None
-            }
-        }
+        reported(diags, result).map(|state| (state, private))
     }
 
     async fn destroy<'a>(
@@ -391,13 +379,7 @@ impl Resource for S3Bucket {
             }
         }
         .await;
-        match result {
-            Ok(()) => Some(()),
-            Err(f) => {
-                f.report(diags);
-                None
-            }
-        }
+        reported(diags, result)
     }
 
     async fn import<'a>(

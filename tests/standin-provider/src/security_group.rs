@@ -659,20 +659,8 @@ impl Resource for SecurityGroup {
         private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = match self.shared.get() {
-            Ok(c) => c,
-            Err(f) => {
-                f.report(diags);
-                return None;
-            }
-        };
-        let id = match create_group(&c, &planned).await {
-            Ok(id) => id,
-            Err(f) => {
-                f.report(diags);
-                return None;
-            }
-        };
+        let c = reported(diags, self.shared.get())?;
+        let id = reported(diags, create_group(&c, &planned).await)?;
         match finish_create(&c, &id, &planned).await {
             Ok(state) => Some((state, private)),
             Err(f) => {
@@ -711,13 +699,7 @@ impl Resource for SecurityGroup {
             Ok(c) => update_group(&c, &prior, &planned).await,
             Err(f) => Err(f),
         };
-        match result {
-            Ok(state) => Some((state, private)),
-            Err(f) => {
-                f.report(diags);
-                None
-            }
-        }
+        reported(diags, result).map(|state| (state, private))
     }
 
     async fn destroy<'a>(
@@ -733,13 +715,7 @@ impl Resource for SecurityGroup {
             delete_group(&c, &id).await
         }
         .await;
-        match result {
-            Ok(()) => Some(()),
-            Err(f) => {
-                f.report(diags);
-                None
-            }
-        }
+        reported(diags, result)
     }
 
     async fn import<'a>(
