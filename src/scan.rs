@@ -14,8 +14,6 @@
 //! output) ends in a report with status `error` or `timeout` that keeps the
 //! findings gathered before the failure, never in a panic or a lost result.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 use std::time::Duration;
 
@@ -101,9 +99,7 @@ pub fn analyze_file(
     let parsed = if name == "-" {
         plan::read_document("-", std::io::stdin().lock(), options.max_input_bytes)
     } else {
-        File::open(path)
-            .map_err(|e| crate::Error::io(path, e))
-            .and_then(|f| plan::read_document(&name, BufReader::new(f), options.max_input_bytes))
+        plan::read_file(path, options.max_input_bytes)
     };
     match parsed {
         Ok(doc) => {
@@ -357,11 +353,7 @@ async fn execute(run: &mut Run<'_>, workspace: &Workspace, scratch: &Path, optio
             run.command_failed(&show_label, &shown, Vec::new());
             return;
         }
-        match plan::read_document(
-            &show_label,
-            shown.stdout.as_slice(),
-            options.max_input_bytes,
-        ) {
+        match plan::read_slice(&show_label, &shown.stdout, options.max_input_bytes) {
             Ok(doc) => run.documents.push(doc),
             Err(e) => {
                 run.fail(Failure::Error, Diagnostic::error(e.to_string(), None));

@@ -1,6 +1,7 @@
 //! Property tests: no input, however malformed, makes the parsers or the
 //! analyzer panic; and sensitive values never come out, whatever the shape.
 
+use drift_detection::drift::diff::{changed_attributes, changed_attributes_raw, Masks};
 use drift_detection::drift::{analyze, rules::RuleSet};
 use drift_detection::plan;
 use drift_detection::report::render::{render, Format};
@@ -171,6 +172,39 @@ proptest! {
         let report = build_report(ReportIdentity::new(), WorkspaceInfo::default(), analysis, RunFacts::default());
         for format in [Format::Json, Format::Table, Format::Markdown] {
             prop_assert!(!render(&report, format).contains(secret));
+        }
+    }
+
+    /// The analyzer diffs Terraform's text, parsing only what differs; it must
+    /// find exactly what a diff of the parsed values finds, masks included.
+    #[test]
+    fn diffing_text_finds_what_diffing_values_finds(
+        shared in json_value(),
+        before in json_value(),
+        after in json_value(),
+        unknown in json_value(),
+        before_sensitive in json_value(),
+        after_sensitive in json_value(),
+    ) {
+        let before = json!({"shared": shared, "tags": {"same": shared, "x": before}, "x": before});
+        let after = json!({"shared": shared, "tags": {"same": shared, "x": after}, "x": after});
+        let mask_sets = [
+            (json!({}), json!({}), json!({})),
+            (unknown, before_sensitive, after_sensitive),
+        ];
+        for (unknown, before_sensitive, after_sensitive) in &mask_sets {
+            let masks = Masks {
+                after_unknown: Some(unknown),
+                before_sensitive: Some(before_sensitive),
+                after_sensitive: Some(after_sensitive),
+            };
+            for (b, a) in [(&before, &after), (&before, &before), (&Value::Null, &after), (&before, &Value::Null)] {
+                let raw = |v: &Value| serde_json::value::to_raw_value(v).unwrap();
+                prop_assert_eq!(
+                    changed_attributes_raw(&raw(b), &raw(a), masks),
+                    changed_attributes(b, a, masks)
+                );
+            }
         }
     }
 }

@@ -11,9 +11,18 @@
 //! (typically a set gaining or losing an element), equal elements are matched
 //! first, so that adding one ingress rule reports that rule, not a shifted
 //! copy of every rule after it.
+//!
+//! [`changed_attributes_raw`] gives the same result from the JSON text as
+//! Terraform wrote it: objects are split one level at a time and equal texts
+//! are skipped unparsed, so an unchanged attribute costs a byte comparison
+//! and only what differs is parsed into values.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::ChangedAttribute;
@@ -40,25 +49,30 @@ pub fn format_path(steps: &[Step]) -> String {
     let mut out = String::new();
     for step in steps {
         match step {
-            Step::Key(key) if is_identifier(key) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(key);
-            }
-            Step::Key(key) => {
-                out.push('[');
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(']');
-            }
-            Step::Index(i) => {
-                out.push('[');
-                out.push_str(&i.to_string());
-                out.push(']');
-            }
+            Step::Key(key) => push_key(&mut out, key),
+            Step::Index(i) => push_index(&mut out, *i),
         }
     }
     out
+}
+
+fn push_key(path: &mut String, key: &str) {
+    if is_identifier(key) {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+    } else {
+        path.push('[');
+        path.push_str(&Value::String(key.to_string()).to_string());
+        path.push(']');
+    }
+}
+
+fn push_index(path: &mut String, index: usize) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(path, "[{index}]");
 }
 
 /// Formats a path given as Terraform's JSON steps (strings and numbers), as in
@@ -144,11 +158,20 @@ pub fn changed_attributes(
     after: &Value,
     masks: Masks<'_>,
 ) -> Vec<ChangedAttribute> {
-    let mut walker = Walker {
-        path: Vec::new(),
-        out: Vec::new(),
-    };
+    let mut walker = Walker::default();
     walker.walk(present(before), present(after), masks);
+    walker.out
+}
+
+/// [`changed_attributes`] of two values given as JSON text: the same result,
+/// parsing only the parts whose text differs.
+pub fn changed_attributes_raw(
+    before: &RawValue,
+    after: &RawValue,
+    masks: Masks<'_>,
+) -> Vec<ChangedAttribute> {
+    let mut walker = Walker::default();
+    walker.walk_raw(present_raw(before), present_raw(after), masks);
     walker.out
 }
 
@@ -156,12 +179,187 @@ fn present(value: &Value) -> Option<&Value> {
     (!value.is_null()).then_some(value)
 }
 
+fn present_raw(raw: &RawValue) -> Option<&RawValue> {
+    (raw.get() != "null").then_some(raw)
+}
+
+/// The value of JSON text that was read as JSON before; a number too large
+/// for [`Value`] is kept as its text rather than dropped.
+fn parse_raw(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or_else(|_| Value::String(raw.get().to_string()))
+}
+
+/// Whether a mask marks anything at all (an unknown value somewhere below).
+fn marks_any(mask: Option<&Value>) -> bool {
+    match mask {
+        Some(Value::Bool(true)) => true,
+        Some(Value::Object(map)) => map.values().any(|v| marks_any(Some(v))),
+        Some(Value::Array(items)) => items.iter().any(|v| marks_any(Some(v))),
+        _ => false,
+    }
+}
+
+/// One object's members as raw text, sorted by key; a repeated key keeps its
+/// last value, as when parsing into a [`Value`].
+struct RawObject<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'a> RawObject<'a> {
+    fn parse(raw: &'a RawValue) -> Option<RawObject<'a>> {
+        if !raw.get().starts_with('{') {
+            return None;
+        }
+        let mut object: RawObject<'a> = serde_json::from_str(raw.get()).ok()?;
+        if !object.0.is_sorted_by(|x, y| x.0 < y.0) {
+            // Stable, so that among equal keys the last one read stays last.
+            object.0.sort_by(|x, y| x.0.cmp(&y.0));
+            object.0.reverse();
+            object.0.dedup_by(|later, earlier| later.0 == earlier.0);
+            object.0.reverse();
+        }
+        Some(object)
+    }
+
+    fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_ref().cmp(key))
+            .ok()
+            .map(|i| self.0[i].1)
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_ref())
+    }
+}
+
+impl<'de> Deserialize<'de> for RawObject<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = RawObject<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((key, value)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    members.push((key.0, value));
+                }
+                Ok(RawObject(members))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+/// An object key, borrowed from the text unless it holds escapes.
+#[derive(Deserialize)]
+struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
+
+#[derive(Default)]
 struct Walker {
-    path: Vec<Step>,
+    /// The path of the value being compared, as it will be printed.
+    path: String,
     out: Vec<ChangedAttribute>,
 }
 
 impl Walker {
+    fn walk_raw(&mut self, before: Option<&RawValue>, after: Option<&RawValue>, masks: Masks<'_>) {
+        if let (Some(b), Some(a)) = (before, after) {
+            let unknown_below = marks_any(masks.after_unknown);
+            if b.get() == a.get() && !unknown_below {
+                return;
+            }
+            if !is_true(masks.after_unknown) {
+                if let (Some(b), Some(a)) = (RawObject::parse(b), RawObject::parse(a)) {
+                    if unknown_below {
+                        self.raw_members_with_unknowns(&b, &a, masks);
+                    } else {
+                        self.raw_members(&b, &a, masks);
+                    }
+                    return;
+                }
+            }
+        }
+        // Lists, scalars, a side missing, unknown values: compare as values.
+        let before = before.map(parse_raw);
+        let after = after.map(parse_raw);
+        self.walk(before.as_ref(), after.as_ref(), masks);
+    }
+
+    /// Both objects' members, in key order, when nothing below is unknown:
+    /// members with equal text are skipped without a look at the masks.
+    fn raw_members(&mut self, before: &RawObject<'_>, after: &RawObject<'_>, masks: Masks<'_>) {
+        let (mut b, mut a) = (before.0.iter().peekable(), after.0.iter().peekable());
+        loop {
+            let (key, b_value, a_value) = match (b.peek(), a.peek()) {
+                (None, None) => return,
+                (Some((bk, bv)), Some((ak, av))) => match bk.cmp(ak) {
+                    std::cmp::Ordering::Equal => {
+                        b.next();
+                        a.next();
+                        if bv.get() == av.get() {
+                            continue;
+                        }
+                        (bk, Some(*bv), Some(*av))
+                    }
+                    std::cmp::Ordering::Less => {
+                        b.next();
+                        (bk, Some(*bv), None)
+                    }
+                    std::cmp::Ordering::Greater => {
+                        a.next();
+                        (ak, None, Some(*av))
+                    }
+                },
+                (Some((bk, bv)), None) => {
+                    b.next();
+                    (bk, Some(*bv), None)
+                }
+                (None, Some((ak, av))) => {
+                    a.next();
+                    (ak, None, Some(*av))
+                }
+            };
+            self.raw_member(key, b_value, a_value, masks);
+        }
+    }
+
+    /// Both objects' members and the keys the unknown mask names, in key order.
+    fn raw_members_with_unknowns(
+        &mut self,
+        before: &RawObject<'_>,
+        after: &RawObject<'_>,
+        masks: Masks<'_>,
+    ) {
+        let mut keys: Vec<&str> = before
+            .keys()
+            .chain(after.keys())
+            .chain(unknown_keys(masks).map(String::as_str))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            self.raw_member(key, before.get(key), after.get(key), masks);
+        }
+    }
+
+    fn raw_member(
+        &mut self,
+        key: &str,
+        before: Option<&RawValue>,
+        after: Option<&RawValue>,
+        masks: Masks<'_>,
+    ) {
+        let depth = self.path.len();
+        push_key(&mut self.path, key);
+        self.walk_raw(
+            before.and_then(present_raw),
+            after.and_then(present_raw),
+            masks.key(key),
+        );
+        self.path.truncate(depth);
+    }
+
     fn walk(&mut self, before: Option<&Value>, after: Option<&Value>, masks: Masks<'_>) {
         if is_true(masks.after_unknown) {
             self.leaf(before, None, masks, true);
@@ -213,9 +411,10 @@ impl Walker {
         after: Option<&Value>,
         masks: Masks<'_>,
     ) {
-        self.path.push(Step::Key(key.to_string()));
+        let depth = self.path.len();
+        push_key(&mut self.path, key);
         self.walk(before, after, masks.key(key));
-        self.path.pop();
+        self.path.truncate(depth);
     }
 
     fn child_index(
@@ -227,13 +426,14 @@ impl Walker {
         masks: Masks<'_>,
     ) {
         let path_index = a.or(b).unwrap_or_default();
-        self.path.push(Step::Index(path_index));
+        let depth = self.path.len();
+        push_index(&mut self.path, path_index);
         self.walk(
             b.and_then(|i| before.get(i)).and_then(present),
             a.and_then(|i| after.get(i)).and_then(present),
             masks.indexes(b, a),
         );
-        self.path.pop();
+        self.path.truncate(depth);
     }
 
     fn arrays(&mut self, before: &[Value], after: &[Value], masks: Masks<'_>) {
@@ -277,7 +477,7 @@ impl Walker {
             Some(v) => v.clone(),
         };
         self.out.push(ChangedAttribute {
-            path: format_path(&self.path),
+            path: self.path.clone(),
             before: show(before),
             after: if unknown { Value::Null } else { show(after) },
             sensitive,
@@ -399,5 +599,21 @@ mod tests {
             .iter()
             .filter(|c| c.unknown)
             .all(|c| c.after.is_null()));
+    }
+
+    #[test]
+    fn text_diff_reads_unsorted_and_repeated_keys_as_values_do() {
+        let raw = |text: &str| RawValue::from_string(text.to_string()).unwrap();
+        let before = r#"{"b": 1, "a": {"y": 1, "x": 2}, "c": 1, "c": 2}"#;
+        let after = r#"{"a": {"x": 3, "y": 1}, "b": 1, "c": 2}"#;
+        let by_text = changed_attributes_raw(&raw(before), &raw(after), Masks::default());
+        let by_value = changed_attributes(
+            &serde_json::from_str(before).unwrap(),
+            &serde_json::from_str(after).unwrap(),
+            Masks::default(),
+        );
+        assert_eq!(by_text, by_value);
+        let got: Vec<_> = by_text.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(got, vec!["a.x"]);
     }
 }

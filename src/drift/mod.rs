@@ -13,7 +13,7 @@ pub mod diff;
 pub mod remediation;
 pub mod rules;
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -186,9 +186,9 @@ fn classify(
     let detail = change.detail.as_ref();
     let mut changed = match detail {
         // A deletion's "changes" would be every attribute; the action says it all.
-        Some(d) if action != ActionKind::Delete => diff::changed_attributes(
-            &d.before,
-            &d.after,
+        Some(d) if action != ActionKind::Delete => diff::changed_attributes_raw(
+            d.before.as_raw(),
+            d.after.as_raw(),
             diff::Masks {
                 before_sensitive: Some(&d.before_sensitive),
                 after_sensitive: Some(&d.after_sensitive),
@@ -203,14 +203,18 @@ fn classify(
         return None;
     }
 
+    // Parsed whole only for the few rules that look into the objects.
+    let values = detail
+        .filter(|_| rules::reads_values(&change.resource_type))
+        .map(|d| (d.before.to_value(), d.after.to_value()));
     let candidate = Candidate {
         address: &change.address,
         resource_type: &change.resource_type,
         action,
         source,
         changed: &changed,
-        before: detail.map(|d| &d.before),
-        after: detail.map(|d| &d.after),
+        before: values.as_ref().map(|v| &v.0),
+        after: values.as_ref().map(|v| &v.1),
     };
     let verdict = rules.classify(&candidate);
     let replace_paths: Vec<String> = detail

@@ -540,6 +540,15 @@ fn world_cidrs(rule: Option<&Value>, fields: &[&str]) -> BTreeSet<String> {
     open
 }
 
+/// Whether a rule condition reads the whole `before`/`after` objects of this
+/// resource type (the others only look at changed attributes).
+pub fn reads_values(resource_type: &str) -> bool {
+    matches!(
+        resource_type,
+        "aws_security_group" | "aws_security_group_rule" | "aws_vpc_security_group_ingress_rule"
+    )
+}
+
 fn opens_ingress_to_world(c: &Candidate<'_>) -> bool {
     if matches!(
         c.action,

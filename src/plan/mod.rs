@@ -23,8 +23,11 @@
 pub mod show;
 pub mod stream;
 
-use std::io::{BufRead, Read};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -82,12 +85,16 @@ pub struct ResourceChange {
 
 /// The values of a change. Sensitive values are still in clear text here:
 /// they are redacted when the report is built, using the sensitivity masks.
+///
+/// `before` and `after` stay as Terraform wrote them: the analyzer compares
+/// them byte for byte first and parses only the parts that differ, which is
+/// what keeps analysis close to the cost of reading the input.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChangeDetail {
     /// The object before the change (`null` when being created).
-    pub before: Value,
+    pub before: RawJson,
     /// The object after the change (`null` when being deleted).
-    pub after: Value,
+    pub after: RawJson,
     /// Mask of values only known after apply.
     pub after_unknown: Value,
     /// Mask of sensitive values in `before`.
@@ -96,6 +103,61 @@ pub struct ChangeDetail {
     pub after_sensitive: Value,
     /// Attribute paths that force replacement.
     pub replace_paths: Vec<Vec<Value>>,
+}
+
+/// A JSON value kept as the text it was read from, parsed on demand.
+#[derive(Debug, Clone)]
+pub struct RawJson(Box<RawValue>);
+
+impl RawJson {
+    /// The JSON text, without surrounding whitespace.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The value as a borrowed raw JSON value.
+    pub fn as_raw(&self) -> &RawValue {
+        &self.0
+    }
+
+    /// The value parsed. Text that came from a successful parse always parses
+    /// again; a number beyond what [`Value`] holds becomes `null`.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.get()).unwrap_or(Value::Null)
+    }
+
+    /// Whether the value is JSON `null`.
+    pub fn is_null(&self) -> bool {
+        self.get() == "null"
+    }
+}
+
+impl From<&RawValue> for RawJson {
+    fn from(raw: &RawValue) -> Self {
+        RawJson(raw.to_owned())
+    }
+}
+
+impl From<&Value> for RawJson {
+    fn from(value: &Value) -> Self {
+        RawJson(serde_json::value::to_raw_value(value).unwrap_or_else(|_| null_raw()))
+    }
+}
+
+impl Default for RawJson {
+    fn default() -> Self {
+        RawJson(null_raw())
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+fn null_raw() -> Box<RawValue> {
+    RawValue::from_string("null".to_string()).expect("`null` is valid JSON")
 }
 
 /// A diagnostic Terraform reported (error or warning).
@@ -169,7 +231,8 @@ pub struct PlanDocument {
     pub terraform_version: Option<String>,
     /// Changes made outside Terraform (found by refresh).
     pub resource_drift: Vec<ResourceChange>,
-    /// Changes the plan would make, no-op entries included.
+    /// Changes the plan would make. A show-json document's entries that change
+    /// nothing (`no-op`, `read`) are left out; they only count in `total_resources`.
     pub resource_changes: Vec<ResourceChange>,
     /// Drifted attributes Terraform found relevant to the plan.
     pub relevant_attributes: Vec<RelevantAttribute>,
@@ -202,7 +265,56 @@ impl PlanDocument {
 
 /// Parses a whole document or stream held in memory.
 pub fn parse_slice(source_name: &str, bytes: &[u8]) -> Result<PlanDocument> {
-    read_document(source_name, bytes, DEFAULT_MAX_INPUT_BYTES)
+    read_slice(source_name, bytes, DEFAULT_MAX_INPUT_BYTES)
+}
+
+/// Parses Terraform output held in memory, deciding between a JSON document
+/// and a JSON-lines stream as [`read_document`] does, without copying it: a
+/// document is parsed in place, a stream line by line. A document (or a
+/// stream line) longer than `max_bytes` is refused.
+pub fn read_slice(source_name: &str, bytes: &[u8], max_bytes: u64) -> Result<PlanDocument> {
+    let Some(content) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Err(Error::Empty {
+            source_name: source_name.to_string(),
+        });
+    };
+    let start = memchr::memrchr(b'\n', &bytes[..content]).map_or(0, |p| p + 1);
+    let skipped_lines = memchr::memchr_iter(b'\n', &bytes[..start]).count();
+    check_object_start(source_name, &bytes[content..])?;
+    let whole = &bytes[start..];
+    // Most input is one document: parsing it straight away spares a search
+    // for line ends through a one-line document of hundreds of megabytes. A
+    // stream fails this parse at its second line, and takes the way below.
+    if whole.len() as u64 <= max_bytes {
+        if let Ok(doc) = show::parse_single(source_name, whole, skipped_lines) {
+            return Ok(doc);
+        }
+    }
+    let first_end = memchr::memchr(b'\n', whole).map_or(whole.len(), |p| p + 1);
+    let (first, rest) = whole.split_at(first_end);
+    let trimmed = trim_ascii(first);
+    if rest.iter().all(u8::is_ascii_whitespace) {
+        check_size(source_name, first.len() as u64, max_bytes)?;
+        return show::parse_single(source_name, trimmed, skipped_lines);
+    }
+    if is_complete_json(trimmed) {
+        let mut parser = stream::StreamParser::new(source_name, skipped_lines);
+        check_size(source_name, first.len() as u64, max_bytes)?;
+        parser.push_line(first)?;
+        parser.read_rest(rest, max_bytes)?;
+        return Ok(parser.finish());
+    }
+    check_size(source_name, whole.len() as u64, max_bytes)?;
+    show::parse_single(source_name, whole, skipped_lines)
+}
+
+/// Reads a plan or stream file, as [`read_document`] does; the file's size
+/// lets a document be read in one allocation.
+pub fn read_file(path: &Path, max_bytes: u64) -> Result<PlanDocument> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let size_hint = file.metadata().map(|m| m.len()).unwrap_or(0);
+    read_document_sized(&name, BufReader::new(file), max_bytes, size_hint)
 }
 
 /// Reads Terraform output from `reader`, deciding between a JSON document and
@@ -212,11 +324,24 @@ pub fn parse_slice(source_name: &str, bytes: &[u8]) -> Result<PlanDocument> {
 /// read whole (it is one JSON value) and refused past `max_bytes`.
 pub fn read_document<R: BufRead>(
     source_name: &str,
-    mut reader: R,
+    reader: R,
     max_bytes: u64,
 ) -> Result<PlanDocument> {
+    read_document_sized(source_name, reader, max_bytes, 0)
+}
+
+fn read_document_sized<R: BufRead>(
+    source_name: &str,
+    mut reader: R,
+    max_bytes: u64,
+    size_hint: u64,
+) -> Result<PlanDocument> {
     let io_err = |e| Error::io(source_name, e);
-    let mut first = Vec::new();
+    // Reserving (not touching) the expected size spares a huge one-line
+    // document the copies of a doubling buffer; a stream's pages are never
+    // touched beyond its first line.
+    let capacity = usize::try_from(size_hint.min(max_bytes.saturating_add(1))).unwrap_or(0);
+    let mut first = Vec::with_capacity(capacity);
     let mut skipped_lines = 0usize;
     // Skip leading blank lines so the first line we look at carries content.
     loop {
@@ -233,13 +358,7 @@ pub fn read_document<R: BufRead>(
     }
 
     let trimmed = trim_ascii(&first);
-    if !trimmed.starts_with(b"{") {
-        return Err(Error::Shape {
-            source_name: source_name.to_string(),
-            message: "expected a JSON object (the output of `terraform show -json PLANFILE` or `terraform plan -json`), found something else"
-                .to_string(),
-        });
-    }
+    check_object_start(source_name, trimmed)?;
 
     // Look for a second line with content: without one this is a single
     // (possibly huge, one-line) document, parsed once.
@@ -260,7 +379,7 @@ pub fn read_document<R: BufRead>(
 
     // A complete object on the first line with more lines after it is a
     // stream; a pretty-printed document's first line is a lone `{`.
-    if serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok() {
+    if is_complete_json(trimmed) {
         let mut parser = stream::StreamParser::new(source_name, skipped_lines);
         parser.push_line(&first)?;
         for line in second.split_inclusive(|b| *b == b'\n') {
@@ -279,6 +398,21 @@ pub fn read_document<R: BufRead>(
         .map_err(io_err)?;
     check_size(source_name, whole.len() as u64, max_bytes)?;
     show::parse_single(source_name, &whole, skipped_lines)
+}
+
+fn check_object_start(source_name: &str, trimmed: &[u8]) -> Result<()> {
+    if trimmed.starts_with(b"{") {
+        return Ok(());
+    }
+    Err(Error::Shape {
+        source_name: source_name.to_string(),
+        message: "expected a JSON object (the output of `terraform show -json PLANFILE` or `terraform plan -json`), found something else"
+            .to_string(),
+    })
+}
+
+fn is_complete_json(line: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
 }
 
 /// Reads the `-json` output of a terraform command that just ran here: a

@@ -2,22 +2,26 @@
 //!
 //! Plans are large (every resource's full object three times: planned values,
 //! prior state, changes), and most resources are unchanged. So the document is
-//! deserialized into borrowed raw slices first; only changes that are not
-//! `no-op`/`read` get their `before`/`after` values parsed into
-//! [`serde_json::Value`], and planned values and prior state are only walked
-//! for resource addresses. This keeps analysis close to the cost of merely
-//! scanning the bytes, and memory close to the input's size.
+//! deserialized into slices borrowed from the input first: entries that change
+//! nothing (`no-op`, `read`) only count as resources, only real changes keep
+//! their `before`/`after` text (parsed later, and only where it differs), and
+//! planned values and prior state are only walked for resource addresses.
+//! This keeps analysis close to the cost of merely scanning the bytes, and
+//! memory close to the input's size.
 
+use foldhash::{HashSet, HashSetExt};
 use std::borrow::Cow;
-use std::collections::HashSet;
 
-use serde::de::IgnoredAny;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{
-    split_module, stream, ChangeDetail, Diagnostic, DocumentKind, Mode, PlanDocument,
+    split_module, stream, ChangeDetail, Diagnostic, DocumentKind, Mode, PlanDocument, RawJson,
     RelevantAttribute, ResourceChange,
 };
 use crate::error::{Error, Result};
@@ -28,9 +32,9 @@ struct RawDocument<'a> {
     plan_format_version: Option<String>,
     terraform_version: Option<String>,
     #[serde(borrow)]
-    resource_drift: Option<Vec<RawChange<'a>>>,
+    resource_drift: Option<ChangeList<'a>>,
     #[serde(borrow)]
-    resource_changes: Option<Vec<RawChange<'a>>>,
+    resource_changes: Option<ChangeList<'a>>,
     relevant_attributes: Option<Vec<RawRelevantAttribute>>,
     #[serde(borrow)]
     planned_values: Option<RawValues<'a>>,
@@ -56,35 +60,142 @@ struct RawDocument<'a> {
 
 #[derive(Deserialize)]
 struct RawChange<'a> {
-    address: String,
-    module_address: Option<String>,
-    mode: Option<String>,
-    #[serde(rename = "type")]
-    resource_type: Option<String>,
-    name: Option<String>,
-    provider_name: Option<String>,
-    action_reason: Option<String>,
-    previous_address: Option<String>,
+    #[serde(borrow)]
+    address: Cow<'a, str>,
+    #[serde(borrow)]
+    module_address: Option<Text<'a>>,
+    #[serde(borrow)]
+    mode: Option<Text<'a>>,
+    #[serde(rename = "type", borrow)]
+    resource_type: Option<Text<'a>>,
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    provider_name: Option<Text<'a>>,
+    #[serde(borrow)]
+    action_reason: Option<Text<'a>>,
+    #[serde(borrow)]
+    previous_address: Option<Text<'a>>,
     #[serde(borrow)]
     change: RawChangeBody<'a>,
 }
 
+/// A string borrowed from the input unless it holds escapes. (A bare
+/// `Option<Cow<str>>` field would always copy.)
 #[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl Text<'_> {
+    fn owned(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+/// A `resource_drift` or `resource_changes` list, converted entry by entry
+/// as it is read: only entries that change something are kept, and every
+/// managed entry's address is noted for the resource count.
+#[derive(Default)]
+struct ChangeList<'a> {
+    changes: Vec<ResourceChange>,
+    managed_addresses: Vec<Cow<'a, str>>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ChangeList<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Entries<'a> {
+            type Value = ChangeList<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of resource changes")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut list = ChangeList::default();
+                while let Some(raw) = seq.next_element::<RawChange<'a>>()? {
+                    if raw.mode.as_ref().is_none_or(|m| m.0 != "data") {
+                        list.managed_addresses.push(raw.address.clone());
+                    }
+                    if let Some(change) = convert_change(raw) {
+                        list.changes.push(change);
+                    }
+                }
+                Ok(list)
+            }
+        }
+        deserializer.deserialize_seq(Entries(PhantomData))
+    }
+}
+
+/// A change's `change` object. Terraform writes `actions` first, so the
+/// values of an entry that changes nothing are skipped unread.
+#[derive(Default)]
 struct RawChangeBody<'a> {
-    #[serde(default)]
-    actions: Vec<String>,
-    #[serde(borrow)]
+    actions: Vec<Text<'a>>,
     before: Option<&'a RawValue>,
-    #[serde(borrow)]
     after: Option<&'a RawValue>,
-    #[serde(borrow)]
-    after_unknown: Option<&'a RawValue>,
-    #[serde(borrow)]
-    before_sensitive: Option<&'a RawValue>,
-    #[serde(borrow)]
-    after_sensitive: Option<&'a RawValue>,
+    after_unknown: Value,
+    before_sensitive: Value,
+    after_sensitive: Value,
     replace_paths: Option<Vec<Vec<Value>>>,
-    importing: Option<IgnoredAny>,
+    importing: bool,
+    values_skipped: bool,
+}
+
+impl RawChangeBody<'_> {
+    fn changes_something(&self) -> bool {
+        self.actions.iter().any(|a| a.0 != "no-op" && a.0 != "read")
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawChangeBody<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Fields<'a> {
+            type Value = RawChangeBody<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a change object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut body = RawChangeBody::default();
+                let mut actions_read = false;
+                while let Some(key) = map.next_key::<Text<'a>>()? {
+                    let field = key.0.as_ref();
+                    let wanted = matches!(
+                        field,
+                        "before"
+                            | "after"
+                            | "after_unknown"
+                            | "before_sensitive"
+                            | "after_sensitive"
+                    );
+                    if wanted && actions_read && !body.changes_something() {
+                        map.next_value::<IgnoredAny>()?;
+                        body.values_skipped = true;
+                        continue;
+                    }
+                    match field {
+                        "actions" => {
+                            body.actions = map.next_value::<Option<_>>()?.unwrap_or_default();
+                            actions_read = true;
+                        }
+                        "before" => body.before = map.next_value()?,
+                        "after" => body.after = map.next_value()?,
+                        "after_unknown" => body.after_unknown = map.next_value()?,
+                        "before_sensitive" => body.before_sensitive = map.next_value()?,
+                        "after_sensitive" => body.after_sensitive = map.next_value()?,
+                        "replace_paths" => body.replace_paths = map.next_value()?,
+                        "importing" => {
+                            body.importing = map.next_value::<Option<IgnoredAny>>()?.is_some();
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(body)
+            }
+        }
+        deserializer.deserialize_map(Fields(PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -255,22 +366,16 @@ pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Resu
         }
     }
 
-    for (raw_changes, out) in [
+    for (list, out) in [
         (raw.resource_drift, &mut doc.resource_drift),
         (raw.resource_changes, &mut doc.resource_changes),
     ] {
-        let Some(raw_changes) = raw_changes else {
+        let Some(list) = list else {
             continue;
         };
         saw_resource_list = true;
-        out.reserve(raw_changes.len());
-        for change in raw_changes {
-            let converted = convert_change(source_name, change)?;
-            if converted.mode == Mode::Managed && !addresses.contains(converted.address.as_str()) {
-                addresses.insert(Cow::Owned(converted.address.clone()));
-            }
-            out.push(converted);
-        }
+        addresses.extend(list.managed_addresses);
+        *out = list.changes;
     }
     if saw_resource_list {
         doc.total_resources = Some(addresses.len());
@@ -347,59 +452,61 @@ fn collect_managed<'a>(module: &RawModule<'a>, out: &mut HashSet<Cow<'a, str>>) 
     }
 }
 
-fn convert_change(source_name: &str, mut raw: RawChange<'_>) -> Result<ResourceChange> {
-    let mode = match raw.mode.as_deref() {
+/// The change, or `None` when it changes nothing (`no-op`, `read`).
+fn convert_change(raw: RawChange<'_>) -> Option<ResourceChange> {
+    let RawChange {
+        address,
+        module_address,
+        mode,
+        resource_type,
+        name,
+        provider_name,
+        action_reason,
+        previous_address,
+        change: body,
+    } = raw;
+    let mut actions: Vec<String> = body.actions.iter().map(|a| a.0.to_string()).collect();
+    if body.importing && actions.iter().all(|a| a == "no-op") {
+        actions = vec!["import".to_string()];
+    }
+    if !actions.iter().any(|a| a != "no-op" && a != "read") {
+        return None;
+    }
+    let mode = match mode.as_ref().map(|m| m.0.as_ref()) {
         Some("data") => Mode::Data,
         _ => Mode::Managed,
     };
-    let (derived_module, local) = split_module(&raw.address);
+    // An import that changes nothing had its values skipped: it has none to compare.
+    let detail = (mode == Mode::Managed && !body.values_skipped).then(|| {
+        let value = |raw_value: Option<&RawValue>| raw_value.map(RawJson::from).unwrap_or_default();
+        ChangeDetail {
+            before: value(body.before),
+            after: value(body.after),
+            after_unknown: body.after_unknown,
+            before_sensitive: body.before_sensitive,
+            after_sensitive: body.after_sensitive,
+            replace_paths: body.replace_paths.unwrap_or_default(),
+        }
+    });
+    let (derived_module, local) = split_module(&address);
     let local = local.strip_prefix("data.").unwrap_or(local);
     let (derived_type, derived_name) = match local.split_once('.') {
-        Some((t, rest)) => (
-            t.to_string(),
-            rest.split('[').next().unwrap_or(rest).to_string(),
-        ),
-        None => (local.to_string(), String::new()),
+        Some((t, rest)) => (t, rest.split('[').next().unwrap_or(rest)),
+        None => (local, ""),
     };
-    let mut actions = std::mem::take(&mut raw.change.actions);
-    if raw.change.importing.is_some() && actions.iter().all(|a| a == "no-op") {
-        actions = vec!["import".to_string()];
-    }
-    let is_change = actions.iter().any(|a| a != "no-op" && a != "read");
-    let detail = if is_change && mode == Mode::Managed {
-        let body = &raw.change;
-        let parse = |raw_value: Option<&RawValue>| -> Result<Value> {
-            raw_value.map_or(Ok(Value::Null), |r| {
-                serde_json::from_str(r.get()).map_err(|e| Error::Shape {
-                    source_name: source_name.to_string(),
-                    message: format!("{}: unreadable change value: {e}", raw.address),
-                })
-            })
-        };
-        Some(ChangeDetail {
-            before: parse(body.before)?,
-            after: parse(body.after)?,
-            after_unknown: parse(body.after_unknown)?,
-            before_sensitive: parse(body.before_sensitive)?,
-            after_sensitive: parse(body.after_sensitive)?,
-            replace_paths: body.replace_paths.clone().unwrap_or_default(),
-        })
-    } else {
-        None
-    };
-    Ok(ResourceChange {
-        module_address: raw
-            .module_address
+    Some(ResourceChange {
+        module_address: module_address
+            .map(Text::owned)
             .or_else(|| derived_module.map(str::to_string)),
         mode,
-        resource_type: raw.resource_type.unwrap_or(derived_type),
-        name: raw.name.unwrap_or(derived_name),
-        provider: raw.provider_name,
+        resource_type: resource_type.map_or_else(|| derived_type.to_string(), Text::owned),
+        name: name.map_or_else(|| derived_name.to_string(), Text::owned),
+        provider: provider_name.map(Text::owned),
         actions,
-        action_reason: raw.action_reason,
-        previous_address: raw.previous_address,
+        action_reason: action_reason.map(Text::owned),
+        previous_address: previous_address.map(Text::owned),
         detail,
-        address: raw.address,
+        address: address.into_owned(),
     })
 }
 
@@ -439,13 +546,9 @@ mod tests {
         let drift = &doc.resource_drift[0];
         assert_eq!(drift.actions, vec!["update"]);
         let detail = drift.detail.as_ref().unwrap();
-        assert_eq!(detail.after["tags"]["a"], "2");
-        // no-op changes keep no values: they are never needed.
-        assert!(doc.resource_changes[0].detail.is_none());
-        assert_eq!(
-            doc.resource_changes[0].module_address.as_deref(),
-            Some("module.m")
-        );
+        assert_eq!(detail.after.to_value()["tags"]["a"], "2");
+        // no-op changes are counted, not kept: they change nothing.
+        assert!(doc.resource_changes.is_empty());
     }
 
     #[test]
