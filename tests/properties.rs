@@ -4,6 +4,7 @@
 use drift_detection::drift::diff::{changed_attributes, changed_attributes_raw, Masks};
 use drift_detection::drift::{analyze, rules::RuleSet};
 use drift_detection::plan;
+use drift_detection::plan::RawJson;
 use drift_detection::report::render::{render, Format};
 use drift_detection::report::{build_report, ReportIdentity, RunFacts, WorkspaceInfo};
 use proptest::prelude::*;
@@ -199,7 +200,7 @@ proptest! {
                 after_sensitive: Some(after_sensitive),
             };
             for (b, a) in [(&before, &after), (&before, &before), (&Value::Null, &after), (&before, &Value::Null)] {
-                let raw = |v: &Value| serde_json::value::to_raw_value(v).unwrap();
+                let raw = |v: &Value| RawJson::parse(&v.to_string()).unwrap();
                 prop_assert_eq!(
                     changed_attributes_raw(&raw(b), &raw(a), masks),
                     changed_attributes(b, a, masks)

@@ -17,13 +17,12 @@
 //! are skipped unparsed, so an unchanged attribute costs a byte comparison
 //! and only what differs is parsed into values.
 
-use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
+
+use crate::plan::raw::parse_text;
+use crate::plan::RawJson;
 
 use super::ChangedAttribute;
 
@@ -163,15 +162,22 @@ pub fn changed_attributes(
     walker.out
 }
 
-/// [`changed_attributes`] of two values given as JSON text: the same result,
+/// [`changed_attributes`] of two values kept as JSON text: the same result,
 /// parsing only the parts whose text differs.
 pub fn changed_attributes_raw(
-    before: &RawValue,
-    after: &RawValue,
+    before: &RawJson,
+    after: &RawJson,
     masks: Masks<'_>,
 ) -> Vec<ChangedAttribute> {
     let mut walker = Walker::default();
-    walker.walk_raw(present_raw(before), present_raw(after), masks);
+    match (before.members(), after.members()) {
+        (Some(b), Some(a)) if !is_true(masks.after_unknown) => walker.objects(b, a, masks),
+        _ => walker.walk(
+            present(&before.to_value()),
+            present(&after.to_value()),
+            masks,
+        ),
+    }
     walker.out
 }
 
@@ -179,14 +185,8 @@ fn present(value: &Value) -> Option<&Value> {
     (!value.is_null()).then_some(value)
 }
 
-fn present_raw(raw: &RawValue) -> Option<&RawValue> {
-    (raw.get() != "null").then_some(raw)
-}
-
-/// The value of JSON text that was read as JSON before; a number too large
-/// for [`Value`] is kept as its text rather than dropped.
-fn parse_raw(raw: &RawValue) -> Value {
-    serde_json::from_str(raw.get()).unwrap_or_else(|_| Value::String(raw.get().to_string()))
+fn present_text(text: &str) -> Option<&str> {
+    (text != "null").then_some(text)
 }
 
 /// Whether a mask marks anything at all (an unknown value somewhere below).
@@ -199,61 +199,14 @@ fn marks_any(mask: Option<&Value>) -> bool {
     }
 }
 
-/// One object's members as raw text, sorted by key; a repeated key keeps its
-/// last value, as when parsing into a [`Value`].
-struct RawObject<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'a> RawObject<'a> {
-    fn parse(raw: &'a RawValue) -> Option<RawObject<'a>> {
-        if !raw.get().starts_with('{') {
-            return None;
-        }
-        let mut object: RawObject<'a> = serde_json::from_str(raw.get()).ok()?;
-        if !object.0.is_sorted_by(|x, y| x.0 < y.0) {
-            // Stable, so that among equal keys the last one read stays last.
-            object.0.sort_by(|x, y| x.0.cmp(&y.0));
-            object.0.reverse();
-            object.0.dedup_by(|later, earlier| later.0 == earlier.0);
-            object.0.reverse();
-        }
-        Some(object)
+/// A nested object's members as JSON text, in key order, read from the text
+/// of the object (the top level is split when the document is read).
+fn split_object(text: &str) -> Option<RawJson> {
+    if !text.starts_with('{') {
+        return None;
     }
-
-    fn get(&self, key: &str) -> Option<&'a RawValue> {
-        self.0
-            .binary_search_by(|(k, _)| k.as_ref().cmp(key))
-            .ok()
-            .map(|i| self.0[i].1)
-    }
-
-    fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_ref())
-    }
+    RawJson::parse(text).ok()
 }
-
-impl<'de> Deserialize<'de> for RawObject<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Members;
-        impl<'de> Visitor<'de> for Members {
-            type Value = RawObject<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some((key, value)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
-                    members.push((key.0, value));
-                }
-                Ok(RawObject(members))
-            }
-        }
-        deserializer.deserialize_map(Members)
-    }
-}
-
-/// An object key, borrowed from the text unless it holds escapes.
-#[derive(Deserialize)]
-struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
 
 #[derive(Default)]
 struct Walker {
@@ -263,101 +216,110 @@ struct Walker {
 }
 
 impl Walker {
-    fn walk_raw(&mut self, before: Option<&RawValue>, after: Option<&RawValue>, masks: Masks<'_>) {
-        if let (Some(b), Some(a)) = (before, after) {
-            let unknown_below = marks_any(masks.after_unknown);
-            if b.get() == a.get() && !unknown_below {
-                return;
-            }
-            if !is_true(masks.after_unknown) {
-                if let (Some(b), Some(a)) = (RawObject::parse(b), RawObject::parse(a)) {
-                    if unknown_below {
-                        self.raw_members_with_unknowns(&b, &a, masks);
-                    } else {
-                        self.raw_members(&b, &a, masks);
-                    }
-                    return;
-                }
-            }
+    /// Two objects' members: equal text is skipped unparsed.
+    fn objects<'t>(
+        &mut self,
+        before: impl Iterator<Item = (&'t str, &'t str)> + Clone,
+        after: impl Iterator<Item = (&'t str, &'t str)> + Clone,
+        masks: Masks<'_>,
+    ) {
+        if marks_any(masks.after_unknown) {
+            self.members_with_unknowns(before, after, masks);
+            return;
         }
-        // Lists, scalars, a side missing, unknown values: compare as values.
-        let before = before.map(parse_raw);
-        let after = after.map(parse_raw);
-        self.walk(before.as_ref(), after.as_ref(), masks);
-    }
-
-    /// Both objects' members, in key order, when nothing below is unknown:
-    /// members with equal text are skipped without a look at the masks.
-    fn raw_members(&mut self, before: &RawObject<'_>, after: &RawObject<'_>, masks: Masks<'_>) {
-        let (mut b, mut a) = (before.0.iter().peekable(), after.0.iter().peekable());
+        let (mut b, mut a) = (before.peekable(), after.peekable());
         loop {
-            let (key, b_value, a_value) = match (b.peek(), a.peek()) {
+            let (key, b_value, a_value) = match (b.peek().copied(), a.peek().copied()) {
                 (None, None) => return,
                 (Some((bk, bv)), Some((ak, av))) => match bk.cmp(ak) {
                     std::cmp::Ordering::Equal => {
                         b.next();
                         a.next();
-                        if bv.get() == av.get() {
+                        if bv == av {
                             continue;
                         }
-                        (bk, Some(*bv), Some(*av))
+                        (bk, Some(bv), Some(av))
                     }
                     std::cmp::Ordering::Less => {
                         b.next();
-                        (bk, Some(*bv), None)
+                        (bk, Some(bv), None)
                     }
                     std::cmp::Ordering::Greater => {
                         a.next();
-                        (ak, None, Some(*av))
+                        (ak, None, Some(av))
                     }
                 },
                 (Some((bk, bv)), None) => {
                     b.next();
-                    (bk, Some(*bv), None)
+                    (bk, Some(bv), None)
                 }
                 (None, Some((ak, av))) => {
                     a.next();
-                    (ak, None, Some(*av))
+                    (ak, None, Some(av))
                 }
             };
-            self.raw_member(key, b_value, a_value, masks);
+            self.member(key, b_value, a_value, masks);
         }
     }
 
     /// Both objects' members and the keys the unknown mask names, in key order.
-    fn raw_members_with_unknowns(
+    fn members_with_unknowns<'t>(
         &mut self,
-        before: &RawObject<'_>,
-        after: &RawObject<'_>,
+        before: impl Iterator<Item = (&'t str, &'t str)>,
+        after: impl Iterator<Item = (&'t str, &'t str)>,
         masks: Masks<'_>,
     ) {
+        let before: Vec<(&str, &str)> = before.collect();
+        let after: Vec<(&str, &str)> = after.collect();
+        let lookup = |members: &[(&str, &'t str)], key: &str| {
+            members
+                .binary_search_by(|(k, _)| (*k).cmp(key))
+                .ok()
+                .map(|i| members[i].1)
+        };
         let mut keys: Vec<&str> = before
-            .keys()
-            .chain(after.keys())
+            .iter()
+            .chain(after.iter())
+            .map(|(k, _)| *k)
             .chain(unknown_keys(masks).map(String::as_str))
             .collect();
         keys.sort_unstable();
         keys.dedup();
         for key in keys {
-            self.raw_member(key, before.get(key), after.get(key), masks);
+            self.member(key, lookup(&before, key), lookup(&after, key), masks);
         }
     }
 
-    fn raw_member(
-        &mut self,
-        key: &str,
-        before: Option<&RawValue>,
-        after: Option<&RawValue>,
-        masks: Masks<'_>,
-    ) {
+    fn member(&mut self, key: &str, before: Option<&str>, after: Option<&str>, masks: Masks<'_>) {
         let depth = self.path.len();
         push_key(&mut self.path, key);
-        self.walk_raw(
-            before.and_then(present_raw),
-            after.and_then(present_raw),
+        self.walk_text(
+            before.and_then(present_text),
+            after.and_then(present_text),
             masks.key(key),
         );
         self.path.truncate(depth);
+    }
+
+    /// Two values as JSON text: objects are split and compared member by
+    /// member, anything else is parsed and compared as values.
+    fn walk_text(&mut self, before: Option<&str>, after: Option<&str>, masks: Masks<'_>) {
+        if let (Some(b), Some(a)) = (before, after) {
+            if b == a && !marks_any(masks.after_unknown) {
+                return;
+            }
+            if !is_true(masks.after_unknown) {
+                if let (Some(b), Some(a)) = (split_object(b), split_object(a)) {
+                    if let (Some(b), Some(a)) = (b.members(), a.members()) {
+                        self.objects(b, a, masks);
+                    }
+                    return;
+                }
+            }
+        }
+        let before = before.map(parse_text);
+        let after = after.map(parse_text);
+        self.walk(before.as_ref(), after.as_ref(), masks);
     }
 
     fn walk(&mut self, before: Option<&Value>, after: Option<&Value>, masks: Masks<'_>) {
@@ -603,7 +565,7 @@ mod tests {
 
     #[test]
     fn text_diff_reads_unsorted_and_repeated_keys_as_values_do() {
-        let raw = |text: &str| RawValue::from_string(text.to_string()).unwrap();
+        let raw = |text: &str| RawJson::parse(text).unwrap();
         let before = r#"{"b": 1, "a": {"y": 1, "x": 2}, "c": 1, "c": 2}"#;
         let after = r#"{"a": {"x": 3, "y": 1}, "b": 1, "c": 2}"#;
         let by_text = changed_attributes_raw(&raw(before), &raw(after), Masks::default());

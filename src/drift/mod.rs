@@ -187,8 +187,8 @@ fn classify(
     let mut changed = match detail {
         // A deletion's "changes" would be every attribute; the action says it all.
         Some(d) if action != ActionKind::Delete => diff::changed_attributes_raw(
-            d.before.as_raw(),
-            d.after.as_raw(),
+            &d.before,
+            &d.after,
             diff::Masks {
                 before_sensitive: Some(&d.before_sensitive),
                 after_sensitive: Some(&d.after_sensitive),
@@ -203,10 +203,14 @@ fn classify(
         return None;
     }
 
-    // Parsed whole only for the few rules that look into the objects.
-    let values = detail
-        .filter(|_| rules::reads_values(&change.resource_type))
-        .map(|d| (d.before.to_value(), d.after.to_value()));
+    // Only the members that rule conditions read are parsed.
+    let read_members = rules::members_read(&change.resource_type);
+    let values = detail.filter(|_| !read_members.is_empty()).map(|d| {
+        (
+            d.before.project(read_members),
+            d.after.project(read_members),
+        )
+    });
     let candidate = Candidate {
         address: &change.address,
         resource_type: &change.resource_type,

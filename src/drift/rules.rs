@@ -269,9 +269,11 @@ pub struct Candidate<'a> {
     pub source: Source,
     /// Changed leaves, already redacted.
     pub changed: &'a [ChangedAttribute],
-    /// The raw object before the change, if known. Read by conditions only, never written out.
+    /// The object before the change, if known: at least the members
+    /// [`members_read`] names for its type. Read by conditions only, never
+    /// written out.
     pub before: Option<&'a Value>,
-    /// The raw object after the change, if known. Read by conditions only, never written out.
+    /// The object after the change, likewise.
     pub after: Option<&'a Value>,
 }
 
@@ -540,13 +542,16 @@ fn world_cidrs(rule: Option<&Value>, fields: &[&str]) -> BTreeSet<String> {
     open
 }
 
-/// Whether a rule condition reads the whole `before`/`after` objects of this
-/// resource type (the others only look at changed attributes).
-pub fn reads_values(resource_type: &str) -> bool {
-    matches!(
-        resource_type,
-        "aws_security_group" | "aws_security_group_rule" | "aws_vpc_security_group_ingress_rule"
-    )
+/// The members of a resource's `before`/`after` objects that rule conditions
+/// read (see [`Candidate::before`]); other types' conditions only look at
+/// changed attributes.
+pub fn members_read(resource_type: &str) -> &'static [&'static str] {
+    match resource_type {
+        "aws_security_group" => &["ingress"],
+        "aws_security_group_rule" => &["type", "cidr_blocks", "ipv6_cidr_blocks"],
+        "aws_vpc_security_group_ingress_rule" => &["cidr_ipv4", "cidr_ipv6"],
+        _ => &[],
+    }
 }
 
 fn opens_ingress_to_world(c: &Candidate<'_>) -> bool {

@@ -20,14 +20,16 @@
 //! assert_eq!(doc.format_version.as_deref(), Some("1.2"));
 //! ```
 
+pub mod raw;
 pub mod show;
 pub mod stream;
+
+pub use raw::RawJson;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -86,9 +88,8 @@ pub struct ResourceChange {
 /// The values of a change. Sensitive values are still in clear text here:
 /// they are redacted when the report is built, using the sensitivity masks.
 ///
-/// `before` and `after` stay as Terraform wrote them: the analyzer compares
-/// them byte for byte first and parses only the parts that differ, which is
-/// what keeps analysis close to the cost of reading the input.
+/// `before` and `after` stay as the JSON text Terraform wrote (see [`raw`]):
+/// the analyzer compares text first and parses only the parts that differ.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChangeDetail {
     /// The object before the change (`null` when being created).
@@ -103,61 +104,6 @@ pub struct ChangeDetail {
     pub after_sensitive: Value,
     /// Attribute paths that force replacement.
     pub replace_paths: Vec<Vec<Value>>,
-}
-
-/// A JSON value kept as the text it was read from, parsed on demand.
-#[derive(Debug, Clone)]
-pub struct RawJson(Box<RawValue>);
-
-impl RawJson {
-    /// The JSON text, without surrounding whitespace.
-    pub fn get(&self) -> &str {
-        self.0.get()
-    }
-
-    /// The value as a borrowed raw JSON value.
-    pub fn as_raw(&self) -> &RawValue {
-        &self.0
-    }
-
-    /// The value parsed. Text that came from a successful parse always parses
-    /// again; a number beyond what [`Value`] holds becomes `null`.
-    pub fn to_value(&self) -> Value {
-        serde_json::from_str(self.get()).unwrap_or(Value::Null)
-    }
-
-    /// Whether the value is JSON `null`.
-    pub fn is_null(&self) -> bool {
-        self.get() == "null"
-    }
-}
-
-impl From<&RawValue> for RawJson {
-    fn from(raw: &RawValue) -> Self {
-        RawJson(raw.to_owned())
-    }
-}
-
-impl From<&Value> for RawJson {
-    fn from(value: &Value) -> Self {
-        RawJson(serde_json::value::to_raw_value(value).unwrap_or_else(|_| null_raw()))
-    }
-}
-
-impl Default for RawJson {
-    fn default() -> Self {
-        RawJson(null_raw())
-    }
-}
-
-impl PartialEq for RawJson {
-    fn eq(&self, other: &Self) -> bool {
-        self.get() == other.get()
-    }
-}
-
-fn null_raw() -> Box<RawValue> {
-    RawValue::from_string("null".to_string()).expect("`null` is valid JSON")
 }
 
 /// A diagnostic Terraform reported (error or warning).
