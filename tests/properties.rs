@@ -1,7 +1,7 @@
 //! Property tests: no input, however malformed, makes the parsers or the
 //! analyzer panic; and sensitive values never come out, whatever the shape.
 
-use drift_detection::drift::diff::{changed_attributes, changed_attributes_raw, Masks};
+use drift_detection::drift::diff::{changed_attributes, changed_attributes_raw, Masks, TextMasks};
 use drift_detection::drift::{analyze, rules::RuleSet};
 use drift_detection::plan;
 use drift_detection::plan::RawJson;
@@ -191,6 +191,8 @@ proptest! {
         let after = json!({"shared": shared, "tags": {"same": shared, "x": after}, "x": after});
         let mask_sets = [
             (json!({}), json!({}), json!({})),
+            (json!({"x": true, "tags": {"same": true}}), json!({"tags": true}), json!({"x": {"k": true}})),
+            (json!(true), json!(true), json!(false)),
             (unknown, before_sensitive, after_sensitive),
         ];
         for (unknown, before_sensitive, after_sensitive) in &mask_sets {
@@ -199,10 +201,16 @@ proptest! {
                 before_sensitive: Some(before_sensitive),
                 after_sensitive: Some(after_sensitive),
             };
+            let raw = |v: &Value| RawJson::parse(&v.to_string()).unwrap();
+            let (unknown, before_sensitive, after_sensitive) = (raw(unknown), raw(before_sensitive), raw(after_sensitive));
+            let text_masks = TextMasks {
+                after_unknown: &unknown,
+                before_sensitive: &before_sensitive,
+                after_sensitive: &after_sensitive,
+            };
             for (b, a) in [(&before, &after), (&before, &before), (&Value::Null, &after), (&before, &Value::Null)] {
-                let raw = |v: &Value| RawJson::parse(&v.to_string()).unwrap();
                 prop_assert_eq!(
-                    changed_attributes_raw(&raw(b), &raw(a), masks),
+                    changed_attributes_raw(&raw(b), &raw(a), text_masks),
                     changed_attributes(b, a, masks)
                 );
             }

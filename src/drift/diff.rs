@@ -17,11 +17,12 @@
 //! are skipped unparsed, so an unchanged attribute costs a byte comparison
 //! and only what differs is parsed into values.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::plan::raw::parse_text;
+use crate::plan::raw::{parse_text, split_members};
 use crate::plan::RawJson;
 
 use super::ChangedAttribute;
@@ -162,23 +163,124 @@ pub fn changed_attributes(
     walker.out
 }
 
-/// [`changed_attributes`] of two values kept as JSON text: the same result,
-/// parsing only the parts whose text differs.
+/// [`changed_attributes`] of two values kept as JSON text, with Terraform's
+/// masks kept likewise: the same result, parsing only the parts (values and
+/// masks) whose text differs.
 pub fn changed_attributes_raw(
     before: &RawJson,
     after: &RawJson,
-    masks: Masks<'_>,
+    masks: TextMasks<'_>,
 ) -> Vec<ChangedAttribute> {
     let mut walker = Walker::default();
     match (before.members(), after.members()) {
-        (Some(b), Some(a)) if !is_true(masks.after_unknown) => walker.objects(b, a, masks),
-        _ => walker.walk(
-            present(&before.to_value()),
-            present(&after.to_value()),
-            masks,
-        ),
+        (Some(b), Some(a)) if masks.after_unknown.text() != Some("true") => {
+            walker.objects(b, a, &masks)
+        }
+        _ => {
+            let parsed = ChildMasks {
+                before_sensitive: Some(Cow::Owned(masks.before_sensitive.to_value())),
+                after_sensitive: Some(Cow::Owned(masks.after_sensitive.to_value())),
+                after_unknown: Some(Cow::Owned(masks.after_unknown.to_value())),
+            };
+            walker.walk(
+                present(&before.to_value()),
+                present(&after.to_value()),
+                parsed.masks(),
+            )
+        }
     }
     walker.out
+}
+
+/// Terraform's masks for a whole resource, kept as JSON text like its values.
+#[derive(Clone, Copy)]
+pub struct TextMasks<'a> {
+    /// `before_sensitive`.
+    pub before_sensitive: &'a RawJson,
+    /// `after_sensitive`.
+    pub after_sensitive: &'a RawJson,
+    /// `after_unknown`.
+    pub after_unknown: &'a RawJson,
+}
+
+/// Masks for the members of an object being compared.
+trait MaskSource {
+    /// The masks of member `key`.
+    fn child(&self, key: &str) -> ChildMasks<'_>;
+    /// Whether anything below may be unknown (may err towards yes).
+    fn marks_any_unknown(&self) -> bool;
+    /// Keys the unknown mask names.
+    fn unknown_keys(&self) -> impl Iterator<Item = &str>;
+}
+
+impl MaskSource for Masks<'_> {
+    fn child(&self, key: &str) -> ChildMasks<'_> {
+        let child = self.key(key);
+        ChildMasks {
+            before_sensitive: child.before_sensitive.map(Cow::Borrowed),
+            after_sensitive: child.after_sensitive.map(Cow::Borrowed),
+            after_unknown: child.after_unknown.map(Cow::Borrowed),
+        }
+    }
+
+    fn marks_any_unknown(&self) -> bool {
+        marks_any(self.after_unknown)
+    }
+
+    fn unknown_keys(&self) -> impl Iterator<Item = &str> {
+        unknown_keys(*self).map(String::as_str)
+    }
+}
+
+impl MaskSource for TextMasks<'_> {
+    fn child(&self, key: &str) -> ChildMasks<'_> {
+        let member = |mask: &RawJson| match mask.text() {
+            Some("true") => Some(Cow::Borrowed(&TRUE)),
+            _ => mask.member(key).map(|text| Cow::Owned(parse_text(text))),
+        };
+        ChildMasks {
+            before_sensitive: member(self.before_sensitive),
+            after_sensitive: member(self.after_sensitive),
+            after_unknown: member(self.after_unknown),
+        }
+    }
+
+    fn marks_any_unknown(&self) -> bool {
+        // `true` in the text may be part of a key: then the exact (slower)
+        // way is taken for nothing, never the other way round.
+        match self.after_unknown.members() {
+            Some(mut members) => members.any(|(_, value)| value.contains("true")),
+            None => self.after_unknown.text() == Some("true"),
+        }
+    }
+
+    fn unknown_keys(&self) -> impl Iterator<Item = &str> {
+        self.after_unknown
+            .members()
+            .into_iter()
+            .flatten()
+            .filter(|(_, value)| *value != "false")
+            .map(|(key, _)| key)
+    }
+}
+
+/// The masks of one member: borrowed from parsed masks, or parsed from the
+/// text of a resource's masks (only for members whose text differs).
+#[derive(Default)]
+struct ChildMasks<'a> {
+    before_sensitive: Option<Cow<'a, Value>>,
+    after_sensitive: Option<Cow<'a, Value>>,
+    after_unknown: Option<Cow<'a, Value>>,
+}
+
+impl ChildMasks<'_> {
+    fn masks(&self) -> Masks<'_> {
+        Masks {
+            before_sensitive: self.before_sensitive.as_deref(),
+            after_sensitive: self.after_sensitive.as_deref(),
+            after_unknown: self.after_unknown.as_deref(),
+        }
+    }
 }
 
 fn present(value: &Value) -> Option<&Value> {
@@ -199,15 +301,6 @@ fn marks_any(mask: Option<&Value>) -> bool {
     }
 }
 
-/// A nested object's members as JSON text, in key order, read from the text
-/// of the object (the top level is split when the document is read).
-fn split_object(text: &str) -> Option<RawJson> {
-    if !text.starts_with('{') {
-        return None;
-    }
-    RawJson::parse(text).ok()
-}
-
 #[derive(Default)]
 struct Walker {
     /// The path of the value being compared, as it will be printed.
@@ -221,9 +314,9 @@ impl Walker {
         &mut self,
         before: impl Iterator<Item = (&'t str, &'t str)> + Clone,
         after: impl Iterator<Item = (&'t str, &'t str)> + Clone,
-        masks: Masks<'_>,
+        masks: &impl MaskSource,
     ) {
-        if marks_any(masks.after_unknown) {
+        if masks.marks_any_unknown() {
             self.members_with_unknowns(before, after, masks);
             return;
         }
@@ -267,7 +360,7 @@ impl Walker {
         &mut self,
         before: impl Iterator<Item = (&'t str, &'t str)>,
         after: impl Iterator<Item = (&'t str, &'t str)>,
-        masks: Masks<'_>,
+        masks: &impl MaskSource,
     ) {
         let before: Vec<(&str, &str)> = before.collect();
         let after: Vec<(&str, &str)> = after.collect();
@@ -281,7 +374,7 @@ impl Walker {
             .iter()
             .chain(after.iter())
             .map(|(k, _)| *k)
-            .chain(unknown_keys(masks).map(String::as_str))
+            .chain(masks.unknown_keys())
             .collect();
         keys.sort_unstable();
         keys.dedup();
@@ -290,13 +383,20 @@ impl Walker {
         }
     }
 
-    fn member(&mut self, key: &str, before: Option<&str>, after: Option<&str>, masks: Masks<'_>) {
+    fn member(
+        &mut self,
+        key: &str,
+        before: Option<&str>,
+        after: Option<&str>,
+        masks: &impl MaskSource,
+    ) {
         let depth = self.path.len();
         push_key(&mut self.path, key);
+        let child = masks.child(key);
         self.walk_text(
             before.and_then(present_text),
             after.and_then(present_text),
-            masks.key(key),
+            child.masks(),
         );
         self.path.truncate(depth);
     }
@@ -309,10 +409,14 @@ impl Walker {
                 return;
             }
             if !is_true(masks.after_unknown) {
-                if let (Some(b), Some(a)) = (split_object(b), split_object(a)) {
-                    if let (Some(b), Some(a)) = (b.members(), a.members()) {
-                        self.objects(b, a, masks);
-                    }
+                // A nested object is split here (the top level was split
+                // when the document was read), borrowing from its text.
+                if let (Some(b), Some(a)) = (split_members(b), split_members(a)) {
+                    self.objects(
+                        b.iter().map(|(k, v)| (k.as_ref(), *v)),
+                        a.iter().map(|(k, v)| (k.as_ref(), *v)),
+                        &masks,
+                    );
                     return;
                 }
             }
@@ -568,7 +672,13 @@ mod tests {
         let raw = |text: &str| RawJson::parse(text).unwrap();
         let before = r#"{"b": 1, "a": {"y": 1, "x": 2}, "c": 1, "c": 2}"#;
         let after = r#"{"a": {"x": 3, "y": 1}, "b": 1, "c": 2}"#;
-        let by_text = changed_attributes_raw(&raw(before), &raw(after), Masks::default());
+        let null = RawJson::default();
+        let masks = TextMasks {
+            before_sensitive: &null,
+            after_sensitive: &null,
+            after_unknown: &null,
+        };
+        let by_text = changed_attributes_raw(&raw(before), &raw(after), masks);
         let by_value = changed_attributes(
             &serde_json::from_str(before).unwrap(),
             &serde_json::from_str(after).unwrap(),

@@ -189,10 +189,10 @@ fn classify(
         Some(d) if action != ActionKind::Delete => diff::changed_attributes_raw(
             &d.before,
             &d.after,
-            diff::Masks {
-                before_sensitive: Some(&d.before_sensitive),
-                after_sensitive: Some(&d.after_sensitive),
-                after_unknown: Some(&d.after_unknown),
+            diff::TextMasks {
+                before_sensitive: &d.before_sensitive,
+                after_sensitive: &d.after_sensitive,
+                after_unknown: &d.after_unknown,
             },
         ),
         _ => Vec::new(),

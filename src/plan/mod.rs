@@ -97,11 +97,11 @@ pub struct ChangeDetail {
     /// The object after the change (`null` when being deleted).
     pub after: RawJson,
     /// Mask of values only known after apply.
-    pub after_unknown: Value,
+    pub after_unknown: RawJson,
     /// Mask of sensitive values in `before`.
-    pub before_sensitive: Value,
+    pub before_sensitive: RawJson,
     /// Mask of sensitive values in `after`.
-    pub after_sensitive: Value,
+    pub after_sensitive: RawJson,
     /// Attribute paths that force replacement.
     pub replace_paths: Vec<Vec<Value>>,
 }
@@ -257,10 +257,27 @@ pub fn read_slice(source_name: &str, bytes: &[u8], max_bytes: u64) -> Result<Pla
 /// Reads a plan or stream file, as [`read_document`] does; the file's size
 /// lets a document be read in one allocation.
 pub fn read_file(path: &Path, max_bytes: u64) -> Result<PlanDocument> {
+    const HEAD: usize = 64 * 1024;
     let name = path.display().to_string();
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let size_hint = file.metadata().map(|m| m.len()).unwrap_or(0);
-    read_document_sized(&name, BufReader::new(file), max_bytes, size_hint)
+    let io_err = |e| Error::io(path, e);
+    let file = File::open(path).map_err(io_err)?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut reader = BufReader::with_capacity(HEAD, file);
+    let head = reader.fill_buf().map_err(io_err)?;
+    // A first line longer than the head is a one-line document (a stream's
+    // lines are short): read it in one allocation of the file's size and
+    // parse it in place. Anything else goes line by line, so that a stream's
+    // memory stays flat.
+    if head.len() == HEAD && memchr::memchr(b'\n', head).is_none() {
+        check_size(&name, size, max_bytes)?;
+        let mut whole = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        (&mut reader)
+            .take(max_bytes.saturating_add(1))
+            .read_to_end(&mut whole)
+            .map_err(io_err)?;
+        return read_slice(&name, &whole, max_bytes);
+    }
+    read_document_sized(&name, reader, max_bytes, size)
 }
 
 /// Reads Terraform output from `reader`, deciding between a JSON document and
@@ -283,11 +300,7 @@ fn read_document_sized<R: BufRead>(
     size_hint: u64,
 ) -> Result<PlanDocument> {
     let io_err = |e| Error::io(source_name, e);
-    // Reserving (not touching) the expected size spares a huge one-line
-    // document the copies of a doubling buffer; a stream's pages are never
-    // touched beyond its first line.
-    let capacity = usize::try_from(size_hint.min(max_bytes.saturating_add(1))).unwrap_or(0);
-    let mut first = Vec::with_capacity(capacity);
+    let mut first = Vec::new();
     let mut skipped_lines = 0usize;
     // Skip leading blank lines so the first line we look at carries content.
     loop {
@@ -336,6 +349,8 @@ fn read_document_sized<R: BufRead>(
     }
 
     let mut whole = first;
+    // The expected size at once, not a doubling buffer's copies.
+    whole.reserve(usize::try_from(size_hint.min(max_bytes)).unwrap_or(0));
     whole.extend_from_slice(&second);
     let limit = max_bytes.saturating_add(1);
     (&mut reader)

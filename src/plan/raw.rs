@@ -99,15 +99,7 @@ impl RawJson {
     }
 
     fn object<'k>(members: impl IntoIterator<Item = (Cow<'k, str>, &'k str)>) -> Self {
-        let mut pairs: Vec<(Cow<'k, str>, &'k str)> = members.into_iter().collect();
-        if !pairs.is_sorted_by(|x, y| x.0 < y.0) {
-            // Stable, so that of repeated keys the last one read stays last
-            // and wins, as when parsing into a `Value`.
-            pairs.sort_by(|x, y| x.0.cmp(&y.0));
-            pairs.reverse();
-            pairs.dedup_by(|later, earlier| later.0 == earlier.0);
-            pairs.reverse();
-        }
+        let pairs = in_key_order(members.into_iter().collect());
         let mut text = String::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len()).sum());
         let mut spans = Vec::with_capacity(pairs.len());
         for (key, value) in pairs {
@@ -134,10 +126,63 @@ impl RawJson {
     }
 }
 
+/// An object's members as `(key, value JSON text)` borrowed from `text`, in
+/// key order; `None` when `text` is not an object.
+pub(crate) fn split_members(text: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
+    if !text.starts_with('{') {
+        return None;
+    }
+    match serde_json::from_str::<ReadJson<'_>>(text).ok()? {
+        ReadJson::Object(members) => Some(in_key_order(members)),
+        ReadJson::Other(_) => None,
+    }
+}
+
+/// Sorts members by key; of repeated keys the last one read stays and wins,
+/// as when parsing into a `Value`. Terraform writes keys sorted, so this
+/// mostly only checks.
+fn in_key_order<'k>(mut pairs: Vec<(Cow<'k, str>, &'k str)>) -> Vec<(Cow<'k, str>, &'k str)> {
+    if !pairs.is_sorted_by(|x, y| x.0 < y.0) {
+        pairs.sort_by(|x, y| x.0.cmp(&y.0));
+        pairs.reverse();
+        pairs.dedup_by(|later, earlier| later.0 == earlier.0);
+        pairs.reverse();
+    }
+    pairs
+}
+
 /// The value of JSON text that was read as JSON before; a number too large
 /// for [`Value`] is kept as its text rather than dropped.
 pub(crate) fn parse_text(text: &str) -> Value {
+    if let Some(value) = parse_simple(text) {
+        return value;
+    }
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+/// Most changed leaves are short strings, small integers and booleans: read
+/// them without setting up a JSON parser. `None` for anything else.
+fn parse_simple(text: &str) -> Option<Value> {
+    match text {
+        "true" => return Some(Value::Bool(true)),
+        "false" => return Some(Value::Bool(false)),
+        "null" => return Some(Value::Null),
+        _ => {}
+    }
+    let bytes = text.as_bytes();
+    if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        // Text already read as JSON: without a backslash, the quotes are the
+        // only syntax in a string.
+        return (!inner.contains('\\') && !inner.contains('"'))
+            .then(|| Value::String(inner.to_string()));
+    }
+    let plain_integer = !bytes.is_empty()
+        && bytes.len() <= 19
+        && bytes.iter().all(u8::is_ascii_digit)
+        && (bytes[0] != b'0' || bytes.len() == 1);
+    plain_integer
+        .then(|| text.parse::<u64>().ok().map(Value::from))
+        .flatten()
 }
 
 impl From<&Value> for RawJson {
@@ -287,6 +332,35 @@ mod tests {
         );
         assert_eq!(raw.project(&["b", "nope"]), json!({"b": 3}));
         assert_eq!(RawJson::from(&raw.to_value()).to_value(), raw.to_value());
+    }
+
+    #[test]
+    fn simple_leaves_read_as_serde_json_reads_them() {
+        for text in [
+            "true",
+            "false",
+            "null",
+            "0",
+            "7",
+            "1844674407370955161",
+            "18446744073709551615",
+            "-1",
+            "1.0",
+            "1e3",
+            r#""""#,
+            r#""plain text""#,
+            r#""a\"b""#,
+            r#""\u0041""#,
+            r#""tab\there""#,
+            "[]",
+            "{}",
+        ] {
+            assert_eq!(
+                parse_text(text),
+                serde_json::from_str::<Value>(text).unwrap(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

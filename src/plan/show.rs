@@ -123,12 +123,12 @@ impl<'de> Deserialize<'de> for ChangeList {
 /// values of an entry that changes nothing are skipped unread.
 #[derive(Default)]
 struct RawChangeBody<'a> {
-    actions: Vec<Text<'a>>,
+    actions: RawActions<'a>,
     before: Option<ReadJson<'a>>,
     after: Option<ReadJson<'a>>,
-    after_unknown: Value,
-    before_sensitive: Value,
-    after_sensitive: Value,
+    after_unknown: Option<ReadJson<'a>>,
+    before_sensitive: Option<ReadJson<'a>>,
+    after_sensitive: Option<ReadJson<'a>>,
     replace_paths: Option<Vec<Vec<Value>>>,
     importing: bool,
     values_skipped: bool,
@@ -136,7 +136,7 @@ struct RawChangeBody<'a> {
 
 impl RawChangeBody<'_> {
     fn changes_something(&self) -> bool {
-        self.actions.iter().any(|a| a.0 != "no-op" && a.0 != "read")
+        self.actions.iter().any(|a| a != "no-op" && a != "read")
     }
 }
 
@@ -189,6 +189,48 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawChangeBody<'a> {
             }
         }
         deserializer.deserialize_map(Fields(PhantomData))
+    }
+}
+
+/// Terraform's action list: one or two words, read without allocating.
+#[derive(Default)]
+struct RawActions<'a> {
+    first_two: [Option<Text<'a>>; 2],
+    more: Vec<Text<'a>>,
+}
+
+impl RawActions<'_> {
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        self.first_two
+            .iter()
+            .flatten()
+            .chain(&self.more)
+            .map(|word| word.0.as_ref())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawActions<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Words<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Words<'a> {
+            type Value = RawActions<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of actions")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut actions = RawActions::default();
+                let mut count = 0;
+                while let Some(word) = seq.next_element::<Text<'a>>()? {
+                    match actions.first_two.get_mut(count) {
+                        Some(slot) => *slot = Some(word),
+                        None => actions.more.push(word),
+                    }
+                    count += 1;
+                }
+                Ok(actions)
+            }
+        }
+        deserializer.deserialize_seq(Words(PhantomData))
     }
 }
 
@@ -308,7 +350,7 @@ pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Resu
     // Checking the UTF-8 once up front (fast, the input is mostly ASCII)
     // spares serde_json checking every string it borrows. Input that is not
     // UTF-8 takes serde_json's own byte reader, which says where it breaks.
-    let parsed = match std::str::from_utf8(bytes) {
+    let parsed = match simdutf8::basic::from_utf8(bytes) {
         Ok(text) => serde_json::from_str::<RawDocument>(text),
         Err(_) => serde_json::from_slice::<RawDocument>(bytes),
     };
@@ -503,13 +545,15 @@ fn convert_change(raw: RawChange<'_>) -> Option<ResourceChange> {
         previous_address,
         change: body,
     } = raw;
-    let mut actions: Vec<String> = body.actions.iter().map(|a| a.0.to_string()).collect();
-    if body.importing && actions.iter().all(|a| a == "no-op") {
-        actions = vec!["import".to_string()];
-    }
-    if !actions.iter().any(|a| a != "no-op" && a != "read") {
+    let import_only = body.importing && body.actions.iter().all(|a| a == "no-op");
+    if !import_only && !body.changes_something() {
         return None;
     }
+    let actions: Vec<String> = if import_only {
+        vec!["import".to_string()]
+    } else {
+        body.actions.iter().map(str::to_string).collect()
+    };
     let mode = match mode.as_ref().map(|m| m.0.as_ref()) {
         Some("data") => Mode::Data,
         _ => Mode::Managed,
@@ -520,9 +564,9 @@ fn convert_change(raw: RawChange<'_>) -> Option<ResourceChange> {
         ChangeDetail {
             before: value(body.before),
             after: value(body.after),
-            after_unknown: body.after_unknown,
-            before_sensitive: body.before_sensitive,
-            after_sensitive: body.after_sensitive,
+            after_unknown: value(body.after_unknown),
+            before_sensitive: value(body.before_sensitive),
+            after_sensitive: value(body.after_sensitive),
             replace_paths: body.replace_paths.unwrap_or_default(),
         }
     });
