@@ -20,6 +20,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::plan::raw::{parse_text, split_members};
@@ -287,6 +288,14 @@ fn present(value: &Value) -> Option<&Value> {
     (!value.is_null()).then_some(value)
 }
 
+/// A list's elements as JSON text; `None` when `text` is not a list.
+fn split_list(text: &str) -> Option<Vec<&RawValue>> {
+    if !text.starts_with('[') {
+        return None;
+    }
+    serde_json::from_str(text).ok()
+}
+
 fn present_text(text: &str) -> Option<&str> {
     (text != "null").then_some(text)
 }
@@ -418,6 +427,23 @@ impl Walker {
                         &masks,
                     );
                     return;
+                }
+                // Lists of one length are compared index by index, as values
+                // are; other lengths need element matching, on values.
+                if let (Some(b), Some(a)) = (split_list(b), split_list(a)) {
+                    if b.len() == a.len() {
+                        for (i, (b, a)) in b.iter().zip(&a).enumerate() {
+                            let depth = self.path.len();
+                            push_index(&mut self.path, i);
+                            self.walk_text(
+                                present_text(b.get()),
+                                present_text(a.get()),
+                                masks.indexes(Some(i), Some(i)),
+                            );
+                            self.path.truncate(depth);
+                        }
+                        return;
+                    }
                 }
             }
         }

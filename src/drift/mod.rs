@@ -19,7 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::plan::{Diagnostic, Mode, PlanDocument, ResourceChange};
+use crate::plan::{ChangeDetail, Diagnostic, Mode, PlanDocument, ResourceChange};
 use rules::{ActionKind, AutoRemediation, Candidate, RuleSet, Severity};
 
 /// Where a finding comes from.
@@ -203,9 +203,17 @@ fn classify(
         return None;
     }
 
-    // Only the members that rule conditions read are parsed.
+    // Only the members that rule conditions read are parsed, and only when
+    // one of them changed: the conditions compare them before and after.
     let read_members = rules::members_read(&change.resource_type);
-    let values = detail.filter(|_| !read_members.is_empty()).map(|d| {
+    let read_changed = |d: &&ChangeDetail| {
+        read_members
+            .iter()
+            .any(|m| d.before.member(m) != d.after.member(m))
+            || d.before.members().is_none()
+            || d.after.members().is_none()
+    };
+    let values = detail.filter(read_changed).map(|d| {
         (
             d.before.project(read_members),
             d.after.project(read_members),

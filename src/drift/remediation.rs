@@ -34,9 +34,10 @@ pub struct Finding<'a> {
 pub fn suggest(f: &Finding<'_>) -> Remediation {
     let blocked = f.critical || f.stateful || f.forced == Some(AutoRemediation::Blocked);
     let target = shell_quote(f.address);
-    let plan_cmd = format!("terraform plan -target={target}");
-    let apply_cmd = format!("terraform apply -target={target}");
-    let what = describe_paths(&f.changed_paths);
+    let plan_cmd = || format!("terraform plan -target={target}");
+    let apply_cmd = || format!("terraform apply -target={target}");
+    let apply_unless_blocked = || if blocked { plan_cmd() } else { apply_cmd() };
+    let what = || describe_paths(&f.changed_paths);
 
     let (suggestion, command) = match (f.source, f.action) {
         (Source::OutsideTerraform, ActionKind::Delete) if f.stateful => (
@@ -44,28 +45,30 @@ pub fn suggest(f: &Finding<'_>) -> Remediation {
                 "{} was deleted outside Terraform and held data. Restore it from its latest snapshot or backup and bring it back under management with `terraform import`, or re-create it empty with `terraform apply`; if the deletion was intended, remove it from the configuration.",
                 f.address
             ),
-            plan_cmd,
+            plan_cmd(),
         ),
         (Source::OutsideTerraform, ActionKind::Delete) => (
             format!(
                 "{} was deleted outside Terraform. Re-create it with `terraform apply -target`, or remove it from the configuration if the deletion was intended.",
                 f.address
             ),
-            if blocked { plan_cmd } else { apply_cmd },
+            apply_unless_blocked(),
         ),
         (Source::OutsideTerraform, _) if f.tags_only => (
             format!(
-                "Only tags of {} changed outside Terraform ({what}). Re-apply to restore them, or, if another system owns these tags, ignore them with `lifecycle {{ ignore_changes = [tags] }}` or an ignore rule.",
-                f.address
+                "Only tags of {} changed outside Terraform ({}). Re-apply to restore them, or, if another system owns these tags, ignore them with `lifecycle {{ ignore_changes = [tags] }}` or an ignore rule.",
+                f.address,
+                what()
             ),
-            apply_cmd,
+            apply_cmd(),
         ),
         (Source::OutsideTerraform, _) => (
             format!(
-                "{} was changed outside Terraform ({what}). Revert it with `terraform apply -target` to restore the configured values, or adopt the change by updating the configuration and running `terraform apply -refresh-only`.",
-                f.address
+                "{} was changed outside Terraform ({}). Revert it with `terraform apply -target` to restore the configured values, or adopt the change by updating the configuration and running `terraform apply -refresh-only`.",
+                f.address,
+                what()
             ),
-            if blocked { plan_cmd } else { apply_cmd },
+            apply_unless_blocked(),
         ),
         (Source::ConfigChange, ActionKind::Replace) => (
             format!(
@@ -77,19 +80,19 @@ pub fn suggest(f: &Finding<'_>) -> Remediation {
                     format!(" (because of {})", f.replace_paths.join(", "))
                 }
             ),
-            plan_cmd,
+            plan_cmd(),
         ),
         (Source::ConfigChange, _) => (
             format!(
                 "The configuration of {} differs from its state ({}). Apply the reviewed plan through your pipeline, or change the configuration back.",
                 f.address,
-                if f.changed_paths.is_empty() { f.action.as_str().to_string() } else { what }
+                if f.changed_paths.is_empty() { f.action.as_str().to_string() } else { what() }
             ),
-            if blocked { plan_cmd } else { apply_cmd },
+            apply_unless_blocked(),
         ),
     };
     let suggestion = if blocked {
-        format!("Manual review required: {suggestion}")
+        "Manual review required: ".to_string() + &suggestion
     } else {
         suggestion
     };

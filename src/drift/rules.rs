@@ -544,7 +544,8 @@ fn world_cidrs(rule: Option<&Value>, fields: &[&str]) -> BTreeSet<String> {
 
 /// The members of a resource's `before`/`after` objects that rule conditions
 /// read (see [`Candidate::before`]); other types' conditions only look at
-/// changed attributes.
+/// changed attributes. The conditions compare these members before and
+/// after, so they never fire when none of them changed.
 pub fn members_read(resource_type: &str) -> &'static [&'static str] {
     match resource_type {
         "aws_security_group" => &["ingress"],

@@ -167,6 +167,8 @@ fn parse_simple(text: &str) -> Option<Value> {
         "true" => return Some(Value::Bool(true)),
         "false" => return Some(Value::Bool(false)),
         "null" => return Some(Value::Null),
+        "{}" => return Some(Value::Object(Map::new())),
+        "[]" => return Some(Value::Array(Vec::new())),
         _ => {}
     }
     let bytes = text.as_bytes();
