@@ -85,6 +85,7 @@ async fn rig(terraform: impl FnOnce(&Path) -> PathBuf) -> Rig {
         metrics_namespace: "DriftDetection".into(),
         terraform_path: terraform(tmp.path()),
         log_level: "info".into(),
+        region: "us-east-1".into(),
     };
     let scratch = tmp.path().join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();

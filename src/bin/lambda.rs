@@ -85,7 +85,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         tracing::error!(%message, "cold start failed");
         lambda_runtime::Error::from(message)
     })?;
-    let sdk_config = load_sdk_config().await;
+    let sdk_config = load_sdk_config(&config.region).await;
     let worker = Worker::new(config, Aws::new(&sdk_config));
     let worker = &worker;
     lambda_runtime::run(service_fn(move |event| handle(worker, event))).await

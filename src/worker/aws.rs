@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
@@ -74,10 +74,12 @@ pub struct Aws {
     sts: aws_sdk_sts::Client,
 }
 
-/// Loads the SDK configuration from the environment (region, credentials,
-/// `AWS_ENDPOINT_URL`), with standard retries and bounded timeouts.
-pub async fn load_sdk_config() -> SdkConfig {
+/// Loads the SDK configuration for `region` (credentials and
+/// `AWS_ENDPOINT_URL` from the environment), with standard retries and
+/// bounded timeouts.
+pub async fn load_sdk_config(region: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(
             TimeoutConfig::builder()

@@ -22,6 +22,10 @@ pub struct WorkerConfig {
     pub terraform_path: PathBuf,
     /// `LOG_LEVEL`: a tracing filter such as `info` or `debug`.
     pub log_level: String,
+    /// `AWS_REGION` (Lambda sets it), else `AWS_DEFAULT_REGION`: the region
+    /// of the report bucket and the topic. Required, so that the SDK never
+    /// goes looking for one on the instance metadata endpoint.
+    pub region: String,
 }
 
 impl WorkerConfig {
@@ -71,6 +75,20 @@ impl WorkerConfig {
             get("TERRAFORM_PATH").unwrap_or_else(|| DEFAULT_TERRAFORM_PATH.to_string()),
         );
         let log_level = get("LOG_LEVEL").unwrap_or_else(|| "info".to_string());
+        let region = get("AWS_REGION")
+            .or_else(|| get("AWS_DEFAULT_REGION"))
+            .unwrap_or_default();
+        if region.is_empty() {
+            faults.push(
+                "AWS_REGION is not set (Lambda sets it; set it to run the worker elsewhere)"
+                    .to_string(),
+            );
+        } else if !region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            faults.push(format!("AWS_REGION {region:?} is not an AWS region name"));
+        }
         if !faults.is_empty() {
             return Err(format!(
                 "the worker is misconfigured: {}",
@@ -84,6 +102,7 @@ impl WorkerConfig {
             metrics_namespace,
             terraform_path,
             log_level,
+            region,
         })
     }
 }
@@ -106,8 +125,10 @@ mod tests {
         let c = config(&[
             ("REPORT_BUCKET", "drift-detection-reports-dev"),
             ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:111111111111:alerts"),
+            ("AWS_DEFAULT_REGION", "eu-central-1"),
         ])
         .unwrap();
+        assert_eq!(c.region, "eu-central-1");
         assert_eq!(c.terraform_path, PathBuf::from("/opt/bin/terraform"));
         assert_eq!(c.metrics_namespace, "DriftDetection");
         assert_eq!(c.report_kms_key_arn, None);
@@ -118,5 +139,8 @@ mod tests {
         let err = config(&[("REPORT_BUCKET", "Bad_Bucket")]).unwrap_err();
         assert!(err.contains("REPORT_BUCKET \"Bad_Bucket\""), "{err}");
         assert!(err.contains("SNS_TOPIC_ARN"), "{err}");
+        assert!(err.contains("AWS_REGION is not set"), "{err}");
+        let err = config(&[("AWS_REGION", "US East")]).unwrap_err();
+        assert!(err.contains("AWS_REGION \"US East\""), "{err}");
     }
 }
