@@ -259,7 +259,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ReadVisitor<'a> {
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
         let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
-        while let Some((key, value)) = map.next_entry::<Key<'a>, &'a RawValue>()? {
+        while let Some((key, value)) = map.next_entry::<Text<'a>, &'a RawValue>()? {
             members.push((key.0, value.get()));
         }
         Ok(ReadJson::Object(members))
@@ -306,9 +306,16 @@ impl<'de: 'a, 'a> Visitor<'de> for ReadVisitor<'a> {
     }
 }
 
-/// An object key, borrowed from the input unless it holds escapes.
+/// A string (a value or an object key) borrowed from the input unless it
+/// holds escapes. (A bare `Option<Cow<str>>` field would always copy.)
 #[derive(Deserialize)]
-pub(crate) struct Key<'a>(#[serde(borrow)] pub(crate) Cow<'a, str>);
+pub(crate) struct Text<'a>(#[serde(borrow)] pub(crate) Cow<'a, str>);
+
+impl Text<'_> {
+    pub(crate) fn owned(self) -> String {
+        self.0.into_owned()
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -20,8 +20,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    raw::ReadJson, split_module, stream, ChangeDetail, Diagnostic, DocumentKind, Mode,
-    PlanDocument, RelevantAttribute, ResourceChange,
+    raw::{ReadJson, Text},
+    split_module, stream, ChangeDetail, Diagnostic, DocumentKind, Mode, PlanDocument,
+    RelevantAttribute, ResourceChange,
 };
 use crate::error::{Error, Result};
 
@@ -72,17 +73,6 @@ struct RawChange<'a> {
     previous_address: Option<Text<'a>>,
     #[serde(borrow)]
     change: RawChangeBody<'a>,
-}
-
-/// A string borrowed from the input unless it holds escapes. (A bare
-/// `Option<Cow<str>>` field would always copy.)
-#[derive(Deserialize)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
-
-impl Text<'_> {
-    fn owned(self) -> String {
-        self.0.into_owned()
-    }
 }
 
 /// A `resource_drift` or `resource_changes` list, converted entry by entry
