@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod moto;
+pub mod moto_server;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

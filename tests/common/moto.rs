@@ -1,78 +1,37 @@
 //! A real moto server on 127.0.0.1 for the tests that talk to AWS APIs:
 //! started on a free port, stopped when the guard drops.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 
+use super::moto_server::MotoServer;
+
 /// The region every moto test uses.
 pub const REGION: &str = "us-east-1";
 
-/// A running moto server.
+/// A running moto server, with SDK clients pointed at it.
 pub struct Moto {
-    child: Child,
-    port: u16,
-}
-
-fn moto_binary() -> PathBuf {
-    let path = super::repo().join(".venv/bin/moto_server");
-    assert!(
-        path.exists(),
-        "{} not found: run scripts/bootstrap (scripts/test does) to install the pinned moto",
-        path.display()
-    );
-    path
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    server: MotoServer,
 }
 
 impl Moto {
     /// Starts moto and waits until it answers.
     pub fn start() -> Moto {
-        // Another test may take the port between probe and bind: try a few.
-        for _ in 0..5 {
-            let port = free_port();
-            let child = Command::new(moto_binary())
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("moto_server starts");
-            let mut moto = Moto { child, port };
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(20) {
-                if let Ok(Some(_)) = moto.child.try_wait() {
-                    break;
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return moto;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = moto.child.kill();
+        Moto {
+            server: MotoServer::start(&super::repo(), Duration::from_secs(20)),
         }
-        panic!("moto_server did not start on 127.0.0.1");
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.url()
     }
 
     /// Stops the server now (to simulate an outage).
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.stop();
     }
 
     /// SDK configuration pointed at this server with test credentials.
@@ -91,12 +50,6 @@ impl Moto {
             .force_path_style(true)
             .build();
         aws_sdk_s3::Client::from_conf(config)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 

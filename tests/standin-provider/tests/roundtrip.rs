@@ -6,9 +6,8 @@
 //! then a plain `terraform init -input=false`.
 
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region};
@@ -16,6 +15,10 @@ use aws_sdk_ec2::types::{IpPermission, IpRange};
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::types::{Tag, Tagging};
 use serde_json::Value as Json;
+
+#[path = "../../common/moto_server.rs"]
+mod moto_server;
+use moto_server::MotoServer;
 
 const BUCKET: &str = "standin-roundtrip-reports";
 const GROUP: &str = "standin-web";
@@ -38,59 +41,10 @@ fn terraform_binary() -> PathBuf {
     path
 }
 
-/// moto_server on a free loopback port, killed on drop.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let binary = repo().join(".venv/bin/moto_server");
-        assert!(
-            binary.exists(),
-            "{} not found: run scripts/bootstrap to install the pinned moto",
-            binary.display()
-        );
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .expect("a free loopback port");
-            let child = Command::new(&binary)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("moto_server starts");
-            let mut moto = Moto { child, port };
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(30) {
-                if let Ok(Some(_)) = moto.child.try_wait() {
-                    break;
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return moto;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = moto.child.kill();
-            let _ = moto.child.wait();
-        }
-        panic!("moto_server did not start on 127.0.0.1");
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// moto on 127.0.0.1, with the launcher the main crate's tests use; the
+/// round trip waits longer for it, beside a terraform build.
+fn start_moto() -> MotoServer {
+    MotoServer::start(&repo(), Duration::from_secs(30))
 }
 
 /// A terraform working directory with the provider in a filesystem mirror.
@@ -398,7 +352,7 @@ fn actions(plan: &Json, address: &str) -> Vec<String> {
 #[test]
 fn round_trip_with_real_terraform_and_moto() {
     let started = Instant::now();
-    let moto = Moto::start();
+    let moto = start_moto();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let aws = rt.block_on(aws(&moto.url()));
     let ws = Workspace::new();
