@@ -173,9 +173,12 @@ pub fn changed_attributes_raw(
     masks: TextMasks<'_>,
 ) -> Vec<ChangedAttribute> {
     let mut walker = Walker::default();
+    let whole_unknown = masks.after_unknown.text() == Some("true");
     match (before.members(), after.members()) {
-        (Some(b), Some(a)) if masks.after_unknown.text() != Some("true") => {
-            walker.objects(b, a, &masks)
+        (Some(b), Some(a)) if !whole_unknown => walker.objects(b, a, &masks),
+        // A creation: every member of `after` is new, parsed one by one.
+        (None, Some(a)) if !whole_unknown && before.is_null() => {
+            walker.objects(std::iter::empty(), a, &masks)
         }
         _ => {
             let parsed = ChildMasks {
@@ -422,8 +425,8 @@ impl Walker {
                 // when the document was read), borrowing from its text.
                 if let (Some(b), Some(a)) = (split_members(b), split_members(a)) {
                     self.objects(
-                        b.iter().map(|(k, v)| (k.as_ref(), *v)),
-                        a.iter().map(|(k, v)| (k.as_ref(), *v)),
+                        b.iter().map(|(k, v)| (k.as_ref(), v.as_raw_str())),
+                        a.iter().map(|(k, v)| (k.as_ref(), v.as_raw_str())),
                         &masks,
                     );
                     return;

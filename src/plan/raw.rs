@@ -13,8 +13,8 @@ use std::ops::Range;
 
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use sonic_rs::LazyValue;
 
 /// A JSON value kept as text: an object as its members (sorted by key, each
 /// key once), anything else as one JSON text.
@@ -35,8 +35,8 @@ struct MemberSpan {
 
 impl RawJson {
     /// Reads JSON text.
-    pub fn parse(text: &str) -> serde_json::Result<RawJson> {
-        serde_json::from_str::<ReadJson<'_>>(text).map(ReadJson::into_owned)
+    pub fn parse(text: &str) -> sonic_rs::Result<RawJson> {
+        sonic_rs::from_str::<ReadJson<'_>>(text).map(ReadJson::into_owned)
     }
 
     /// An object's members as `(key, value JSON text)`, sorted by key; `None`
@@ -126,13 +126,14 @@ impl RawJson {
     }
 }
 
-/// An object's members as `(key, value JSON text)` borrowed from `text`, in
-/// key order; `None` when `text` is not an object.
-pub(crate) fn split_members(text: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
+/// An object's members as `(key, value)` borrowed from `text`, in key order
+/// (the value's JSON text is [`LazyValue::as_raw_str`]); `None` when `text`
+/// is not an object.
+pub(crate) fn split_members(text: &str) -> Option<Vec<(Cow<'_, str>, LazyValue<'_>)>> {
     if !text.starts_with('{') {
         return None;
     }
-    match serde_json::from_str::<ReadJson<'_>>(text).ok()? {
+    match sonic_rs::from_str::<ReadJson<'_>>(text).ok()? {
         ReadJson::Object(members) => Some(in_key_order(members)),
         ReadJson::Other(_) => None,
     }
@@ -141,7 +142,7 @@ pub(crate) fn split_members(text: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
 /// Sorts members by key; of repeated keys the last one read stays and wins,
 /// as when parsing into a `Value`. Terraform writes keys sorted, so this
 /// mostly only checks.
-fn in_key_order<'k>(mut pairs: Vec<(Cow<'k, str>, &'k str)>) -> Vec<(Cow<'k, str>, &'k str)> {
+fn in_key_order<V>(mut pairs: Vec<(Cow<'_, str>, V)>) -> Vec<(Cow<'_, str>, V)> {
     if !pairs.is_sorted_by(|x, y| x.0 < y.0) {
         pairs.sort_by(|x, y| x.0.cmp(&y.0));
         pairs.reverse();
@@ -229,14 +230,18 @@ impl fmt::Debug for RawJson {
 /// A change value as it is read: an object's members borrowed from the input,
 /// or the JSON text of anything else.
 pub(crate) enum ReadJson<'a> {
-    Object(Vec<(Cow<'a, str>, &'a str)>),
+    Object(Vec<(Cow<'a, str>, LazyValue<'a>)>),
     Other(String),
 }
 
 impl ReadJson<'_> {
     pub(crate) fn into_owned(self) -> RawJson {
         match self {
-            ReadJson::Object(members) => RawJson::object(members),
+            ReadJson::Object(members) => RawJson::object(
+                members
+                    .iter()
+                    .map(|(key, value)| (Cow::Borrowed(key.as_ref()), value.as_raw_str())),
+            ),
             ReadJson::Other(text) => RawJson::other(text),
         }
     }
@@ -259,19 +264,19 @@ impl<'de: 'a, 'a> Visitor<'de> for ReadVisitor<'a> {
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
         let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
-        while let Some((key, value)) = map.next_entry::<Text<'a>, &'a RawValue>()? {
-            members.push((key.0, value.get()));
+        while let Some((key, value)) = map.next_entry::<Text<'a>, LazyValue<'a>>()? {
+            members.push((key.0, value));
         }
         Ok(ReadJson::Object(members))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut text = String::from("[");
-        while let Some(item) = seq.next_element::<&'a RawValue>()? {
+        while let Some(item) = seq.next_element::<LazyValue<'a>>()? {
             if text.len() > 1 {
                 text.push(',');
             }
-            text.push_str(item.get());
+            text.push_str(item.as_raw_str());
         }
         text.push(']');
         Ok(ReadJson::Other(text))

@@ -338,27 +338,12 @@ struct RawConditionResult {
 /// `bytes`, so that error positions match the original input.
 pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Result<PlanDocument> {
     // Checking the UTF-8 once up front (fast, the input is mostly ASCII)
-    // spares serde_json checking every string it borrows. Input that is not
-    // UTF-8 takes serde_json's own byte reader, which says where it breaks.
+    // spares the parser checking every string it borrows.
     let parsed = match simdutf8::basic::from_utf8(bytes) {
-        Ok(text) => serde_json::from_str::<RawDocument>(text),
-        Err(_) => serde_json::from_slice::<RawDocument>(bytes),
+        Ok(text) => sonic_rs::from_str::<RawDocument>(text),
+        Err(_) => sonic_rs::from_slice::<RawDocument>(bytes),
     };
-    let raw = parsed.map_err(|e| {
-        if e.is_data() {
-            Error::Shape {
-                source_name: source_name.to_string(),
-                message: format!(
-                    "unexpected shape for Terraform JSON output at line {}, column {}: {}",
-                    e.line() + line_offset,
-                    e.column(),
-                    strip_position(&e.to_string())
-                ),
-            }
-        } else {
-            Error::json(source_name, line_offset, &e)
-        }
-    })?;
+    let raw = parsed.map_err(|e| read_error(source_name, bytes, line_offset, &e))?;
 
     let is_plan = raw.plan_format_version.is_some()
         || raw.planned_values.is_some()
@@ -582,14 +567,43 @@ fn convert_change(raw: RawChange<'_>) -> Option<ResourceChange> {
     })
 }
 
-fn major_version(version: &str) -> Option<u64> {
-    version.split('.').next()?.parse().ok()
+/// The error for input the document reader refused. Broken JSON is reported
+/// as serde_json reports it (it names what it expected where); valid JSON of
+/// the wrong shape as the reader does. The reader's own message is cut at its
+/// position, since after it comes a fragment of the input, which may hold a
+/// secret.
+#[cold]
+fn read_error(source_name: &str, bytes: &[u8], line_offset: usize, e: &sonic_rs::Error) -> Error {
+    if let Err(syntax) = serde_json::from_slice::<IgnoredAny>(bytes) {
+        return Error::json(source_name, line_offset, &syntax);
+    }
+    let message = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let message = message
+        .find(&position)
+        .map_or(message.as_str(), |at| &message[..at]);
+    let message = message.split('\n').next().unwrap_or_default();
+    if simdutf8::basic::from_utf8(bytes).is_err() {
+        return Error::Json {
+            source_name: source_name.to_string(),
+            line: e.line() + line_offset,
+            column: e.column(),
+            message: message.to_string(),
+        };
+    }
+    // The JSON is valid, so the reader refused its shape.
+    Error::Shape {
+        source_name: source_name.to_string(),
+        message: format!(
+            "unexpected shape for Terraform JSON output at line {}, column {}: {message}",
+            e.line() + line_offset,
+            e.column(),
+        ),
+    }
 }
 
-fn strip_position(message: &str) -> &str {
-    message
-        .rfind(" at line ")
-        .map_or(message, |at| &message[..at])
+fn major_version(version: &str) -> Option<u64> {
+    version.split('.').next()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -634,6 +648,35 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("unexpected shape"), "{text}");
         assert!(text.contains("line 1"), "{text}");
+    }
+
+    #[test]
+    fn broken_input_is_reported_without_quoting_it() {
+        let secret = "hunter2-s3cr3t";
+        let broken: [&[u8]; 4] = [
+            br#"{"format_version": "1.2", "variables": {"db_password": {"value": "hunter2-s3cr3t"}}, "resource_changes": [}"#,
+            br#"{"format_version": "1.2", "variables": {"db_password": {"value": "hunter2-s3cr3t" x}}}"#,
+            br#"{"format_version": "1.2", "variables": {"db_password": {"value": "hunter2-s3cr3t"#,
+            b"{\"format_version\": \"1.2\", \"variables\": {\"db_password\": {\"value\": \"hunter2-s3cr3t\xff\"}}}",
+        ];
+        for input in broken {
+            let err = parse_single("t.json", input, 0).unwrap_err();
+            let text = err.to_string();
+            assert!(matches!(err, Error::Json { .. }), "{text}");
+            assert!(text.contains("line 1"), "{text}");
+            assert!(!text.contains(secret), "{text}");
+        }
+    }
+
+    #[test]
+    fn input_that_is_not_utf8_is_refused() {
+        let err = parse_single(
+            "t.json",
+            b"{\"format_version\": \"1.2\", \"x\": \"\xfe\"}",
+            0,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("UTF-8"), "{err}");
     }
 
     #[test]
