@@ -550,3 +550,83 @@ async fn an_unreachable_report_bucket_keeps_the_report_in_the_log() {
         .unwrap()
         .contains("Connection refused"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_bundles_and_roles_end_in_error_reports_that_say_what_to_grant() {
+    let mut rig = rig(|_| real_terraform()).await;
+    let source = rig.upload("network.zip", zip_of(&[("main.tf", b"")])).await;
+    // The worker's role may write reports, and nothing else: it may neither
+    // read the bundle nor assume the workspace's role. (Under enforcement
+    // moto refuses the SDK's signatures on form-encoded calls, STS and SNS,
+    // with a bare 403: the refusal of the role is real, its code is not
+    // readable, and no alert gets through whatever the policy.)
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::reports/*"}
+        ]
+    });
+    let sdk = rig
+        .moto
+        .user_with_policy("drift-detection-worker", &policy)
+        .await;
+    rig.worker.aws = Aws::new(&sdk);
+
+    rig.moto.enforce_iam(true);
+    let denied_read = rig.worker.handle(event(&source), soon(600)).await;
+    let mut assumed = event(&source);
+    assumed["workspace"] = json!("assumed");
+    assumed["role_arn"] = json!("arn:aws:iam::111111111111:role/drift-detection-read");
+    assumed["external_id"] = json!(EXTERNAL_ID);
+    let denied_role = rig.worker.handle(assumed, soon(600)).await;
+    rig.moto.enforce_iam(false);
+
+    // The error reports are stored and say what the role lacks.
+    let (report, _) = rig.object(DATED).await.expect("error report stored");
+    assert_eq!(report["status"], "error");
+    let error = report["errors"][0].to_string();
+    assert!(
+        error.contains(
+            "the worker role may not read this bundle: add it to the stack's workspace_bundle_arns"
+        ),
+        "{error}"
+    );
+    assert!(error.contains("AccessDenied"), "{error}");
+
+    let (report, _) = rig
+        .object("drift-reports/prod/assumed/2026/11/27/run-42.json")
+        .await
+        .expect("error report stored");
+    assert_eq!(report["status"], "error");
+    let error = &report["errors"][0];
+    assert!(
+        error["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot assume arn:aws:iam::111111111111:role/drift-detection-read"),
+        "{error}"
+    );
+    let detail = error["detail"].as_str().unwrap();
+    assert!(detail.contains("HTTP 403"), "{detail}");
+    assert!(detail.contains("trusts the worker role"), "{detail}");
+    let error = error.to_string();
+    assert!(!error.contains(EXTERNAL_ID));
+    assert!(!rig.all_output().contains(EXTERNAL_ID));
+
+    // The alert that could not go out is an error of its own, which names
+    // where the report is and reads as a sentence, not as an HTTP dump.
+    for result in [denied_read, denied_role] {
+        let err = result.unwrap_err();
+        assert_eq!(err.error_type(), "AlertNotSent", "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("the report is stored at s3://reports/"),
+            "{text}"
+        );
+        assert!(
+            text.contains("the service refused the request with HTTP 403"),
+            "{text}"
+        );
+        assert!(!text.contains("ServiceError"), "{text}");
+    }
+}

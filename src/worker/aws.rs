@@ -57,7 +57,20 @@ impl AwsError {
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         let code = err.code().map(str::to_string);
-        let message = DisplayErrorContext(&err).to_string();
+        // A service's refusal reads best as its code and message; the SDK's
+        // full context would dump the raw HTTP response. Anything else (no
+        // connection, a timeout) keeps the whole context: it names the cause.
+        let message = match &err {
+            SdkError::ServiceError(service) => {
+                let status = service.raw().status().as_u16();
+                match (err.code(), err.message()) {
+                    (Some(code), Some(text)) => format!("{code}: {text} (HTTP {status})"),
+                    (Some(code), None) => format!("{code} (HTTP {status})"),
+                    _ => format!("the service refused the request with HTTP {status}"),
+                }
+            }
+            _ => DisplayErrorContext(&err).to_string(),
+        };
         AwsError {
             action,
             code,

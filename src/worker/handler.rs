@@ -240,12 +240,16 @@ impl Worker {
                 {
                     Ok(credentials) => Some(credentials),
                     Err(e) => {
+                        let summary = match e.code.as_deref() {
+                            Some(code) => format!("cannot assume {role_arn}: {code}"),
+                            None => format!("cannot assume {role_arn}"),
+                        };
                         return fail(
-                            format!("cannot assume {role_arn}: {}", e.code.as_deref().unwrap_or("error")),
+                            summary,
                             Some(format!(
                                 "{e}. Check that the role exists, trusts the worker role, and that the inventory's external_id matches its sts:ExternalId condition."
                             )),
-                        )
+                        );
                     }
                 }
             }

@@ -36,12 +36,70 @@ impl Moto {
 
     /// SDK configuration pointed at this server with test credentials.
     pub async fn sdk_config(&self) -> SdkConfig {
+        self.sdk_config_as(Credentials::new("testing", "testing", None, None, "moto"))
+            .await
+    }
+
+    async fn sdk_config_as(&self, credentials: Credentials) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(self.url())
             .region(Region::new(REGION))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .credentials_provider(credentials)
             .load()
             .await
+    }
+
+    /// Creates IAM user `name` whose only rights are the inline `policy`, and
+    /// returns SDK configuration signed with its keys. The policy is only
+    /// enforced while [`Moto::enforce_iam`] is on.
+    pub async fn user_with_policy(&self, name: &str, policy: &serde_json::Value) -> SdkConfig {
+        let iam = aws_sdk_iam::Client::new(&self.sdk_config().await);
+        iam.create_user().user_name(name).send().await.unwrap();
+        iam.put_user_policy()
+            .user_name(name)
+            .policy_name(format!("{name}-policy"))
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .unwrap();
+        let key = iam
+            .create_access_key()
+            .user_name(name)
+            .send()
+            .await
+            .unwrap()
+            .access_key
+            .unwrap();
+        self.sdk_config_as(Credentials::new(
+            key.access_key_id,
+            key.secret_access_key,
+            None,
+            None,
+            "moto-iam-user",
+        ))
+        .await
+    }
+
+    /// Turns moto's IAM enforcement on or off. While it is on, a request
+    /// must be signed by an IAM user's keys and allowed by its policies; the
+    /// test credentials of [`Moto::sdk_config`] are refused.
+    pub fn enforce_iam(&self, on: bool) {
+        use std::io::{Read, Write};
+        // moto's own API: the number of requests let through before
+        // enforcement starts.
+        let body = if on { "0" } else { "inf" };
+        let mut stream = std::net::TcpStream::connect(self.url().trim_start_matches("http://"))
+            .expect("moto answers");
+        write!(
+            stream,
+            "POST /moto-api/reset-auth HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.url().trim_start_matches("http://"),
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     }
 
     /// An S3 client with path-style addressing.
