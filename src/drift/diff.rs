@@ -450,8 +450,21 @@ impl Walker {
                 }
             }
         }
+        let (before_text, after_text) = (before, after);
         let before = before.map(parse_text);
         let after = after.map(parse_text);
+        // Two numbers that differ in text but not as f64 (integers beyond
+        // 2^53, long fractions): the change is real, so it is reported with
+        // Terraform's exact digits.
+        if let (Some(Value::Number(b)), Some(Value::Number(a)), Some(bt), Some(at)) =
+            (&before, &after, before_text, after_text)
+        {
+            if b == a && bt != at && !is_true(masks.after_unknown) {
+                let exact = |text: &str| Value::String(text.to_string());
+                self.leaf(Some(&exact(bt)), Some(&exact(at)), masks, false);
+                return;
+            }
+        }
         self.walk(before.as_ref(), after.as_ref(), masks);
     }
 
@@ -694,6 +707,51 @@ mod tests {
             .iter()
             .filter(|c| c.unknown)
             .all(|c| c.after.is_null()));
+    }
+
+    #[test]
+    fn numbers_beyond_double_precision_that_differ_are_reported_exactly() {
+        let raw = |text: &str| RawJson::parse(text).unwrap();
+        let null = RawJson::default();
+        let masks = TextMasks {
+            before_sensitive: &null,
+            after_sensitive: &null,
+            after_unknown: &null,
+        };
+        let changes = changed_attributes_raw(
+            &raw(
+                r#"{"big": 123456789012345678901234567890, "list": [0.10000000000000000001, 9007199254740993], "same": 1.5}"#,
+            ),
+            &raw(
+                r#"{"big": 123456789012345678901234567891, "list": [0.10000000000000000002, 9007199254740992], "same": 1.5}"#,
+            ),
+            masks,
+        );
+        let got: Vec<_> = changes
+            .iter()
+            .map(|c| (c.path.as_str(), c.before.clone(), c.after.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "big",
+                    json!("123456789012345678901234567890"),
+                    json!("123456789012345678901234567891")
+                ),
+                (
+                    "list[0]",
+                    json!("0.10000000000000000001"),
+                    json!("0.10000000000000000002")
+                ),
+                // Within u64, integers are exact as numbers.
+                (
+                    "list[1]",
+                    json!(9007199254740993u64),
+                    json!(9007199254740992u64)
+                ),
+            ]
+        );
     }
 
     #[test]
