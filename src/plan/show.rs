@@ -339,11 +339,13 @@ struct RawConditionResult {
 pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Result<PlanDocument> {
     // Checking the UTF-8 once up front (fast, the input is mostly ASCII)
     // spares the parser checking every string it borrows.
-    let parsed = match simdutf8::basic::from_utf8(bytes) {
-        Ok(text) => sonic_rs::from_str::<RawDocument>(text),
-        Err(_) => sonic_rs::from_slice::<RawDocument>(bytes),
+    let text = simdutf8::basic::from_utf8(bytes).ok();
+    let parsed = match text {
+        Some(text) => sonic_rs::from_str::<RawDocument>(text),
+        None => sonic_rs::from_slice::<RawDocument>(bytes),
     };
-    let raw = parsed.map_err(|e| read_error(source_name, bytes, line_offset, &e))?;
+    let raw =
+        parsed.map_err(|e| read_error(source_name, bytes, text.is_some(), line_offset, &e))?;
 
     let is_plan = raw.plan_format_version.is_some()
         || raw.planned_values.is_some()
@@ -571,9 +573,15 @@ fn convert_change(raw: RawChange<'_>) -> Option<ResourceChange> {
 /// as serde_json reports it (it names what it expected where); valid JSON of
 /// the wrong shape as the reader does. The reader's own message is cut at its
 /// position, since after it comes a fragment of the input, which may hold a
-/// secret.
+/// secret. `is_utf8` says whether `bytes` passed the UTF-8 check.
 #[cold]
-fn read_error(source_name: &str, bytes: &[u8], line_offset: usize, e: &sonic_rs::Error) -> Error {
+fn read_error(
+    source_name: &str,
+    bytes: &[u8],
+    is_utf8: bool,
+    line_offset: usize,
+    e: &sonic_rs::Error,
+) -> Error {
     if let Err(syntax) = serde_json::from_slice::<IgnoredAny>(bytes) {
         return Error::json(source_name, line_offset, &syntax);
     }
@@ -583,7 +591,7 @@ fn read_error(source_name: &str, bytes: &[u8], line_offset: usize, e: &sonic_rs:
         .find(&position)
         .map_or(message.as_str(), |at| &message[..at]);
     let message = message.split('\n').next().unwrap_or_default();
-    if simdutf8::basic::from_utf8(bytes).is_err() {
+    if !is_utf8 {
         return Error::Json {
             source_name: source_name.to_string(),
             line: e.line() + line_offset,
