@@ -136,6 +136,14 @@ fn build_trusting(root: &Path, out: &Path, args: &[&str], key: Option<&Path>) ->
         .expect("the script runs")
 }
 
+/// The script failed, said `reason`, and wrote no layer.
+fn assert_refused(run: &Output, out: &Path, reason: &str) {
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains(reason), "{stderr}");
+    assert!(!out.exists());
+}
+
 fn layer_binary(zip_path: &Path) -> (Vec<u8>, u32) {
     let file = std::fs::File::open(zip_path).unwrap();
     let mut archive = zip::ZipArchive::new(file).unwrap();
@@ -169,10 +177,7 @@ fn a_checksum_mismatch_is_refused_and_nothing_is_written() {
     fake_release(tmp.path(), b"tampered", true);
     let out = tmp.path().join("layer.zip");
     let run = build(tmp.path(), &out, &[]);
-    assert!(!run.status.success());
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("checksum mismatch"), "{stderr}");
-    assert!(!out.exists());
+    assert_refused(&run, &out, "checksum mismatch");
 }
 
 #[test]
@@ -209,13 +214,7 @@ fn sums_without_a_good_signature_are_refused_and_nothing_is_written() {
     std::fs::write(&sums, text).unwrap();
     let out = tmp.path().join("layer.zip");
     let run = build(tmp.path(), &out, &[]);
-    assert!(!run.status.success());
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        stderr.contains("has no good signature by the release key"),
-        "{stderr}"
-    );
-    assert!(!out.exists());
+    assert_refused(&run, &out, "has no good signature by the release key");
 }
 
 #[test]
@@ -224,13 +223,7 @@ fn by_default_only_hashicorps_signature_is_accepted() {
     fake_release(tmp.path(), b"#!/bin/sh\necho terraform\n", false);
     let out = tmp.path().join("layer.zip");
     let run = build_trusting(tmp.path(), &out, &[], None);
-    assert!(!run.status.success());
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        stderr.contains("has no good signature by the release key"),
-        "{stderr}"
-    );
-    assert!(!out.exists());
+    assert_refused(&run, &out, "has no good signature by the release key");
 }
 
 #[test]

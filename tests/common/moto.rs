@@ -88,12 +88,12 @@ impl Moto {
         // moto's own API: the number of requests let through before
         // enforcement starts.
         let body = if on { "0" } else { "inf" };
-        let mut stream = std::net::TcpStream::connect(self.url().trim_start_matches("http://"))
-            .expect("moto answers");
+        let url = self.url();
+        let host = url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(host).expect("moto answers");
         write!(
             stream,
-            "POST /moto-api/reset-auth HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.url().trim_start_matches("http://"),
+            "POST /moto-api/reset-auth HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         )
         .unwrap();
