@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 pub mod drift;
+pub mod encoding;
 pub mod error;
 pub mod inventory;
 pub mod output;

@@ -39,20 +39,19 @@ pub enum BundleError {
     #[error("the workspace bundle expands beyond the limit ({0}); a Terraform configuration is far smaller")]
     TooLarge(String),
     /// Writing the files failed.
-    #[error("unpacking the workspace bundle into {path}: {source}")]
+    #[error("unpacking the workspace bundle into {path}: {failure}")]
     Io {
         /// Where.
         path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
+        /// Why (in the message, not a `source`, so that it prints once).
+        failure: std::io::Error,
     },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
-    move |source| BundleError::Io {
+    move |failure| BundleError::Io {
         path: path.to_path_buf(),
-        source,
+        failure,
     }
 }
 
