@@ -39,15 +39,51 @@ pub enum Error {
         message: String,
     },
 
+    /// The input nests objects and arrays deeper than any reader may follow.
+    #[error("{source_name}: nested more than {limit} levels deep at line {line}, column {column}; Terraform's plans nest far less, so this is not Terraform's JSON output (or it was damaged)")]
+    TooDeep {
+        /// The file (or `-` for stdin) that was read.
+        source_name: String,
+        /// 1-based line of the bracket that crossed the limit.
+        line: usize,
+        /// 1-based column of that bracket.
+        column: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+
     /// The input is larger than the configured limit.
-    #[error("{source_name}: the input is {size} bytes, over the limit of {limit} bytes; raise it with --max-input-bytes if this plan is genuine")]
+    #[error("{source_name}: the input is {} the limit of {limit} bytes; raise it with --max-input-bytes if this plan is genuine", size.map_or("over".to_string(), |size| format!("{size} bytes, over")))]
     TooLarge {
         /// The file (or `-` for stdin) that was read.
         source_name: String,
-        /// Bytes seen.
-        size: u64,
+        /// Its size, when known (a pipe is only read up to the limit).
+        size: Option<u64>,
         /// The limit in force.
         limit: u64,
+    },
+
+    /// A line of a JSON-lines stream is longer than any stream line can be.
+    #[error("{source_name}: line {line} is longer than {limit} bytes{hint}")]
+    LineTooLong {
+        /// The file (or `-` for stdin) that was read.
+        source_name: String,
+        /// 1-based number of the line.
+        line: usize,
+        /// The longest line accepted.
+        limit: u64,
+        /// What may help: raising --max-input-bytes when it set the limit,
+        /// else nothing can (no `terraform plan -json` message is that long).
+        hint: &'static str,
+    },
+
+    /// The input is text Terraform never writes: its encoding is wrong.
+    #[error("{source_name}: {message}")]
+    Encoding {
+        /// The file (or `-` for stdin) that was read.
+        source_name: String,
+        /// What the encoding is and how to fix it.
+        message: String,
     },
 
     /// A rules file could not be read or is not valid.
@@ -83,8 +119,8 @@ impl Error {
         let message = err.to_string();
         // serde_json appends " at line X column Y"; we report those fields ourselves.
         let message = match message.rfind(" at line ") {
-            Some(at) => message[..at].to_string(),
-            None => message,
+            Some(at) => without_input_values(&message[..at]),
+            None => without_input_values(&message),
         };
         Error::Json {
             source_name: source_name.to_string(),

@@ -3,9 +3,11 @@
 //! The result is one [`ChangedAttribute`] per changed leaf, with a path in the
 //! form users write in HCL (`ingress[0].cidr_blocks[1]`, `tags.Name`,
 //! `tags["kubernetes.io/role"]`). Terraform's masks decide what a value may
-//! show: a leaf under `before_sensitive`/`after_sensitive` shows
-//! [`REDACTED`] on both sides, and a leaf under `after_unknown` has no after
-//! value and `unknown: true`.
+//! show, by one rule: a value is shown only if no mark anywhere under it says
+//! sensitive, and nothing under a sensitive mark is walked into, so its keys
+//! never appear in a path either. A value under `before_sensitive` or
+//! `after_sensitive` shows [`REDACTED`] on both sides; a leaf under
+//! `after_unknown` has no after value and `unknown: true`.
 //!
 //! Lists of equal length are compared index by index. When lengths differ
 //! (typically a set gaining or losing an element), equal elements are matched
@@ -92,6 +94,43 @@ pub fn format_json_path(steps: &[Value]) -> String {
     format_path(&steps)
 }
 
+/// A path given as Terraform's JSON steps (as in `replace_paths` and
+/// `relevant_attributes`), cut after the first step that Terraform marks
+/// sensitive: the keys below a sensitive value are as secret as the value.
+pub fn format_visible_path(steps: &[Value], masks: TextMasks<'_>) -> String {
+    let mut before = None::<Value>;
+    let mut after = None::<Value>;
+    for (taken, step) in steps.iter().enumerate() {
+        let (next_before, next_after) = if taken == 0 {
+            let member = |mask: &RawJson| match (mask.text(), step) {
+                (Some("true"), _) => Some(Value::Bool(true)),
+                (_, Value::String(key)) => mask.member(key).map(parse_text),
+                _ => None,
+            };
+            (
+                member(masks.before_sensitive),
+                member(masks.after_sensitive),
+            )
+        } else {
+            let step_into = |mask: Option<&Value>| match step {
+                Value::String(key) => mask_key(mask, key).cloned(),
+                Value::Number(n) => n
+                    .as_u64()
+                    .and_then(|i| mask_index(mask, usize::try_from(i).ok()?))
+                    .cloned(),
+                _ => None,
+            };
+            (step_into(before.as_ref()), step_into(after.as_ref()))
+        };
+        before = next_before;
+        after = next_after;
+        if is_true(before.as_ref()) || is_true(after.as_ref()) {
+            return format_json_path(&steps[..=taken]);
+        }
+    }
+    format_json_path(steps)
+}
+
 fn is_identifier(key: &str) -> bool {
     let mut chars = key.chars();
     chars
@@ -128,8 +167,16 @@ impl<'a> Masks<'a> {
         }
     }
 
+    /// Whether this value itself is marked sensitive: nothing below it
+    /// may be walked into, its keys included.
     fn sensitive(self) -> bool {
         is_true(self.before_sensitive) || is_true(self.after_sensitive)
+    }
+
+    /// Whether any part of this value is marked sensitive: then it cannot
+    /// be shown whole.
+    fn hides_any(self) -> bool {
+        marks_any(self.before_sensitive) || marks_any(self.after_sensitive)
     }
 }
 
@@ -173,11 +220,14 @@ pub fn changed_attributes_raw(
     masks: TextMasks<'_>,
 ) -> Vec<ChangedAttribute> {
     let mut walker = Walker::default();
-    let whole_unknown = masks.after_unknown.text() == Some("true");
+    let whole = |mask: &RawJson| mask.text() == Some("true");
+    let split = !whole(masks.after_unknown)
+        && !whole(masks.before_sensitive)
+        && !whole(masks.after_sensitive);
     match (before.members(), after.members()) {
-        (Some(b), Some(a)) if !whole_unknown => walker.objects(b, a, &masks),
+        (Some(b), Some(a)) if split => walker.objects(b, a, &masks),
         // A creation: every member of `after` is new, parsed one by one.
-        (None, Some(a)) if !whole_unknown && before.is_null() => {
+        (None, Some(a)) if split && before.is_null() => {
             walker.objects(std::iter::empty(), a, &masks)
         }
         _ => {
@@ -420,7 +470,7 @@ impl Walker {
             if b == a && !marks_any(masks.after_unknown) {
                 return;
             }
-            if !is_true(masks.after_unknown) {
+            if !is_true(masks.after_unknown) && !masks.sensitive() {
                 // A nested object is split here (the top level was split
                 // when the document was read), borrowing from its text.
                 if let (Some(b), Some(a)) = (split_members(b), split_members(a)) {
@@ -471,6 +521,14 @@ impl Walker {
     fn walk(&mut self, before: Option<&Value>, after: Option<&Value>, masks: Masks<'_>) {
         if is_true(masks.after_unknown) {
             self.leaf(before, None, masks, true);
+            return;
+        }
+        if masks.sensitive() {
+            // One redacted change for the whole value: walking into it would
+            // show its keys (a sensitive map's keys are as secret as its values).
+            if before != after {
+                self.leaf(before, after, masks, false);
+            }
             return;
         }
         match (before, after) {
@@ -578,7 +636,10 @@ impl Walker {
         masks: Masks<'_>,
         unknown: bool,
     ) {
-        let sensitive = masks.sensitive();
+        // A value is shown only if nothing under it is marked: an object
+        // that becomes a string, or a value that becomes unknown, would
+        // otherwise show its sensitive parts whole.
+        let sensitive = masks.hides_any();
         let show = |value: Option<&Value>| match value {
             None | Some(Value::Null) => Value::Null,
             Some(_) if sensitive => Value::String(REDACTED.to_string()),
@@ -774,5 +835,162 @@ mod tests {
         assert_eq!(by_text, by_value);
         let got: Vec<_> = by_text.iter().map(|c| c.path.as_str()).collect();
         assert_eq!(got, vec!["a.x"]);
+    }
+
+    /// Every changed attribute of `before` → `after` under the given masks,
+    /// read from text as the analyzer reads it, then serialized: what any
+    /// output format would be built from.
+    fn shown(
+        before: &str,
+        after: &str,
+        before_sensitive: &str,
+        after_sensitive: &str,
+        after_unknown: &str,
+    ) -> String {
+        let raw = |text: &str| RawJson::parse(text).unwrap();
+        let (bs, as_, au) = (
+            raw(before_sensitive),
+            raw(after_sensitive),
+            raw(after_unknown),
+        );
+        let changes = changed_attributes_raw(
+            &raw(before),
+            &raw(after),
+            TextMasks {
+                before_sensitive: &bs,
+                after_sensitive: &as_,
+                after_unknown: &au,
+            },
+        );
+        assert!(!changes.is_empty(), "a change must be reported");
+        serde_json::to_string(&changes).unwrap()
+    }
+
+    #[test]
+    fn a_value_whose_type_changes_is_shown_only_if_nothing_in_it_is_sensitive() {
+        let cases = [
+            // object -> string, list, number, and back
+            (
+                r#"{"cfg": {"password": "hunter2", "user": "u"}}"#,
+                r#"{"cfg": "plain"}"#,
+                r#"{"cfg": {"password": true}}"#,
+                r#"{}"#,
+            ),
+            (
+                r#"{"cfg": {"password": "hunter2"}}"#,
+                r#"{"cfg": [1, 2]}"#,
+                r#"{"cfg": {"password": true}}"#,
+                r#"{}"#,
+            ),
+            (
+                r#"{"cfg": {"password": "hunter2"}}"#,
+                r#"{"cfg": 7}"#,
+                r#"{"cfg": {"password": true}}"#,
+                r#"{}"#,
+            ),
+            (
+                r#"{"cfg": "plain"}"#,
+                r#"{"cfg": {"password": "hunter2"}}"#,
+                r#"{}"#,
+                r#"{"cfg": {"password": true}}"#,
+            ),
+            // list -> {}
+            (
+                r#"{"cfg": [{"token": "hunter2"}]}"#,
+                r#"{"cfg": {}}"#,
+                r#"{"cfg": [{"token": true}]}"#,
+                r#"{}"#,
+            ),
+        ];
+        for (before, after, bs, as_) in cases {
+            let text = shown(before, after, bs, as_, "{}");
+            assert!(!text.contains("hunter2"), "{before} -> {after}: {text}");
+            assert!(text.contains(REDACTED), "{text}");
+        }
+        // Nothing sensitive inside: shown as before.
+        let text = shown(
+            r#"{"cfg": {"user": "u"}}"#,
+            r#"{"cfg": "plain"}"#,
+            "{}",
+            "{}",
+            "{}",
+        );
+        assert!(
+            text.contains("plain") && text.contains(r#""user":"u""#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_value_becoming_unknown_shows_no_sensitive_part_of_its_old_value() {
+        let text = shown(
+            r#"{"cfg": {"password": "hunter2", "user": "u"}, "name": "a"}"#,
+            r#"{"name": "a"}"#,
+            r#"{"cfg": {"password": true}}"#,
+            r#"{}"#,
+            r#"{"cfg": true}"#,
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains(r#""unknown":true"#), "{text}");
+    }
+
+    #[test]
+    fn keys_under_a_sensitive_mark_never_show_in_paths() {
+        let text = shown(
+            r#"{"secrets": {"db-root-password-is-hunter2": "x"}, "list": ["a"]}"#,
+            r#"{"secrets": {"api-key-name-s3cr3t": "y"}, "list": ["b", "c"]}"#,
+            r#"{"secrets": true, "list": true}"#,
+            r#"{"secrets": true, "list": true}"#,
+            "{}",
+        );
+        assert!(
+            !text.contains("hunter2") && !text.contains("s3cr3t"),
+            "{text}"
+        );
+        let changes: Vec<ChangedAttribute> = serde_json::from_str(&text).unwrap();
+        let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["list", "secrets"]);
+        // A whole-resource mark: one redacted change at the root.
+        let text = shown(
+            r#"{"k-hunter2": 1}"#,
+            r#"{"k-hunter2": 2}"#,
+            "true",
+            "true",
+            "{}",
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    #[test]
+    fn paths_given_as_steps_stop_at_a_sensitive_value() {
+        let raw = |text: &str| RawJson::parse(text).unwrap();
+        let (bs, as_, au) = (
+            raw(r#"{"tags": true, "block": [{"m": {"inner": true}}]}"#),
+            raw("{}"),
+            raw("{}"),
+        );
+        let masks = TextMasks {
+            before_sensitive: &bs,
+            after_sensitive: &as_,
+            after_unknown: &au,
+        };
+        assert_eq!(
+            format_visible_path(&[json!("tags"), json!("secret-key")], masks),
+            "tags"
+        );
+        assert_eq!(
+            format_visible_path(
+                &[
+                    json!("block"),
+                    json!(0),
+                    json!("m"),
+                    json!("inner"),
+                    json!("deeper")
+                ],
+                masks
+            ),
+            "block[0].m.inner"
+        );
+        assert_eq!(format_visible_path(&[json!("name")], masks), "name");
     }
 }

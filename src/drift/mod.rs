@@ -229,20 +229,30 @@ fn classify(
         after: values.as_ref().map(|v| &v.1),
     };
     let verdict = rules.classify(&candidate);
-    let replace_paths: Vec<String> = detail
-        .map(|d| {
-            d.replace_paths
-                .iter()
-                .map(|p| diff::format_json_path(p))
-                .collect()
-        })
-        .unwrap_or_default();
-    let relevant_attributes = doc
-        .relevant_attributes
-        .iter()
-        .filter(|r| source == Source::OutsideTerraform && r.resource == change.address)
-        .map(|r| diff::format_json_path(&r.attribute))
-        .collect();
+    // Paths are cut where Terraform marks a value sensitive: keys below it
+    // (a sensitive map's) must not show in the report or the remediation.
+    let visible_path = |steps: &[serde_json::Value]| match detail {
+        Some(d) => diff::format_visible_path(
+            steps,
+            diff::TextMasks {
+                before_sensitive: &d.before_sensitive,
+                after_sensitive: &d.after_sensitive,
+                after_unknown: &d.after_unknown,
+            },
+        ),
+        None => diff::format_json_path(steps),
+    };
+    let replace_paths: Vec<String> = unique(
+        detail
+            .into_iter()
+            .flat_map(|d| d.replace_paths.iter().map(|p| visible_path(p))),
+    );
+    let relevant_attributes = unique(
+        doc.relevant_attributes
+            .iter()
+            .filter(|r| source == Source::OutsideTerraform && r.resource == change.address)
+            .map(|r| visible_path(&r.attribute)),
+    );
     let tags_only = !changed.is_empty()
         && changed.iter().all(|a| {
             ["tags", "tags_all"].iter().any(|t| {
@@ -281,6 +291,20 @@ fn classify(
         rule: verdict.rule,
         remediation,
     })
+}
+
+/// The paths in their first order, each once (two paths cut at one
+/// sensitive value become one).
+fn unique(paths: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for path in paths {
+        if !seen.contains(&path) {
+            seen.insert(path.clone());
+            out.push(path);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@
 //! assert_eq!(doc.format_version.as_deref(), Some("1.2"));
 //! ```
 
+pub mod depth;
 pub mod raw;
 pub mod show;
 pub mod stream;
@@ -32,6 +33,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::encoding::{self, Encoding};
 use crate::error::{Error, Result};
 
 /// Inputs larger than this are refused unless the caller raises the limit.
@@ -216,9 +218,20 @@ pub fn parse_slice(source_name: &str, bytes: &[u8]) -> Result<PlanDocument> {
 
 /// Parses Terraform output held in memory, deciding between a JSON document
 /// and a JSON-lines stream as [`read_document`] does, without copying it: a
-/// document is parsed in place, a stream line by line. A document (or a
-/// stream line) longer than `max_bytes` is refused.
+/// document is parsed in place, a stream line by line. Input longer than
+/// `max_bytes` is refused, and so is a stream line longer than
+/// [`stream::MAX_LINE_BYTES`]. A UTF-8 byte-order mark is skipped and UTF-16
+/// converted.
 pub fn read_slice(source_name: &str, bytes: &[u8], max_bytes: u64) -> Result<PlanDocument> {
+    check_size(source_name, bytes.len() as u64, max_bytes)?;
+    let (text, _) = encoding::to_utf8(bytes).map_err(|e| Error::Encoding {
+        source_name: source_name.to_string(),
+        message: e.message,
+    })?;
+    read_utf8_slice(source_name, &text, max_bytes)
+}
+
+fn read_utf8_slice(source_name: &str, bytes: &[u8], max_bytes: u64) -> Result<PlanDocument> {
     let Some(content) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
         return Err(Error::Empty {
             source_name: source_name.to_string(),
@@ -231,144 +244,244 @@ pub fn read_slice(source_name: &str, bytes: &[u8], max_bytes: u64) -> Result<Pla
     // Most input is one document: parsing it straight away spares a search
     // for line ends through a one-line document of hundreds of megabytes. A
     // stream fails this parse at its second line, and takes the way below.
-    if whole.len() as u64 <= max_bytes {
-        if let Ok(doc) = show::parse_single(source_name, whole, skipped_lines) {
-            return Ok(doc);
-        }
+    if let Ok(doc) = show::parse_single(source_name, whole, skipped_lines) {
+        return Ok(doc);
     }
     let first_end = memchr::memchr(b'\n', whole).map_or(whole.len(), |p| p + 1);
     let (first, rest) = whole.split_at(first_end);
     let trimmed = trim_ascii(first);
     if rest.iter().all(u8::is_ascii_whitespace) {
-        check_size(source_name, first.len() as u64, max_bytes)?;
         return show::parse_single(source_name, trimmed, skipped_lines);
     }
     if is_complete_json(trimmed) {
+        let line_limit = stream_line_limit(max_bytes);
         let mut parser = stream::StreamParser::new(source_name, skipped_lines);
-        check_size(source_name, first.len() as u64, max_bytes)?;
+        check_line(source_name, skipped_lines + 1, first.len(), max_bytes)?;
         parser.push_line(first)?;
-        parser.read_rest(rest, max_bytes)?;
+        parser.read_rest(rest, line_limit)?;
         return Ok(parser.finish());
     }
-    check_size(source_name, whole.len() as u64, max_bytes)?;
     show::parse_single(source_name, whole, skipped_lines)
 }
 
-/// Reads a plan or stream file, as [`read_document`] does; the file's size
-/// lets a document be read in one allocation.
+/// Reads a plan or stream file, as [`read_document`] does. A regular file
+/// larger than `max_bytes` is refused before it is read, and its size lets a
+/// one-line document be read in one allocation.
 pub fn read_file(path: &Path, max_bytes: u64) -> Result<PlanDocument> {
-    const HEAD: usize = 64 * 1024;
     let name = path.display().to_string();
     let io_err = |e| Error::io(path, e);
     let file = File::open(path).map_err(io_err)?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut reader = BufReader::with_capacity(HEAD, file);
-    let head = reader.fill_buf().map_err(io_err)?;
-    // A first line longer than the head is a one-line document (a stream's
-    // lines are short): read it in one allocation of the file's size and
-    // parse it in place. Anything else goes line by line, so that a stream's
-    // memory stays flat.
-    if head.len() == HEAD && memchr::memchr(b'\n', head).is_none() {
-        check_size(&name, size, max_bytes)?;
-        let mut whole = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        (&mut reader)
-            .take(max_bytes.saturating_add(1))
-            .read_to_end(&mut whole)
-            .map_err(io_err)?;
-        return read_slice(&name, &whole, max_bytes);
+    let size = match file.metadata() {
+        Ok(meta) if meta.is_file() => meta.len(),
+        // Devices and pipes say nothing useful about their size.
+        _ => 0,
+    };
+    if size > max_bytes {
+        return Err(Error::TooLarge {
+            source_name: name,
+            size: Some(size),
+            limit: max_bytes,
+        });
     }
-    read_document_sized(&name, reader, max_bytes, size)
+    read_source(
+        &name,
+        BufReader::with_capacity(64 * 1024, file),
+        max_bytes,
+        size,
+    )
 }
 
 /// Reads Terraform output from `reader`, deciding between a JSON document and
 /// a JSON-lines stream from its first line.
 ///
 /// A stream is parsed line by line without holding it in memory; a document is
-/// read whole (it is one JSON value) and refused past `max_bytes`.
+/// read whole (it is one JSON value). Nothing is read past `max_bytes`: input
+/// that goes on is refused, and input that does not start like JSON is
+/// refused at its first byte.
 pub fn read_document<R: BufRead>(
     source_name: &str,
     reader: R,
     max_bytes: u64,
 ) -> Result<PlanDocument> {
-    read_document_sized(source_name, reader, max_bytes, 0)
+    read_source(source_name, reader, max_bytes, 0)
 }
 
-fn read_document_sized<R: BufRead>(
+fn read_source<R: BufRead>(
     source_name: &str,
-    mut reader: R,
+    reader: R,
     max_bytes: u64,
     size_hint: u64,
 ) -> Result<PlanDocument> {
     let io_err = |e| Error::io(source_name, e);
-    let mut first = Vec::new();
+    // Every read below goes through this one budget: one byte more than the
+    // limit tells that the input goes on past it.
+    let mut reader = reader.take(max_bytes.saturating_add(1));
+    let buffered = reader.fill_buf().map_err(io_err)?;
+    let doc = if buffered.len() >= 4 {
+        // The usual case: the encoding is read off the buffer in place.
+        let encoding = Encoding::sniff(buffered);
+        if !matches!(encoding, Encoding::Utf8 | Encoding::Utf8Bom) {
+            return read_converted(source_name, Vec::new(), &mut reader, max_bytes);
+        }
+        let bom = encoding.bom_len(buffered);
+        reader.consume(bom);
+        read_lines(source_name, &mut reader, max_bytes, size_hint)
+    } else {
+        // A pipe may hand over its first bytes a few at a time.
+        let mut head = Vec::with_capacity(4);
+        while head.len() < 4 {
+            let buffered = reader.fill_buf().map_err(io_err)?;
+            if buffered.is_empty() {
+                break;
+            }
+            let wanted = (4 - head.len()).min(buffered.len());
+            head.extend_from_slice(&buffered[..wanted]);
+            reader.consume(wanted);
+        }
+        let encoding = Encoding::sniff(&head);
+        if !matches!(encoding, Encoding::Utf8 | Encoding::Utf8Bom) {
+            return read_converted(source_name, head, &mut reader, max_bytes);
+        }
+        let unread = head.split_off(encoding.bom_len(&head));
+        let mut chained = std::io::Cursor::new(unread).chain(&mut reader);
+        read_lines(source_name, &mut chained, max_bytes, size_hint)
+    };
+    if reader.limit() == 0 {
+        return Err(too_large(source_name, max_bytes));
+    }
+    doc
+}
+
+/// UTF-16 is converted whole: it is a document saved by a Windows shell,
+/// never a live stream.
+fn read_converted<R: BufRead>(
+    source_name: &str,
+    mut all: Vec<u8>,
+    reader: &mut std::io::Take<R>,
+    max_bytes: u64,
+) -> Result<PlanDocument> {
+    reader
+        .read_to_end(&mut all)
+        .map_err(|e| Error::io(source_name, e))?;
+    if reader.limit() == 0 {
+        return Err(too_large(source_name, max_bytes));
+    }
+    read_slice(source_name, &all, max_bytes)
+}
+
+/// Reads what follows the encoding's byte-order mark.
+fn read_lines<R: BufRead>(
+    source_name: &str,
+    reader: &mut R,
+    max_bytes: u64,
+    size_hint: u64,
+) -> Result<PlanDocument> {
+    let io_err = |e| Error::io(source_name, e);
+    let line_limit = stream_line_limit(max_bytes);
+
+    // Leading white space is skipped up to the first byte of content, which
+    // must open an object: anything else is refused before more is read.
     let mut skipped_lines = 0usize;
-    // Skip leading blank lines so the first line we look at carries content.
     loop {
-        first.clear();
-        if reader.read_until(b'\n', &mut first).map_err(io_err)? == 0 {
+        let buffered = reader.fill_buf().map_err(io_err)?;
+        if buffered.is_empty() {
             return Err(Error::Empty {
                 source_name: source_name.to_string(),
             });
         }
-        if !first.iter().all(u8::is_ascii_whitespace) {
-            break;
+        match buffered.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(at) => {
+                skipped_lines += memchr::memchr_iter(b'\n', &buffered[..at]).count();
+                check_object_start(source_name, &buffered[at..])?;
+                reader.consume(at);
+                break;
+            }
+            None => {
+                let len = buffered.len();
+                skipped_lines += memchr::memchr_iter(b'\n', buffered).count();
+                reader.consume(len);
+            }
         }
-        skipped_lines += 1;
     }
 
+    let mut first = Vec::new();
+    let head = reader.fill_buf().map_err(io_err)?;
+    if memchr::memchr(b'\n', head).is_none() {
+        // A one-line document: read it in one allocation of the file's size.
+        first.reserve(usize::try_from(size_hint.min(max_bytes)).unwrap_or(0));
+    }
+    reader.read_until(b'\n', &mut first).map_err(io_err)?;
     let trimmed = trim_ascii(&first);
-    check_object_start(source_name, trimmed)?;
 
     // Look for a second line with content: without one this is a single
-    // (possibly huge, one-line) document, parsed once.
-    // Blank lines in between are kept so that error positions stay true.
+    // (possibly huge, one-line) document, parsed once. Blank lines in
+    // between are counted so that error positions stay true.
     let mut second = Vec::new();
+    let mut blank_lines = 0usize;
     let has_more = loop {
-        if reader.read_until(b'\n', &mut second).map_err(io_err)? == 0 {
+        second.clear();
+        if reader
+            .by_ref()
+            .take(line_limit + 1)
+            .read_until(b'\n', &mut second)
+            .map_err(io_err)?
+            == 0
+        {
             break false;
         }
         if !second.iter().all(u8::is_ascii_whitespace) {
             break true;
         }
+        if second.ends_with(b"\n") {
+            blank_lines += 1;
+        }
     };
     if !has_more {
-        check_size(source_name, first.len() as u64, max_bytes)?;
         return show::parse_single(source_name, trimmed, skipped_lines);
     }
 
     // A complete object on the first line with more lines after it is a
     // stream; a pretty-printed document's first line is a lone `{`.
     if is_complete_json(trimmed) {
+        let first_line = skipped_lines + 1;
+        check_line(source_name, first_line, first.len(), max_bytes)?;
+        let second_line = first_line + blank_lines + 1;
+        if second.len() as u64 > line_limit {
+            return Err(line_too_long(source_name, second_line, max_bytes));
+        }
         let mut parser = stream::StreamParser::new(source_name, skipped_lines);
         parser.push_line(&first)?;
-        for line in second.split_inclusive(|b| *b == b'\n') {
-            parser.push_line(line)?;
-        }
-        parser.read_rest(reader, max_bytes)?;
+        parser.skip_lines(blank_lines);
+        parser.push_line(&second)?;
+        parser.read_rest(reader, line_limit)?;
         return Ok(parser.finish());
     }
 
     let mut whole = first;
-    // The expected size at once, not a doubling buffer's copies.
     whole.reserve(usize::try_from(size_hint.min(max_bytes)).unwrap_or(0));
+    whole.extend(std::iter::repeat_n(b'\n', blank_lines));
     whole.extend_from_slice(&second);
-    let limit = max_bytes.saturating_add(1);
-    (&mut reader)
-        .take(limit)
-        .read_to_end(&mut whole)
-        .map_err(io_err)?;
-    check_size(source_name, whole.len() as u64, max_bytes)?;
+    reader.read_to_end(&mut whole).map_err(io_err)?;
     show::parse_single(source_name, &whole, skipped_lines)
 }
 
-fn check_object_start(source_name: &str, trimmed: &[u8]) -> Result<()> {
-    if trimmed.starts_with(b"{") {
-        return Ok(());
-    }
+/// Refuses input whose first byte of content does not open a JSON object,
+/// saying what it looks like instead.
+fn check_object_start(source_name: &str, content: &[u8]) -> Result<()> {
+    let found = match content {
+        [b'{', ..] => return Ok(()),
+        [b'P', b'K', 3, 4, ..] => "a zip archive: is this a saved plan file? Turn it into JSON with `terraform show -json PLANFILE > plan.json`",
+        [b'[', ..] => "a JSON array",
+        [0, ..] => "binary data (a NUL byte)",
+        [b'"' | b'-' | b'0'..=b'9', ..] => "a lone JSON value",
+        [b'<', ..] => "markup (XML or HTML)",
+        [b, ..] if *b >= 0x80 => "bytes that are not text in UTF-8 or UTF-16",
+        [b, ..] if b.is_ascii_control() => "binary data",
+        _ => "text that is not JSON (the human-readable output of `terraform plan`?)",
+    };
     Err(Error::Shape {
         source_name: source_name.to_string(),
-        message: "expected a JSON object (the output of `terraform show -json PLANFILE` or `terraform plan -json`), found something else"
-            .to_string(),
+        message: format!("expected a JSON object (the output of `terraform show -json PLANFILE` or `terraform plan -json`), found {found}"),
     })
 }
 
@@ -385,19 +498,54 @@ pub fn read_live_stream(
     max_line_bytes: u64,
 ) -> Result<PlanDocument> {
     let mut parser = stream::StreamParser::new(source_name, 0).skipping_text_lines();
-    parser.read_rest(output, max_line_bytes)?;
+    parser.read_rest(output, stream_line_limit(max_line_bytes))?;
     Ok(parser.finish())
+}
+
+/// The longest stream line accepted under an input limit of `max_bytes`.
+fn stream_line_limit(max_bytes: u64) -> u64 {
+    max_bytes.clamp(1, stream::MAX_LINE_BYTES)
+}
+
+/// Refuses a stream line longer than the limit; `line` is its 1-based number.
+fn check_line(source_name: &str, line: usize, len: usize, max_bytes: u64) -> Result<()> {
+    if len as u64 > stream_line_limit(max_bytes) {
+        return Err(line_too_long(source_name, line, max_bytes));
+    }
+    Ok(())
+}
+
+pub(crate) fn line_too_long(source_name: &str, line: usize, max_bytes: u64) -> Error {
+    let limit = stream_line_limit(max_bytes);
+    Error::LineTooLong {
+        source_name: source_name.to_string(),
+        line,
+        limit,
+        hint: if limit < stream::MAX_LINE_BYTES {
+            "; raise --max-input-bytes if this stream is genuine"
+        } else {
+            "; no `terraform plan -json` message is that long, so this is not a stream Terraform wrote"
+        },
+    }
 }
 
 fn check_size(source_name: &str, size: u64, limit: u64) -> Result<()> {
     if size > limit {
         return Err(Error::TooLarge {
             source_name: source_name.to_string(),
-            size,
+            size: Some(size),
             limit,
         });
     }
     Ok(())
+}
+
+fn too_large(source_name: &str, limit: u64) -> Error {
+    Error::TooLarge {
+        source_name: source_name.to_string(),
+        size: None,
+        limit,
+    }
 }
 
 fn trim_ascii(bytes: &[u8]) -> &[u8] {

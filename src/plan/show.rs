@@ -18,29 +18,40 @@ use std::marker::PhantomData;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
+use sonic_rs::LazyValue;
 
 use super::{
+    depth,
     raw::{ReadJson, Text},
     split_module, stream, ChangeDetail, Diagnostic, DocumentKind, Mode, PlanDocument,
     RelevantAttribute, ResourceChange,
 };
-use crate::error::{Error, Result};
+use crate::error::{without_input_values, Error, Result};
 
+/// A show-json document as read. `LENIENT` is the second, slower reading of
+/// a document whose first reading failed on its shape: each entry of the
+/// resource lists is then read on its own, so that one malformed entry
+/// costs that entry (with a diagnostic), not the document.
 #[derive(Deserialize)]
-struct RawDocument {
+struct RawDocument<'a, const LENIENT: bool> {
     format_version: Option<String>,
     plan_format_version: Option<String>,
     terraform_version: Option<String>,
-    resource_drift: Option<ChangeList>,
-    resource_changes: Option<ChangeList>,
-    relevant_attributes: Option<Vec<RawRelevantAttribute>>,
-    planned_values: Option<RawValues>,
-    prior_state: Option<RawState>,
-    values: Option<RawValues>,
+    resource_drift: Option<ChangeList<LENIENT>>,
+    resource_changes: Option<ChangeList<LENIENT>>,
+    planned_values: Option<RawValues<LENIENT>>,
+    prior_state: Option<RawState<LENIENT>>,
+    values: Option<RawValues<LENIENT>>,
     configuration: Option<IgnoredAny>,
     errored: Option<bool>,
-    checks: Option<Vec<RawCheck>>,
-    condition_results: Option<Vec<RawConditionResult>>,
+    // Small and rare: kept as text and read after the document, so that a
+    // malformed one is ignored with a warning.
+    #[serde(borrow)]
+    relevant_attributes: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    checks: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    condition_results: Option<LazyValue<'a>>,
 
     // A lone diagnostic object.
     severity: Option<String>,
@@ -55,8 +66,10 @@ struct RawDocument {
 
 #[derive(Deserialize)]
 struct RawChange<'a> {
+    /// Absent from the drift entries of Terraform 1.0.0, which wrote
+    /// neither address nor index: derived then from the other fields.
     #[serde(borrow)]
-    address: Cow<'a, str>,
+    address: Option<Cow<'a, str>>,
     #[serde(borrow)]
     module_address: Option<Text<'a>>,
     #[serde(borrow)]
@@ -65,6 +78,8 @@ struct RawChange<'a> {
     resource_type: Option<Text<'a>>,
     #[serde(borrow)]
     name: Option<Text<'a>>,
+    #[serde(borrow)]
+    index: Option<LazyValue<'a>>,
     #[serde(borrow)]
     provider_name: Option<Text<'a>>,
     #[serde(borrow)]
@@ -75,37 +90,98 @@ struct RawChange<'a> {
     change: RawChangeBody<'a>,
 }
 
+/// Only the address of an entry that could not be read, for its diagnostic.
+#[derive(Deserialize)]
+struct EntryAddress<'a> {
+    #[serde(borrow)]
+    address: Option<Cow<'a, str>>,
+}
+
+/// An entry of a resource list that could not be used.
+struct EntryProblem {
+    /// Its position in the list.
+    index: usize,
+    /// Its address, when it has a readable one.
+    address: Option<String>,
+    /// What is wrong with it.
+    message: String,
+}
+
 /// A `resource_drift` or `resource_changes` list, converted entry by entry
 /// as it is read: only entries that change something are kept, and every
 /// managed entry's address is noted for the resource count.
 #[derive(Default)]
-struct ChangeList {
+struct ChangeList<const LENIENT: bool> {
     changes: Vec<ResourceChange>,
     managed_addresses: Vec<AddressPrint>,
+    problems: Vec<EntryProblem>,
+    /// Entries whose address was derived (Terraform 1.0.0's drift).
+    derived_addresses: Vec<String>,
 }
 
-impl<'de> Deserialize<'de> for ChangeList {
+impl<const LENIENT: bool> ChangeList<LENIENT> {
+    fn add(&mut self, index: usize, raw: RawChange<'_>) {
+        let managed = raw.mode.as_ref().is_none_or(|m| m.0 != "data");
+        let derived = raw.address.is_none();
+        match convert_change(raw) {
+            Ok(converted) => {
+                let address = converted.address();
+                if managed {
+                    self.managed_addresses.push(AddressPrint::of(address));
+                }
+                if derived {
+                    self.derived_addresses.push(address.to_string());
+                }
+                if let Converted::Change(change) = converted {
+                    self.changes.push(change);
+                }
+            }
+            Err((address, message)) => self.problems.push(EntryProblem {
+                index,
+                address,
+                message,
+            }),
+        }
+    }
+}
+
+impl<'de, const LENIENT: bool> Deserialize<'de> for ChangeList<LENIENT> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Entries;
-        impl<'de> Visitor<'de> for Entries {
-            type Value = ChangeList;
+        struct Entries<const LENIENT: bool>;
+        impl<'de, const LENIENT: bool> Visitor<'de> for Entries<LENIENT> {
+            type Value = ChangeList<LENIENT>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a list of resource changes")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut list = ChangeList::default();
-                while let Some(raw) = seq.next_element::<RawChange<'de>>()? {
-                    if raw.mode.as_ref().is_none_or(|m| m.0 != "data") {
-                        list.managed_addresses.push(AddressPrint::of(&raw.address));
+                let mut index = 0;
+                if LENIENT {
+                    while let Some(entry) = seq.next_element::<LazyValue<'de>>()? {
+                        let text = entry.as_raw_str();
+                        match sonic_rs::from_str::<RawChange<'_>>(text) {
+                            Ok(raw) => list.add(index, raw),
+                            Err(e) => list.problems.push(EntryProblem {
+                                index,
+                                address: sonic_rs::from_str::<EntryAddress<'_>>(text)
+                                    .ok()
+                                    .and_then(|a| a.address)
+                                    .map(Cow::into_owned),
+                                message: shape_message(&e),
+                            }),
+                        }
+                        index += 1;
                     }
-                    if let Some(change) = convert_change(raw) {
-                        list.changes.push(change);
+                } else {
+                    while let Some(raw) = seq.next_element::<RawChange<'de>>()? {
+                        list.add(index, raw);
+                        index += 1;
                     }
                 }
                 Ok(list)
             }
         }
-        deserializer.deserialize_seq(Entries)
+        deserializer.deserialize_seq(Entries::<LENIENT>)
     }
 }
 
@@ -232,46 +308,65 @@ struct RawRelevantAttribute {
 }
 
 #[derive(Deserialize)]
-struct RawValues {
-    root_module: Option<RawModule>,
+struct RawValues<const LENIENT: bool> {
+    root_module: Option<RawModule<LENIENT>>,
 }
 
 #[derive(Deserialize)]
-struct RawState {
-    values: Option<RawValues>,
+struct RawState<const LENIENT: bool> {
+    values: Option<RawValues<LENIENT>>,
 }
 
 #[derive(Deserialize)]
-struct RawModule {
+struct RawModule<const LENIENT: bool> {
     #[serde(default)]
-    resources: ManagedResources,
+    resources: ManagedResources<LENIENT>,
     #[serde(default)]
-    child_modules: Vec<RawModule>,
+    child_modules: Vec<RawModule<LENIENT>>,
 }
 
-/// A module's `resources`, reduced to the managed ones' address prints.
+/// A module's `resources`, reduced to the managed ones' address prints
+/// (and, read leniently, a count of the entries that could not be read).
 #[derive(Default)]
-struct ManagedResources(Vec<AddressPrint>);
+struct ManagedResources<const LENIENT: bool> {
+    prints: Vec<AddressPrint>,
+    unreadable: usize,
+}
 
-impl<'de> Deserialize<'de> for ManagedResources {
+impl<'de, const LENIENT: bool> Deserialize<'de> for ManagedResources<LENIENT> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Entries;
-        impl<'de> Visitor<'de> for Entries {
-            type Value = ManagedResources;
+        struct Entries<const LENIENT: bool>;
+        impl<'de, const LENIENT: bool> Visitor<'de> for Entries<LENIENT> {
+            type Value = ManagedResources<LENIENT>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a list of resources")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut prints = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(resource) = seq.next_element::<RawResource<'de>>()? {
+                let mut list = ManagedResources {
+                    prints: Vec::with_capacity(seq.size_hint().unwrap_or(0)),
+                    unreadable: 0,
+                };
+                let mut add = |resource: RawResource<'_>| {
                     if resource.mode.as_ref().is_none_or(|m| m.0 == "managed") {
-                        prints.push(AddressPrint::of(&resource.address));
+                        list.prints.push(AddressPrint::of(&resource.address));
+                    }
+                };
+                if LENIENT {
+                    while let Some(entry) = seq.next_element::<LazyValue<'de>>()? {
+                        match sonic_rs::from_str::<RawResource<'_>>(entry.as_raw_str()) {
+                            Ok(resource) => add(resource),
+                            Err(_) => list.unreadable += 1,
+                        }
+                    }
+                } else {
+                    while let Some(resource) = seq.next_element::<RawResource<'de>>()? {
+                        add(resource);
                     }
                 }
-                Ok(ManagedResources(prints))
+                Ok(list)
             }
         }
-        deserializer.deserialize_seq(Entries)
+        deserializer.deserialize_seq(Entries::<LENIENT>)
     }
 }
 
@@ -337,16 +432,39 @@ struct RawConditionResult {
 /// diagnostic, or a one-line stream. `line_offset` counts lines skipped before
 /// `bytes`, so that error positions match the original input.
 pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Result<PlanDocument> {
+    // Measured before anything recursive reads it (see `depth`).
+    if let Some(offset) = depth::first_too_deep(bytes, depth::MAX_NESTING_DEPTH) {
+        return Err(depth::too_deep(source_name, bytes, offset, line_offset));
+    }
     // Checking the UTF-8 once up front (fast, the input is mostly ASCII)
     // spares the parser checking every string it borrows.
     let text = simdutf8::basic::from_utf8(bytes).ok();
     let parsed = match text {
-        Some(text) => sonic_rs::from_str::<RawDocument>(text),
-        None => sonic_rs::from_slice::<RawDocument>(bytes),
+        Some(text) => sonic_rs::from_str::<RawDocument<'_, false>>(text),
+        None => sonic_rs::from_slice::<RawDocument<'_, false>>(bytes),
     };
-    let raw =
-        parsed.map_err(|e| read_error(source_name, bytes, text.is_some(), line_offset, &e))?;
+    match parsed {
+        Ok(raw) => build(source_name, raw, bytes, line_offset),
+        Err(e) => {
+            let error = read_error(source_name, bytes, text.is_some(), line_offset, &e);
+            // Valid JSON of the wrong shape is read again, entry by entry,
+            // so that a malformed entry costs only itself.
+            if let (Error::Shape { .. }, Some(text)) = (&error, text) {
+                if let Ok(raw) = sonic_rs::from_str::<RawDocument<'_, true>>(text) {
+                    return build(source_name, raw, bytes, line_offset);
+                }
+            }
+            Err(error)
+        }
+    }
+}
 
+fn build<const LENIENT: bool>(
+    source_name: &str,
+    raw: RawDocument<'_, LENIENT>,
+    bytes: &[u8],
+    line_offset: usize,
+) -> Result<PlanDocument> {
     let is_plan = raw.plan_format_version.is_some()
         || raw.planned_values.is_some()
         || raw.resource_changes.is_some()
@@ -413,6 +531,7 @@ pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Resu
 
     let mut addresses: HashSet<AddressPrint> = HashSet::new();
     let mut saw_resource_list = false;
+    let mut unreadable_resources = 0;
     for values in [
         raw.planned_values.as_ref(),
         raw.values.as_ref(),
@@ -423,13 +542,27 @@ pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Resu
     {
         if let Some(root) = &values.root_module {
             saw_resource_list = true;
-            collect_managed(root, &mut addresses);
+            collect_managed(root, &mut addresses, &mut unreadable_resources);
         }
     }
+    if unreadable_resources > 0 {
+        doc.diagnostics.push(Diagnostic::warning(
+            format!("{unreadable_resources} entries of the plan's resource lists (planned values, prior state) could not be read; the resource count leaves them out"),
+            None,
+        ));
+    }
 
-    for (list, out) in [
-        (raw.resource_drift, &mut doc.resource_drift),
-        (raw.resource_changes, &mut doc.resource_changes),
+    for (name, list, out) in [
+        (
+            "resource_drift",
+            raw.resource_drift,
+            &mut doc.resource_drift,
+        ),
+        (
+            "resource_changes",
+            raw.resource_changes,
+            &mut doc.resource_changes,
+        ),
     ] {
         let Some(list) = list else {
             continue;
@@ -437,25 +570,59 @@ pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Resu
         saw_resource_list = true;
         addresses.extend(list.managed_addresses);
         *out = list.changes;
+        for problem in list.problems {
+            let at = problem
+                .address
+                .as_deref()
+                .map_or(String::new(), |a| format!(" ({a})"));
+            doc.diagnostics.push(Diagnostic {
+                severity: "error".to_string(),
+                summary: format!(
+                    "{name}[{}]{at} {}; this entry was not checked",
+                    problem.index, problem.message
+                ),
+                detail: None,
+                address: problem.address,
+            });
+        }
+        if let Some(first) = list.derived_addresses.first() {
+            doc.diagnostics.push(Diagnostic::warning(
+                format!(
+                    "{} {name} entries have no `address` (Terraform 1.0.0 writes its drift so); their addresses, such as {first}, were derived from module_address, type, name and index",
+                    list.derived_addresses.len()
+                ),
+                Some("Terraform 1.0.0 leaves out the instance key too: instances of one counted or for_each resource share an address".to_string()),
+            ));
+        }
     }
     if saw_resource_list {
         doc.total_resources = Some(addresses.len());
     }
 
-    doc.relevant_attributes = raw
-        .relevant_attributes
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| RelevantAttribute {
-            resource: r.resource,
-            attribute: r.attribute,
-        })
-        .collect();
-
-    for check in raw.checks.unwrap_or_default() {
+    if let Some(list) = read_aux::<Vec<RawRelevantAttribute>>(
+        "relevant_attributes",
+        raw.relevant_attributes,
+        &mut doc.diagnostics,
+    ) {
+        doc.relevant_attributes = list
+            .into_iter()
+            .map(|r| RelevantAttribute {
+                resource: r.resource,
+                attribute: r.attribute,
+            })
+            .collect();
+    }
+    for check in
+        read_aux::<Vec<RawCheck>>("checks", raw.checks, &mut doc.diagnostics).unwrap_or_default()
+    {
         add_check_diagnostics(check, &mut doc.diagnostics);
     }
-    for result in raw.condition_results.unwrap_or_default() {
+    let conditions = read_aux::<Vec<RawConditionResult>>(
+        "condition_results",
+        raw.condition_results,
+        &mut doc.diagnostics,
+    );
+    for result in conditions.unwrap_or_default() {
         if result.result == Some(false) {
             doc.diagnostics.push(Diagnostic {
                 severity: "warning".to_string(),
@@ -466,6 +633,29 @@ pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Resu
         }
     }
     Ok(doc)
+}
+
+/// Reads one of the document's small auxiliary fields from its text; one
+/// that cannot be read is ignored with a warning.
+fn read_aux<T: serde::de::DeserializeOwned>(
+    field: &str,
+    text: Option<LazyValue<'_>>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    let text = text?;
+    match sonic_rs::from_str::<Option<T>>(text.as_raw_str()) {
+        Ok(value) => value,
+        Err(e) => {
+            diagnostics.push(Diagnostic::warning(
+                format!(
+                    "the plan's `{field}` could not be read ({}); it was ignored",
+                    shape_message(&e)
+                ),
+                None,
+            ));
+            None
+        }
+    }
 }
 
 fn add_check_diagnostics(check: RawCheck, out: &mut Vec<Diagnostic>) {
@@ -502,29 +692,142 @@ fn add_check_diagnostics(check: RawCheck, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn collect_managed(module: &RawModule, out: &mut HashSet<AddressPrint>) {
-    out.extend(module.resources.0.iter().copied());
+fn collect_managed<const LENIENT: bool>(
+    module: &RawModule<LENIENT>,
+    out: &mut HashSet<AddressPrint>,
+    unreadable: &mut usize,
+) {
+    out.extend(module.resources.prints.iter().copied());
+    *unreadable += module.resources.unreadable;
     for child in &module.child_modules {
-        collect_managed(child, out);
+        collect_managed(child, out, unreadable);
     }
 }
 
-/// The change, or `None` when it changes nothing (`no-op`, `read`).
-fn convert_change(raw: RawChange<'_>) -> Option<ResourceChange> {
+/// A list entry once read: a change to report, or the address of an entry
+/// that changes nothing (`no-op`, `read`).
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned once per entry and moved straight into its list; boxing would add an allocation per change"
+)]
+enum Converted<'a> {
+    Unchanged(Cow<'a, str>),
+    Change(ResourceChange),
+}
+
+impl Converted<'_> {
+    fn address(&self) -> &str {
+        match self {
+            Converted::Unchanged(address) => address,
+            Converted::Change(change) => &change.address,
+        }
+    }
+}
+
+/// The action lists Terraform writes (`internal/command/jsonplan`).
+const VALID_ACTIONS: [&[&str]; 9] = [
+    &["no-op"],
+    &["create"],
+    &["read"],
+    &["update"],
+    &["delete"],
+    &["delete", "create"],
+    &["create", "delete"],
+    &["forget"],
+    &["create", "forget"],
+];
+
+/// What is wrong with an action list, if anything. A list made only of
+/// known words in an order Terraform never writes is malformed; a word this
+/// tool does not know is a newer Terraform's, reported as it is.
+fn action_problem(actions: &RawActions<'_>) -> Option<String> {
+    let words: Vec<&str> = actions.iter().collect();
+    if words.is_empty() {
+        return Some("has no actions (`change.actions` is missing, null or empty)".to_string());
+    }
+    if VALID_ACTIONS.contains(&words.as_slice()) {
+        return None;
+    }
+    let known = |word: &&str| VALID_ACTIONS.iter().any(|list| list.contains(word));
+    words
+        .iter()
+        .all(known)
+        .then(|| format!("has the action list {words:?}, which Terraform never writes"))
+}
+
+/// The address Terraform writes, from an entry's other fields (Terraform
+/// 1.0.0's drift entries have none).
+fn derive_address(
+    module_address: Option<&Text<'_>>,
+    mode: Option<&Text<'_>>,
+    resource_type: Option<&Text<'_>>,
+    name: Option<&Text<'_>>,
+    index: Option<&LazyValue<'_>>,
+) -> Option<String> {
+    let (resource_type, name) = (&resource_type?.0, &name?.0);
+    if resource_type.is_empty() || name.is_empty() {
+        return None;
+    }
+    let mut address = String::new();
+    if let Some(module) = module_address.map(|m| &m.0).filter(|m| !m.is_empty()) {
+        address.push_str(module);
+        address.push('.');
+    }
+    if mode.is_some_and(|m| m.0 == "data") {
+        address.push_str("data.");
+    }
+    address.push_str(resource_type);
+    address.push('.');
+    address.push_str(name);
+    if let Some(index) = index.map(LazyValue::as_raw_str) {
+        // A count index is a number, a for_each key a JSON string: both
+        // are written as Terraform writes them, `[0]` and `["key"]`.
+        if index.starts_with('"') || index.bytes().all(|b| b.is_ascii_digit()) {
+            address.push('[');
+            address.push_str(index);
+            address.push(']');
+        }
+    }
+    Some(address)
+}
+
+/// The entry as a change, or its address when it changes nothing; an entry
+/// that cannot be understood is an error with its address, if any.
+fn convert_change(raw: RawChange<'_>) -> Result<Converted<'_>, (Option<String>, String)> {
     let RawChange {
         address,
         module_address,
         mode,
         resource_type,
         name,
+        index,
         provider_name,
         action_reason,
         previous_address,
         change: body,
     } = raw;
+    let address = match address {
+        Some(address) => address,
+        None => Cow::Owned(
+            derive_address(
+                module_address.as_ref(),
+                mode.as_ref(),
+                resource_type.as_ref(),
+                name.as_ref(),
+                index.as_ref(),
+            )
+            .ok_or((
+                None,
+                "has no `address`, nor a `type` and `name` to derive one from".to_string(),
+            ))?,
+        ),
+    };
+    if let Some(problem) = action_problem(&body.actions) {
+        return Err((Some(address.into_owned()), problem));
+    }
     let import_only = body.importing && body.actions.iter().all(|a| a == "no-op");
     if !import_only && !body.changes_something() {
-        return None;
+        return Ok(Converted::Unchanged(address));
     }
     let actions: Vec<String> = if import_only {
         vec!["import".to_string()]
@@ -553,9 +856,10 @@ fn convert_change(raw: RawChange<'_>) -> Option<ResourceChange> {
         Some((t, rest)) => (t, rest.split('[').next().unwrap_or(rest)),
         None => (local, ""),
     };
-    Some(ResourceChange {
+    Ok(Converted::Change(ResourceChange {
         module_address: module_address
             .map(Text::owned)
+            .filter(|m| !m.is_empty())
             .or_else(|| derived_module.map(str::to_string)),
         mode,
         resource_type: resource_type.map_or_else(|| derived_type.to_string(), Text::owned),
@@ -566,7 +870,19 @@ fn convert_change(raw: RawChange<'_>) -> Option<ResourceChange> {
         previous_address: previous_address.map(Text::owned),
         detail,
         address: address.into_owned(),
-    })
+    }))
+}
+
+/// A shape error's message without the input it quotes: sonic-rs's own
+/// message is cut at its position (after it comes a fragment of the input,
+/// which may hold a secret), and serde's quoted values are taken out.
+fn shape_message(e: &sonic_rs::Error) -> String {
+    let message = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let message = message
+        .find(&position)
+        .map_or(message.as_str(), |at| &message[..at]);
+    without_input_values(message.split('\n').next().unwrap_or_default())
 }
 
 /// The error for input the document reader refused. Broken JSON is reported
@@ -585,18 +901,13 @@ fn read_error(
     if let Err(syntax) = serde_json::from_slice::<IgnoredAny>(bytes) {
         return Error::json(source_name, line_offset, &syntax);
     }
-    let message = e.to_string();
-    let position = format!(" at line {} column {}", e.line(), e.column());
-    let message = message
-        .find(&position)
-        .map_or(message.as_str(), |at| &message[..at]);
-    let message = message.split('\n').next().unwrap_or_default();
+    let message = shape_message(e);
     if !is_utf8 {
         return Error::Json {
             source_name: source_name.to_string(),
             line: e.line() + line_offset,
             column: e.column(),
-            message: message.to_string(),
+            message,
         };
     }
     // The JSON is valid, so the reader refused its shape.

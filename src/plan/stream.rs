@@ -15,9 +15,10 @@ use std::io::BufRead;
 use serde::Deserialize;
 
 use super::{
-    split_module, ChangeSummary, Diagnostic, DocumentKind, Mode, PlanDocument, ResourceChange,
+    depth, split_module, ChangeSummary, Diagnostic, DocumentKind, Mode, PlanDocument,
+    ResourceChange,
 };
-use crate::error::{Error, Result};
+use crate::error::{without_input_values, Error, Result};
 
 /// The longest single line accepted, so one runaway line cannot exhaust memory.
 pub const MAX_LINE_BYTES: u64 = 64 << 20;
@@ -110,7 +111,8 @@ impl StreamParser {
         self
     }
 
-    /// Reads and parses every remaining line of `reader`.
+    /// Reads and parses every remaining line of `reader`; a line longer
+    /// than `max_line_bytes` (at most [`MAX_LINE_BYTES`]) is refused.
     pub fn read_rest<R: BufRead>(&mut self, mut reader: R, max_line_bytes: u64) -> Result<()> {
         let limit = max_line_bytes.clamp(1, MAX_LINE_BYTES);
         let mut line = Vec::new();
@@ -123,14 +125,19 @@ impl StreamParser {
                 return Ok(());
             }
             if line.len() as u64 > limit {
-                return Err(Error::TooLarge {
-                    source_name: format!("{} line {}", self.source_name, self.line_number + 1),
-                    size: line.len() as u64,
+                return Err(super::line_too_long(
+                    &self.source_name,
+                    self.line_number + 1,
                     limit,
-                });
+                ));
             }
             self.push_line(&line)?;
         }
+    }
+
+    /// Counts lines that were read elsewhere and held nothing.
+    pub fn skip_lines(&mut self, lines: usize) {
+        self.line_number += lines;
     }
 
     /// Parses one line. Blank lines are skipped; a line that is not a JSON
@@ -139,6 +146,19 @@ impl StreamParser {
     pub fn push_line(&mut self, line: &[u8]) -> Result<()> {
         self.line_number += 1;
         if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        if depth::first_too_deep(line, depth::MAX_NESTING_DEPTH).is_some() {
+            self.doc.diagnostics.push(Diagnostic::error(
+                format!(
+                    "{} line {} is not a Terraform JSON message",
+                    self.source_name, self.line_number
+                ),
+                Some(format!(
+                    "it nests more than {} levels deep",
+                    depth::MAX_NESTING_DEPTH
+                )),
+            ));
             return Ok(());
         }
         match serde_json::from_slice::<Message>(line) {
@@ -154,7 +174,7 @@ impl StreamParser {
                     "{} line {} is not a Terraform JSON message",
                     self.source_name, self.line_number
                 ),
-                Some(e.to_string()),
+                Some(without_input_values(&e.to_string())),
             )),
         }
         Ok(())
@@ -323,6 +343,6 @@ this line is garbage
             "x".repeat(100)
         );
         let err = parser.read_rest(long.as_bytes(), 50).unwrap_err();
-        assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+        assert!(matches!(err, Error::LineTooLong { line: 1, .. }), "{err}");
     }
 }
