@@ -56,7 +56,7 @@ struct Common {
     /// Severity and ignore rules (TOML or YAML), tried before the embedded defaults.
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
-    /// Refuse plan documents larger than this many bytes.
+    /// Refuse input (a plan, a stream, stdin, terraform's output) larger than this many bytes.
     #[arg(long, default_value_t = drift_detection::plan::DEFAULT_MAX_INPUT_BYTES)]
     max_input_bytes: u64,
     /// Print nothing on stdout; only write reports and set the exit code.

@@ -243,6 +243,7 @@ async fn run_directory(
     };
     let mut tf = terraform
         .clone()
+        .with_max_output_bytes(options.max_input_bytes)
         .with_env("TF_DATA_DIR", scratch.path().join("terraform-data"));
     if let Some(name) = &workspace.terraform_workspace {
         tf = tf.with_env("TF_WORKSPACE", name);

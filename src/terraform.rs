@@ -3,8 +3,10 @@
 //! Every command runs non-interactively (`TF_IN_AUTOMATION=1`, `TF_INPUT=0`,
 //! stdin closed) in its own process group. At the deadline the group gets
 //! SIGTERM, so terraform can release a state lock, then SIGKILL after a grace
-//! period, so provider plugins die with it. Output is captured whole; stderr is
-//! kept for diagnostics with ANSI escapes removed.
+//! period, so provider plugins die with it. Standard output is captured whole
+//! up to a limit (a command that writes more is stopped: its output could not
+//! be read anyway); of stderr the last [`STDERR_KEPT`] bytes are kept for
+//! diagnostics, with ANSI escapes removed.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,9 @@ use tokio::time::Instant;
 
 /// How long terraform gets between SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// How much of the end of stderr is kept: diagnostics quote its last lines.
+pub const STDERR_KEPT: usize = 1 << 20;
 
 /// Failures to run terraform (as opposed to terraform reporting an error).
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +46,14 @@ pub enum TerraformError {
         command: String,
         /// Seconds it ran.
         elapsed: f64,
+    },
+    /// The command wrote more to stdout than any plan this tool reads.
+    #[error("`terraform {command}` wrote more than {limit} bytes of output and was stopped; raise --max-input-bytes if the plan is genuinely that large")]
+    OutputTooLarge {
+        /// The subcommand.
+        command: String,
+        /// The limit in force.
+        limit: u64,
     },
     /// Reading the command's output failed.
     #[error("reading the output of `terraform {command}`: {source}")]
@@ -71,6 +84,7 @@ pub struct CommandOutput {
 pub struct Terraform {
     binary: PathBuf,
     env: Vec<(OsString, OsString)>,
+    max_output_bytes: u64,
 }
 
 impl Terraform {
@@ -79,7 +93,14 @@ impl Terraform {
         Terraform {
             binary: binary.into(),
             env: Vec::new(),
+            max_output_bytes: crate::plan::DEFAULT_MAX_INPUT_BYTES,
         }
+    }
+
+    /// Stops any command that writes more than `bytes` to stdout.
+    pub fn with_max_output_bytes(mut self, bytes: u64) -> Self {
+        self.max_output_bytes = bytes;
+        self
     }
 
     /// Finds terraform: `explicit` if given, else `TERRAFORM_PATH`, else `PATH`.
@@ -139,35 +160,58 @@ impl Terraform {
 
         let mut stdout_pipe = child.stdout.take();
         let mut stderr_pipe = child.stderr.take();
+        let limit = self.max_output_bytes;
         let collect = async {
-            let mut stdout = Vec::new();
-            let mut stderr = Vec::new();
             let read_out = async {
-                match stdout_pipe.as_mut() {
-                    Some(pipe) => pipe.read_to_end(&mut stdout).await.map(|_| ()),
-                    None => Ok(()),
+                let mut stdout = Vec::new();
+                if let Some(pipe) = stdout_pipe.as_mut() {
+                    pipe.take(limit.saturating_add(1))
+                        .read_to_end(&mut stdout)
+                        .await?;
                 }
+                Ok::<_, std::io::Error>((stdout.len() as u64 <= limit).then_some(stdout))
             };
             let read_err = async {
                 match stderr_pipe.as_mut() {
-                    Some(pipe) => pipe.read_to_end(&mut stderr).await.map(|_| ()),
-                    None => Ok(()),
+                    Some(pipe) => read_tail(pipe, STDERR_KEPT).await,
+                    None => Ok(Vec::new()),
                 }
             };
-            let (a, b) = tokio::join!(read_out, read_err);
-            a.and(b)?;
+            let (mut read_out, mut read_err) = (std::pin::pin!(read_out), std::pin::pin!(read_err));
+            let (mut stdout, mut stderr) = (None, None);
+            while stdout.is_none() || stderr.is_none() {
+                tokio::select! {
+                    out = &mut read_out, if stdout.is_none() => match out? {
+                        Some(out) => stdout = Some(out),
+                        // Over the limit: stop now, not when stderr closes.
+                        None => return Ok(None),
+                    },
+                    err = &mut read_err, if stderr.is_none() => stderr = Some(err?),
+                }
+            }
             let status = child.wait().await?;
-            Ok::<_, std::io::Error>((status, stdout, stderr))
+            Ok::<_, std::io::Error>(Some((
+                status,
+                stdout.unwrap_or_default(),
+                stderr.unwrap_or_default(),
+            )))
         };
 
         let outcome = tokio::time::timeout_at(deadline, collect).await;
         match outcome {
-            Ok(Ok((status, stdout, stderr))) => Ok(CommandOutput {
+            Ok(Ok(Some((status, stdout, stderr)))) => Ok(CommandOutput {
                 exit_code: status.code(),
                 stdout,
                 stderr: strip_ansi(&String::from_utf8_lossy(&stderr)),
                 duration: started.elapsed(),
             }),
+            Ok(Ok(None)) => {
+                stop_group(&mut child).await;
+                Err(TerraformError::OutputTooLarge {
+                    command: command_name,
+                    limit,
+                })
+            }
             Ok(Err(source)) => Err(TerraformError::Output {
                 command: command_name,
                 source,
@@ -181,6 +225,34 @@ impl Terraform {
             }
         }
     }
+}
+
+/// Reads `pipe` to its end, keeping only its last `kept` bytes (and the
+/// line they start in the middle of is cut at the next line break).
+async fn read_tail(
+    pipe: &mut (impl tokio::io::AsyncRead + Unpin),
+    kept: usize,
+) -> std::io::Result<Vec<u8>> {
+    let mut tail = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut cut = false;
+    loop {
+        let n = pipe.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        tail.extend_from_slice(&chunk[..n]);
+        if tail.len() > 2 * kept {
+            tail.drain(..tail.len() - kept);
+            cut = true;
+        }
+    }
+    if cut {
+        if let Some(line_end) = tail.iter().position(|b| *b == b'\n') {
+            tail.drain(..=line_end);
+        }
+    }
+    Ok(tail)
 }
 
 /// SIGTERM to the process group, then SIGKILL after [`KILL_GRACE`].

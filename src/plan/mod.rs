@@ -643,5 +643,169 @@ mod tests {
         let doc = br#"{"format_version":"1.2","resource_changes":[]}"#;
         let err = read_document("big.json", &doc[..], 10).unwrap_err();
         assert!(matches!(err, Error::TooLarge { limit: 10, .. }), "{err}");
+        let err = parse_slice("big.json", &vec![b' '; 100]).unwrap_err();
+        assert!(matches!(err, Error::Empty { .. }), "{err}");
+        let err = read_slice("big.json", &doc[..], 10).unwrap_err();
+        assert!(err.to_string().contains(&format!("is {} bytes, over the limit of 10", doc.len())), "{err}");
+    }
+
+    /// Counts what a reader hands over, to show how much was read.
+    struct Counting<R> {
+        inner: R,
+        read: std::rc::Rc<std::cell::Cell<u64>>,
+    }
+
+    impl<R: Read> Read for Counting<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read.set(self.read.get() + n as u64);
+            Ok(n)
+        }
+    }
+
+    /// Reads `head` followed by `tail` repeated forever, as a pipe would
+    /// hand it over; returns the outcome and the bytes read.
+    fn read_endless(head: &[u8], tail: u8, max_bytes: u64) -> (Result<PlanDocument>, u64) {
+        let read = std::rc::Rc::new(std::cell::Cell::new(0));
+        let source = Counting {
+            inner: std::io::Cursor::new(head.to_vec()).chain(std::io::repeat(tail)),
+            read: read.clone(),
+        };
+        let outcome = read_document("-", BufReader::new(source), max_bytes);
+        (outcome, read.get())
+    }
+
+    const VERSION_LINE: &[u8] = b"{\"type\":\"version\",\"terraform\":\"1.5.7\",\"ui\":\"1.1\"}\n";
+
+    #[test]
+    fn endless_input_is_refused_within_the_limit() {
+        const MAX: u64 = 1 << 20;
+        // The first line never ends (stdin).
+        let (outcome, read) = read_endless(b"{\"format_version\":\"", b'x', MAX);
+        let err = outcome.unwrap_err();
+        assert!(matches!(err, Error::TooLarge { size: None, limit: MAX, .. }), "{err}");
+        assert!(read <= MAX + 64 * 1024, "read {read}");
+        // The second line of a stream never ends: refused at the stream
+        // line limit, or at the input limit when that is lower.
+        let (outcome, read) = read_endless(VERSION_LINE, b'x', DEFAULT_MAX_INPUT_BYTES);
+        let err = outcome.unwrap_err();
+        assert!(matches!(err, Error::LineTooLong { line: 2, limit: stream::MAX_LINE_BYTES, .. }), "{err}");
+        assert!(read <= stream::MAX_LINE_BYTES + 128 * 1024, "read {read}");
+        let (outcome, read) = read_endless(VERSION_LINE, b'x', MAX);
+        assert!(matches!(outcome.unwrap_err(), Error::TooLarge { .. }));
+        assert!(read <= MAX + 64 * 1024, "read {read}");
+        // A stream goes on forever: refused at the limit, never held.
+        let mut line = VERSION_LINE.to_vec();
+        line.extend_from_slice(b"{\"type\":\"log\"}\n");
+        let source = std::io::Cursor::new(line.clone()).chain(std::io::repeat(b'\n'));
+        let err = read_document("-", BufReader::new(source), MAX).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+        // White space forever before anything.
+        let (outcome, _) = read_endless(b"", b' ', MAX);
+        assert!(matches!(outcome.unwrap_err(), Error::TooLarge { .. }));
+    }
+
+    #[test]
+    fn binary_input_is_refused_at_its_first_byte() {
+        let (outcome, read) = read_endless(b"", 0, DEFAULT_MAX_INPUT_BYTES);
+        let err = outcome.unwrap_err().to_string();
+        assert!(err.contains("found binary data (a NUL byte)"), "{err}");
+        assert!(read <= 64 * 1024, "read {read} bytes of zeros before refusing");
+        for (input, found) in [
+            (&b"PK\x03\x04rest"[..], "terraform show -json PLANFILE"),
+            (b"[1, 2]", "a JSON array"),
+            (b"  \n Terraform will perform", "text that is not JSON"),
+            (b"<html>", "markup"),
+        ] {
+            let err = parse_slice("x", input).unwrap_err().to_string();
+            assert!(err.contains(found), "{err}");
+            let err = read_document("x", input, 1 << 20).unwrap_err().to_string();
+            assert!(err.contains(found), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_overlong_stream_line_says_that_no_limit_can_help() {
+        let mut stream = VERSION_LINE.to_vec();
+        stream.extend_from_slice(&b"x".repeat(usize::try_from(stream::MAX_LINE_BYTES).unwrap() + 10));
+        let err = read_document("s.jsonl", &stream[..], DEFAULT_MAX_INPUT_BYTES).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::LineTooLong { line: 2, .. }), "{text}");
+        assert!(text.contains("longer than 67108864 bytes"), "{text}");
+        assert!(!text.contains("--max-input-bytes"), "{text}");
+        let err = parse_slice("s.jsonl", &stream).unwrap_err();
+        assert!(matches!(err, Error::LineTooLong { line: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn blank_lines_in_a_stream_cost_what_they_weigh() {
+        // Two megabytes of newlines took twenty minutes when each new blank
+        // line made the reader look at all those before it again.
+        for between in [0usize, 1, 2 << 20] {
+            let mut stream = VERSION_LINE.to_vec();
+            stream.extend(std::iter::repeat_n(b'\n', between));
+            stream.extend_from_slice(b"{\"type\":\"change_summary\",\"changes\":{\"add\":1,\"change\":0,\"remove\":0}}\n");
+            stream.extend_from_slice(b"not json\n");
+            for doc in [
+                read_document("s", &stream[..], DEFAULT_MAX_INPUT_BYTES).unwrap(),
+                parse_slice("s", &stream).unwrap(),
+            ] {
+                assert_eq!(doc.kind, DocumentKind::Stream);
+                assert_eq!(doc.change_summary.map(|c| c.add), Some(1));
+                // Line numbers stay true across the blank lines.
+                let expected = format!("s line {} is not", between + 3);
+                assert!(doc.diagnostics[0].summary.starts_with(&expected), "{:?}", doc.diagnostics);
+            }
+        }
+    }
+
+    #[test]
+    fn byte_order_marks_and_utf16_read_as_utf8() {
+        let plan = "{\"format_version\":\"1.2\",\"resource_drift\":[{\"address\":\"aws_s3_bucket.caf\u{e9}\",\"mode\":\"managed\",\"type\":\"aws_s3_bucket\",\"name\":\"caf\u{e9}\",\"change\":{\"actions\":[\"update\"],\"before\":{\"a\":1},\"after\":{\"a\":2}}}]}\r\n";
+        let stream = "{\"type\":\"version\",\"terraform\":\"1.5.7\",\"ui\":\"1.1\"}\r\n{\"type\":\"resource_drift\",\"change\":{\"action\":\"update\",\"resource\":{\"addr\":\"aws_s3_bucket.a\"}}}\r\n";
+        let utf16 = |text: &str, le: bool| -> Vec<u8> {
+            let mut out = if le { vec![0xFF, 0xFE] } else { vec![0xFE, 0xFF] };
+            for unit in text.encode_utf16() {
+                out.extend(if le { unit.to_le_bytes() } else { unit.to_be_bytes() });
+            }
+            out
+        };
+        for text in [plan, stream] {
+            let plain = parse_slice("x", text.as_bytes()).unwrap();
+            let mut bom = b"\xEF\xBB\xBF".to_vec();
+            bom.extend_from_slice(text.as_bytes());
+            for bytes in [bom, utf16(text, true), utf16(text, false)] {
+                assert_eq!(parse_slice("x", &bytes).unwrap(), plain);
+                assert_eq!(read_document("x", &bytes[..], 1 << 20).unwrap(), plain);
+                // A pipe handing over one byte at a time.
+                let trickle = BufReader::with_capacity(1, &bytes[..]);
+                assert_eq!(read_document("x", trickle, 1 << 20).unwrap(), plain);
+            }
+        }
+        let err = parse_slice("x.json", &[0xFF, 0xFE, 0, 0, b'{', 0, 0, 0]).unwrap_err();
+        assert!(err.to_string().contains("UTF-32"), "{err}");
+    }
+
+    #[test]
+    fn too_deep_input_is_an_error_naming_its_place() {
+        let deep = format!(
+            "{{\"format_version\":\"1.2\",\n\"variables\":{}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let err = parse_slice("deep.json", deep.as_bytes()).unwrap_err();
+        assert!(matches!(err, Error::TooDeep { line: 2, column: 140, limit: 128, .. }), "{err}");
+        let err = read_document("deep.json", deep.as_bytes(), DEFAULT_MAX_INPUT_BYTES).unwrap_err();
+        assert!(matches!(err, Error::TooDeep { .. }), "{err}");
+        // In a stream, one deep line is that line's error.
+        let stream = format!(
+            "{}{{\"type\":\"log\",\"x\":{}{}}}\n",
+            std::str::from_utf8(VERSION_LINE).unwrap(),
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let doc = parse_slice("s", stream.as_bytes()).unwrap();
+        assert_eq!(doc.terraform_version.as_deref(), Some("1.5.7"));
+        assert!(doc.diagnostics[0].detail.as_deref().unwrap().contains("more than 128 levels"));
     }
 }

@@ -1018,4 +1018,127 @@ mod tests {
         assert_eq!(change.name, "web");
         assert_eq!(change.module_address.as_deref(), Some("module.a"));
     }
+
+    fn errors_of(doc: &PlanDocument) -> Vec<String> {
+        doc.diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.summary.clone())
+            .collect()
+    }
+
+    fn entry(address: &str, change: &str) -> String {
+        format!(r#"{{"address": "{address}", "mode": "managed", "type": "aws_s3_bucket", "name": "x", "change": {change}}}"#)
+    }
+
+    #[test]
+    fn missing_empty_and_impossible_action_lists_are_errors_not_clean() {
+        for (change, expected) in [
+            (r#"{"before": {"a": 1}, "after": {"a": 2}}"#, "has no actions"),
+            (r#"{"actions": null, "before": {}, "after": {}}"#, "has no actions"),
+            (r#"{"actions": [], "before": {}, "after": {}}"#, "has no actions"),
+            (r#"{"actions": ["no-op", "update"], "before": {}, "after": {}}"#, r#"["no-op", "update"]"#),
+            (r#"{"actions": ["read", "delete"], "before": {}, "after": null}"#, r#"["read", "delete"]"#),
+            (r#"{"actions": ["update", "update"], "before": {}, "after": {}}"#, r#"["update", "update"]"#),
+        ] {
+            for list in ["resource_drift", "resource_changes"] {
+                let json = format!(
+                    r#"{{"format_version": "1.2", "{list}": [{}, {}]}}"#,
+                    entry("aws_s3_bucket.good", r#"{"actions": ["update"], "before": {"a": 1}, "after": {"a": 2}}"#),
+                    entry("aws_s3_bucket.bad", change)
+                );
+                let doc = parse_single("t.json", json.as_bytes(), 0).unwrap();
+                let errors = errors_of(&doc);
+                assert_eq!(errors.len(), 1, "{change}: {errors:?}");
+                assert!(errors[0].starts_with(&format!("{list}[1] (aws_s3_bucket.bad) ")), "{errors:?}");
+                assert!(errors[0].contains(expected), "{errors:?}");
+                assert_eq!(doc.diagnostics[0].address.as_deref(), Some("aws_s3_bucket.bad"));
+                // The good entry is still there.
+                let kept = if list == "resource_drift" { &doc.resource_drift } else { &doc.resource_changes };
+                assert_eq!(kept.len(), 1);
+            }
+        }
+    }
+
+    #[test]
+    fn every_action_list_terraform_writes_is_accepted_and_new_words_are_kept() {
+        for actions in [
+            r#"["no-op"]"#, r#"["create"]"#, r#"["read"]"#, r#"["update"]"#, r#"["delete"]"#,
+            r#"["delete", "create"]"#, r#"["create", "delete"]"#, r#"["forget"]"#, r#"["create", "forget"]"#,
+        ] {
+            let json = format!(r#"{{"format_version": "1.2", "resource_changes": [{}]}}"#, entry("aws_s3_bucket.a", &format!(r#"{{"actions": {actions}, "before": {{}}, "after": {{}}}}"#)));
+            let doc = parse_single("t.json", json.as_bytes(), 0).unwrap();
+            assert!(errors_of(&doc).is_empty(), "{actions}");
+        }
+        let json = format!(r#"{{"format_version": "1.2", "resource_changes": [{}]}}"#, entry("aws_s3_bucket.a", r#"{"actions": ["transmogrify"]}"#));
+        let doc = parse_single("t.json", json.as_bytes(), 0).unwrap();
+        assert!(errors_of(&doc).is_empty());
+        assert_eq!(doc.resource_changes[0].actions, ["transmogrify"]);
+    }
+
+    #[test]
+    fn a_malformed_entry_costs_that_entry_not_the_document() {
+        let json = format!(
+            r#"{{"format_version": "1.2", "resource_drift": [{}, {}, {}, 7], "resource_changes": [{}],
+                "planned_values": {{"root_module": {{"resources": [{{"address": "aws_s3_bucket.a", "mode": "managed"}}, {{"address": 5}}]}}}},
+                "checks": "not a list"}}"#,
+            entry("aws_s3_bucket.a", r#"{"actions": ["update"], "before": {"v": 1}, "after": {"v": 2}}"#),
+            entry("aws_s3_bucket.b", r#"{"actions": "hunter2-in-actions", "before": {}, "after": {}}"#),
+            r#"{"address": "aws_s3_bucket.c", "change": {"actions": ["update"], "replace_paths": {"hunter2": 1}}}"#,
+            entry("aws_s3_bucket.d", r#"{"actions": ["delete"], "before": {}, "after": null}"#),
+        );
+        let doc = parse_single("t.json", json.as_bytes(), 0).unwrap();
+        assert_eq!(doc.resource_drift.len(), 1);
+        assert_eq!(doc.resource_drift[0].address, "aws_s3_bucket.a");
+        assert_eq!(doc.resource_changes.len(), 1);
+        let errors = errors_of(&doc);
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].starts_with("resource_drift[1] (aws_s3_bucket.b) "), "{errors:?}");
+        assert!(errors[0].contains("invalid type: string, expected a list of actions"), "{errors:?}");
+        assert!(errors[1].starts_with("resource_drift[2] (aws_s3_bucket.c) "), "{errors:?}");
+        assert!(errors[2].starts_with("resource_drift[3] "), "{errors:?}");
+        let all = format!("{:?}", doc.diagnostics);
+        assert!(!all.contains("hunter2"), "{all}");
+        assert!(all.contains("`checks` could not be read"), "{all}");
+        assert!(all.contains("1 entries of the plan's resource lists"), "{all}");
+    }
+
+    #[test]
+    fn document_shape_errors_do_not_quote_the_input() {
+        for json in [
+            r#"{"format_version": "1.2", "errored": "hunter2"}"#,
+            r#"{"format_version": "1.2", "resource_changes": "hunter2"}"#,
+            r#"{"format_version": 42424242, "resource_changes": []}"#,
+        ] {
+            let err = parse_single("t.json", json.as_bytes(), 0).unwrap_err().to_string();
+            assert!(err.contains("unexpected shape"), "{err}");
+            assert!(!err.contains("hunter2") && !err.contains("42424242"), "{err}");
+        }
+    }
+
+    #[test]
+    fn terraform_1_0_0_drift_without_addresses_is_read_with_derived_ones() {
+        // The shape of Terraform 1.0.0's `resource_drift` (jsonplan's
+        // marshalResourceDrift at v1.0.0): no address, no index.
+        let json = br#"{"format_version": "0.2", "terraform_version": "1.0.0",
+          "resource_drift": [
+            {"module_address": "module.net", "mode": "managed", "type": "aws_security_group", "name": "web",
+             "provider_name": "registry.terraform.io/hashicorp/aws",
+             "change": {"actions": ["update"], "before": {"ingress": []}, "after": {"ingress": [{"cidr_blocks": ["0.0.0.0/0"]}]},
+                        "before_sensitive": {}, "after_sensitive": {}}},
+            {"mode": "managed", "type": "aws_s3_bucket", "name": "logs", "index": "eu",
+             "change": {"actions": ["delete"], "before": {"bucket": "logs"}, "after": null}},
+            {"mode": "managed", "change": {"actions": ["delete"], "before": {}, "after": null}}
+          ],
+          "resource_changes": []}"#;
+        let doc = parse_single("t.json", json, 0).unwrap();
+        let addresses: Vec<&str> = doc.resource_drift.iter().map(|c| c.address.as_str()).collect();
+        assert_eq!(addresses, ["module.net.aws_security_group.web", r#"aws_s3_bucket.logs["eu"]"#]);
+        assert_eq!(doc.resource_drift[0].module_address.as_deref(), Some("module.net"));
+        let errors = errors_of(&doc);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("resource_drift[2] has no `address`"), "{errors:?}");
+        let warning = doc.diagnostics.iter().find(|d| !d.is_error()).unwrap();
+        assert!(warning.summary.starts_with("2 resource_drift entries have no `address`"), "{warning:?}");
+    }
 }
