@@ -47,7 +47,10 @@ fn reports(out: &Path) -> BTreeMap<String, Value> {
                 let report: Value =
                     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
                 let name = report["workspace"]["name"].as_str().unwrap().to_string();
-                assert!(found.insert(name, report).is_none(), "two reports of one name");
+                assert!(
+                    found.insert(name, report).is_none(),
+                    "two reports of one name"
+                );
             }
         }
     }
@@ -100,8 +103,11 @@ fn deep_nesting_anywhere_costs_only_its_own_report() {
         tmp.path(),
         "good.json",
         plan(
-            json!([change("aws_s3_bucket.logs", json!({"actions": ["update"],
-                "before": {"acl": "private"}, "after": {"acl": "public-read"}}))]),
+            json!([change(
+                "aws_s3_bucket.logs",
+                json!({"actions": ["update"],
+                "before": {"acl": "private"}, "after": {"acl": "public-read"}})
+            )]),
             json!([]),
         )
         .to_string(),
@@ -146,7 +152,10 @@ fn deep_nesting_anywhere_costs_only_its_own_report() {
         let report = &reports[&format!("deep{i}")];
         assert_eq!(report["status"], "error", "deep{i}");
         let error = report["errors"][0]["summary"].as_str().unwrap();
-        assert!(error.contains("nested more than 128 levels deep"), "{error}");
+        assert!(
+            error.contains("nested more than 128 levels deep"),
+            "{error}"
+        );
     }
     // In a stream, the deep line is that line's error; the rest is read.
     let stream = &reports["deep3"];
@@ -164,8 +173,7 @@ fn stand_in_terraform(dir: &Path, show_command: &str) -> PathBuf {
             "#!/bin/sh\ncase \"$1\" in\n  init) exit 0 ;;\n  plan) exit 2 ;;\n  show) {show_command}; exit 0 ;;\nesac\nexit 1\n"
         ),
     );
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     script
 }
 
@@ -183,7 +191,11 @@ fn scan_survives_deep_and_endless_terraform_output() {
     for (name, show, expected) in [
         // `scan` checks each workspace on a 2 MiB worker thread: depth
         // 3,000 was enough to abort it.
-        ("deep", format!("cat {}", deep.display()), "nested more than 128 levels deep"),
+        (
+            "deep",
+            format!("cat {}", deep.display()),
+            "nested more than 128 levels deep",
+        ),
         (
             "endless",
             "yes '{\"format_version\":\"1.2\"}'".to_string(),
@@ -198,7 +210,15 @@ fn scan_survives_deep_and_endless_terraform_output() {
         let terraform = stand_in_terraform(&tools, &show);
         let out = tmp.path().join(format!("{name}-reports"));
         let output = bin()
-            .args(["scan", "--mode", "plan", "--timeout", "600", "--max-input-bytes", "1048576"])
+            .args([
+                "scan",
+                "--mode",
+                "plan",
+                "--timeout",
+                "600",
+                "--max-input-bytes",
+                "1048576",
+            ])
             .arg(&workspace)
             .arg("--terraform")
             .arg(&terraform)
@@ -211,7 +231,11 @@ fn scan_survives_deep_and_endless_terraform_output() {
         assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
         let report = &reports(&out)[name];
         assert_eq!(report["status"], "error", "{name}");
-        assert!(report["errors"].to_string().contains(expected), "{name}: {}", report["errors"]);
+        assert!(
+            report["errors"].to_string().contains(expected),
+            "{name}: {}",
+            report["errors"]
+        );
     }
 }
 
@@ -223,7 +247,10 @@ fn endless_and_binary_input_is_refused_at_once() {
     for (args, stdin) in [
         (vec!["-"], Some("/dev/zero")),
         (vec!["/dev/zero"], None),
-        (vec!["-", "--max-input-bytes", "1048576"], Some("/dev/urandom")),
+        (
+            vec!["-", "--max-input-bytes", "1048576"],
+            Some("/dev/urandom"),
+        ),
     ] {
         let out = tmp.path().join("reports");
         let mut command = bin();
@@ -235,7 +262,10 @@ fn endless_and_binary_input_is_refused_at_once() {
         let output = command.output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
-        assert!(stderr.contains("expected a JSON object"), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("expected a JSON object"),
+            "{args:?}: {stderr}"
+        );
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
     // A stream whose second line never ends: refused within the limit.
@@ -259,7 +289,10 @@ fn endless_and_binary_input_is_refused_at_once() {
     feeder.join().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("over the limit of 1048576 bytes"), "{stderr}");
+    assert!(
+        stderr.contains("over the limit of 1048576 bytes"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -267,25 +300,37 @@ fn sensitive_values_leak_in_no_shape_and_no_format() {
     let tmp = tempfile::tempdir().unwrap();
     let drift = json!([
         // (a) an attribute whose type changes, object -> string
-        change("aws_db_instance.a", json!({"actions": ["update"],
+        change(
+            "aws_db_instance.a",
+            json!({"actions": ["update"],
             "before": {"cfg": {"password": SECRET, "user": "admin"}}, "after": {"cfg": "plain"},
-            "before_sensitive": {"cfg": {"password": true}}, "after_sensitive": {}, "after_unknown": {}})),
+            "before_sensitive": {"cfg": {"password": true}}, "after_sensitive": {}, "after_unknown": {}})
+        ),
         // (a) list -> {}
-        change("aws_db_instance.b", json!({"actions": ["update"],
+        change(
+            "aws_db_instance.b",
+            json!({"actions": ["update"],
             "before": {"cfg": [{"token": SECRET}]}, "after": {"cfg": {}},
-            "before_sensitive": {"cfg": [{"token": true}]}, "after_sensitive": {}, "after_unknown": {}})),
+            "before_sensitive": {"cfg": [{"token": true}]}, "after_sensitive": {}, "after_unknown": {}})
+        ),
         // (c) keys of a sensitive map, in paths and replace_paths
-        change("aws_ssm_parameter.c", json!({"actions": ["delete", "create"],
+        change(
+            "aws_ssm_parameter.c",
+            json!({"actions": ["delete", "create"],
             "before": {"map": {SECRET: "v1"}}, "after": {"map": {SECRET: "v2"}},
             "before_sensitive": {"map": true}, "after_sensitive": {"map": true}, "after_unknown": {},
-            "replace_paths": [["map", SECRET]]})),
+            "replace_paths": [["map", SECRET]]})
+        ),
     ]);
     let changes = json!([
         // (b) an attribute that becomes unknown
-        change("aws_db_instance.d", json!({"actions": ["update"],
+        change(
+            "aws_db_instance.d",
+            json!({"actions": ["update"],
             "before": {"cfg": {"password": SECRET, "user": "admin"}, "name": "d"}, "after": {"name": "d"},
             "before_sensitive": {"cfg": {"password": true}}, "after_sensitive": {},
-            "after_unknown": {"cfg": true}})),
+            "after_unknown": {"cfg": true}})
+        ),
         // (d) a shape error quoting the input
         change("aws_db_instance.e", json!({"actions": SECRET})),
     ]);
@@ -361,9 +406,15 @@ fn terraform_1_0_0_drift_is_reported_and_one_bad_entry_costs_only_itself() {
     let report = &reports(&out)["v100"];
     assert_eq!(report["status"], "error");
     assert_eq!(report["summary"]["drifted_resources"], 1);
-    assert_eq!(report["drift"][0]["address"], "module.net.aws_security_group.web");
+    assert_eq!(
+        report["drift"][0]["address"],
+        "module.net.aws_security_group.web"
+    );
     let errors = report["errors"].to_string();
-    assert!(errors.contains("resource_drift[1] (aws_s3_bucket.broken)"), "{errors}");
+    assert!(
+        errors.contains("resource_drift[1] (aws_s3_bucket.broken)"),
+        "{errors}"
+    );
     assert!(errors.contains("have no `address`"), "{errors}");
 }
 
@@ -371,8 +422,11 @@ fn terraform_1_0_0_drift_is_reported_and_one_bad_entry_costs_only_itself() {
 fn windows_encodings_read_like_utf8() {
     let tmp = tempfile::tempdir().unwrap();
     let document = plan(
-        json!([change("aws_s3_bucket.logs", json!({"actions": ["update"],
-            "before": {"acl": "private"}, "after": {"acl": "public-read"}}))]),
+        json!([change(
+            "aws_s3_bucket.logs",
+            json!({"actions": ["update"],
+            "before": {"acl": "private"}, "after": {"acl": "public-read"}})
+        )]),
         json!([]),
     )
     .to_string();
@@ -380,15 +434,28 @@ fn windows_encodings_read_like_utf8() {
         .into_iter()
         .chain(document.encode_utf16().flat_map(u16::to_le_bytes))
         .collect();
-    let bom: Vec<u8> = b"\xEF\xBB\xBF".iter().copied().chain(document.bytes()).collect();
+    let bom: Vec<u8> = b"\xEF\xBB\xBF"
+        .iter()
+        .copied()
+        .chain(document.bytes())
+        .collect();
     let mut args = Vec::new();
-    for (name, bytes) in [("utf8", document.into_bytes()), ("bom", bom), ("utf16", utf16le)] {
+    for (name, bytes) in [
+        ("utf8", document.into_bytes()),
+        ("bom", bom),
+        ("utf16", utf16le),
+    ] {
         args.push(write(tmp.path(), &format!("{name}.json"), bytes));
     }
     let out = tmp.path().join("reports");
     let args: Vec<&str> = args.iter().map(|p| p.to_str().unwrap()).collect();
     let output = analyze(&args, &out);
-    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let reports = reports(&out);
     for name in ["bom", "utf16"] {
         assert_eq!(reports[name]["drift"], reports["utf8"]["drift"], "{name}");

@@ -646,7 +646,11 @@ mod tests {
         let err = parse_slice("big.json", &vec![b' '; 100]).unwrap_err();
         assert!(matches!(err, Error::Empty { .. }), "{err}");
         let err = read_slice("big.json", &doc[..], 10).unwrap_err();
-        assert!(err.to_string().contains(&format!("is {} bytes, over the limit of 10", doc.len())), "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("is {} bytes, over the limit of 10", doc.len())),
+            "{err}"
+        );
     }
 
     /// Counts what a reader hands over, to show how much was read.
@@ -683,13 +687,33 @@ mod tests {
         // The first line never ends (stdin).
         let (outcome, read) = read_endless(b"{\"format_version\":\"", b'x', MAX);
         let err = outcome.unwrap_err();
-        assert!(matches!(err, Error::TooLarge { size: None, limit: MAX, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::TooLarge {
+                    size: None,
+                    limit: MAX,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(read <= MAX + 64 * 1024, "read {read}");
         // The second line of a stream never ends: refused at the stream
         // line limit, or at the input limit when that is lower.
         let (outcome, read) = read_endless(VERSION_LINE, b'x', DEFAULT_MAX_INPUT_BYTES);
         let err = outcome.unwrap_err();
-        assert!(matches!(err, Error::LineTooLong { line: 2, limit: stream::MAX_LINE_BYTES, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::LineTooLong {
+                    line: 2,
+                    limit: stream::MAX_LINE_BYTES,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(read <= stream::MAX_LINE_BYTES + 128 * 1024, "read {read}");
         let (outcome, read) = read_endless(VERSION_LINE, b'x', MAX);
         assert!(matches!(outcome.unwrap_err(), Error::TooLarge { .. }));
@@ -710,7 +734,10 @@ mod tests {
         let (outcome, read) = read_endless(b"", 0, DEFAULT_MAX_INPUT_BYTES);
         let err = outcome.unwrap_err().to_string();
         assert!(err.contains("found binary data (a NUL byte)"), "{err}");
-        assert!(read <= 64 * 1024, "read {read} bytes of zeros before refusing");
+        assert!(
+            read <= 64 * 1024,
+            "read {read} bytes of zeros before refusing"
+        );
         for (input, found) in [
             (&b"PK\x03\x04rest"[..], "terraform show -json PLANFILE"),
             (b"[1, 2]", "a JSON array"),
@@ -727,7 +754,8 @@ mod tests {
     #[test]
     fn an_overlong_stream_line_says_that_no_limit_can_help() {
         let mut stream = VERSION_LINE.to_vec();
-        stream.extend_from_slice(&b"x".repeat(usize::try_from(stream::MAX_LINE_BYTES).unwrap() + 10));
+        stream
+            .extend_from_slice(&b"x".repeat(usize::try_from(stream::MAX_LINE_BYTES).unwrap() + 10));
         let err = read_document("s.jsonl", &stream[..], DEFAULT_MAX_INPUT_BYTES).unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, Error::LineTooLong { line: 2, .. }), "{text}");
@@ -754,7 +782,11 @@ mod tests {
                 assert_eq!(doc.change_summary.map(|c| c.add), Some(1));
                 // Line numbers stay true across the blank lines.
                 let expected = format!("s line {} is not", between + 3);
-                assert!(doc.diagnostics[0].summary.starts_with(&expected), "{:?}", doc.diagnostics);
+                assert!(
+                    doc.diagnostics[0].summary.starts_with(&expected),
+                    "{:?}",
+                    doc.diagnostics
+                );
             }
         }
     }
@@ -764,9 +796,17 @@ mod tests {
         let plan = "{\"format_version\":\"1.2\",\"resource_drift\":[{\"address\":\"aws_s3_bucket.caf\u{e9}\",\"mode\":\"managed\",\"type\":\"aws_s3_bucket\",\"name\":\"caf\u{e9}\",\"change\":{\"actions\":[\"update\"],\"before\":{\"a\":1},\"after\":{\"a\":2}}}]}\r\n";
         let stream = "{\"type\":\"version\",\"terraform\":\"1.5.7\",\"ui\":\"1.1\"}\r\n{\"type\":\"resource_drift\",\"change\":{\"action\":\"update\",\"resource\":{\"addr\":\"aws_s3_bucket.a\"}}}\r\n";
         let utf16 = |text: &str, le: bool| -> Vec<u8> {
-            let mut out = if le { vec![0xFF, 0xFE] } else { vec![0xFE, 0xFF] };
+            let mut out = if le {
+                vec![0xFF, 0xFE]
+            } else {
+                vec![0xFE, 0xFF]
+            };
             for unit in text.encode_utf16() {
-                out.extend(if le { unit.to_le_bytes() } else { unit.to_be_bytes() });
+                out.extend(if le {
+                    unit.to_le_bytes()
+                } else {
+                    unit.to_be_bytes()
+                });
             }
             out
         };
@@ -794,7 +834,18 @@ mod tests {
             "]".repeat(100_000)
         );
         let err = parse_slice("deep.json", deep.as_bytes()).unwrap_err();
-        assert!(matches!(err, Error::TooDeep { line: 2, column: 140, limit: 128, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::TooDeep {
+                    line: 2,
+                    column: 140,
+                    limit: 128,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let err = read_document("deep.json", deep.as_bytes(), DEFAULT_MAX_INPUT_BYTES).unwrap_err();
         assert!(matches!(err, Error::TooDeep { .. }), "{err}");
         // In a stream, one deep line is that line's error.
@@ -806,6 +857,10 @@ mod tests {
         );
         let doc = parse_slice("s", stream.as_bytes()).unwrap();
         assert_eq!(doc.terraform_version.as_deref(), Some("1.5.7"));
-        assert!(doc.diagnostics[0].detail.as_deref().unwrap().contains("more than 128 levels"));
+        assert!(doc.diagnostics[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("more than 128 levels"));
     }
 }

@@ -1028,33 +1028,66 @@ mod tests {
     }
 
     fn entry(address: &str, change: &str) -> String {
-        format!(r#"{{"address": "{address}", "mode": "managed", "type": "aws_s3_bucket", "name": "x", "change": {change}}}"#)
+        format!(
+            r#"{{"address": "{address}", "mode": "managed", "type": "aws_s3_bucket", "name": "x", "change": {change}}}"#
+        )
     }
 
     #[test]
     fn missing_empty_and_impossible_action_lists_are_errors_not_clean() {
         for (change, expected) in [
-            (r#"{"before": {"a": 1}, "after": {"a": 2}}"#, "has no actions"),
-            (r#"{"actions": null, "before": {}, "after": {}}"#, "has no actions"),
-            (r#"{"actions": [], "before": {}, "after": {}}"#, "has no actions"),
-            (r#"{"actions": ["no-op", "update"], "before": {}, "after": {}}"#, r#"["no-op", "update"]"#),
-            (r#"{"actions": ["read", "delete"], "before": {}, "after": null}"#, r#"["read", "delete"]"#),
-            (r#"{"actions": ["update", "update"], "before": {}, "after": {}}"#, r#"["update", "update"]"#),
+            (
+                r#"{"before": {"a": 1}, "after": {"a": 2}}"#,
+                "has no actions",
+            ),
+            (
+                r#"{"actions": null, "before": {}, "after": {}}"#,
+                "has no actions",
+            ),
+            (
+                r#"{"actions": [], "before": {}, "after": {}}"#,
+                "has no actions",
+            ),
+            (
+                r#"{"actions": ["no-op", "update"], "before": {}, "after": {}}"#,
+                r#"["no-op", "update"]"#,
+            ),
+            (
+                r#"{"actions": ["read", "delete"], "before": {}, "after": null}"#,
+                r#"["read", "delete"]"#,
+            ),
+            (
+                r#"{"actions": ["update", "update"], "before": {}, "after": {}}"#,
+                r#"["update", "update"]"#,
+            ),
         ] {
             for list in ["resource_drift", "resource_changes"] {
                 let json = format!(
                     r#"{{"format_version": "1.2", "{list}": [{}, {}]}}"#,
-                    entry("aws_s3_bucket.good", r#"{"actions": ["update"], "before": {"a": 1}, "after": {"a": 2}}"#),
+                    entry(
+                        "aws_s3_bucket.good",
+                        r#"{"actions": ["update"], "before": {"a": 1}, "after": {"a": 2}}"#
+                    ),
                     entry("aws_s3_bucket.bad", change)
                 );
                 let doc = parse_single("t.json", json.as_bytes(), 0).unwrap();
                 let errors = errors_of(&doc);
                 assert_eq!(errors.len(), 1, "{change}: {errors:?}");
-                assert!(errors[0].starts_with(&format!("{list}[1] (aws_s3_bucket.bad) ")), "{errors:?}");
+                assert!(
+                    errors[0].starts_with(&format!("{list}[1] (aws_s3_bucket.bad) ")),
+                    "{errors:?}"
+                );
                 assert!(errors[0].contains(expected), "{errors:?}");
-                assert_eq!(doc.diagnostics[0].address.as_deref(), Some("aws_s3_bucket.bad"));
+                assert_eq!(
+                    doc.diagnostics[0].address.as_deref(),
+                    Some("aws_s3_bucket.bad")
+                );
                 // The good entry is still there.
-                let kept = if list == "resource_drift" { &doc.resource_drift } else { &doc.resource_changes };
+                let kept = if list == "resource_drift" {
+                    &doc.resource_drift
+                } else {
+                    &doc.resource_changes
+                };
                 assert_eq!(kept.len(), 1);
             }
         }
@@ -1063,14 +1096,30 @@ mod tests {
     #[test]
     fn every_action_list_terraform_writes_is_accepted_and_new_words_are_kept() {
         for actions in [
-            r#"["no-op"]"#, r#"["create"]"#, r#"["read"]"#, r#"["update"]"#, r#"["delete"]"#,
-            r#"["delete", "create"]"#, r#"["create", "delete"]"#, r#"["forget"]"#, r#"["create", "forget"]"#,
+            r#"["no-op"]"#,
+            r#"["create"]"#,
+            r#"["read"]"#,
+            r#"["update"]"#,
+            r#"["delete"]"#,
+            r#"["delete", "create"]"#,
+            r#"["create", "delete"]"#,
+            r#"["forget"]"#,
+            r#"["create", "forget"]"#,
         ] {
-            let json = format!(r#"{{"format_version": "1.2", "resource_changes": [{}]}}"#, entry("aws_s3_bucket.a", &format!(r#"{{"actions": {actions}, "before": {{}}, "after": {{}}}}"#)));
+            let json = format!(
+                r#"{{"format_version": "1.2", "resource_changes": [{}]}}"#,
+                entry(
+                    "aws_s3_bucket.a",
+                    &format!(r#"{{"actions": {actions}, "before": {{}}, "after": {{}}}}"#)
+                )
+            );
             let doc = parse_single("t.json", json.as_bytes(), 0).unwrap();
             assert!(errors_of(&doc).is_empty(), "{actions}");
         }
-        let json = format!(r#"{{"format_version": "1.2", "resource_changes": [{}]}}"#, entry("aws_s3_bucket.a", r#"{"actions": ["transmogrify"]}"#));
+        let json = format!(
+            r#"{{"format_version": "1.2", "resource_changes": [{}]}}"#,
+            entry("aws_s3_bucket.a", r#"{"actions": ["transmogrify"]}"#)
+        );
         let doc = parse_single("t.json", json.as_bytes(), 0).unwrap();
         assert!(errors_of(&doc).is_empty());
         assert_eq!(doc.resource_changes[0].actions, ["transmogrify"]);
@@ -1082,10 +1131,19 @@ mod tests {
             r#"{{"format_version": "1.2", "resource_drift": [{}, {}, {}, 7], "resource_changes": [{}],
                 "planned_values": {{"root_module": {{"resources": [{{"address": "aws_s3_bucket.a", "mode": "managed"}}, {{"address": 5}}]}}}},
                 "checks": "not a list"}}"#,
-            entry("aws_s3_bucket.a", r#"{"actions": ["update"], "before": {"v": 1}, "after": {"v": 2}}"#),
-            entry("aws_s3_bucket.b", r#"{"actions": "hunter2-in-actions", "before": {}, "after": {}}"#),
+            entry(
+                "aws_s3_bucket.a",
+                r#"{"actions": ["update"], "before": {"v": 1}, "after": {"v": 2}}"#
+            ),
+            entry(
+                "aws_s3_bucket.b",
+                r#"{"actions": "hunter2-in-actions", "before": {}, "after": {}}"#
+            ),
             r#"{"address": "aws_s3_bucket.c", "change": {"actions": ["update"], "replace_paths": {"hunter2": 1}}}"#,
-            entry("aws_s3_bucket.d", r#"{"actions": ["delete"], "before": {}, "after": null}"#),
+            entry(
+                "aws_s3_bucket.d",
+                r#"{"actions": ["delete"], "before": {}, "after": null}"#
+            ),
         );
         let doc = parse_single("t.json", json.as_bytes(), 0).unwrap();
         assert_eq!(doc.resource_drift.len(), 1);
@@ -1093,14 +1151,26 @@ mod tests {
         assert_eq!(doc.resource_changes.len(), 1);
         let errors = errors_of(&doc);
         assert_eq!(errors.len(), 3, "{errors:?}");
-        assert!(errors[0].starts_with("resource_drift[1] (aws_s3_bucket.b) "), "{errors:?}");
-        assert!(errors[0].contains("invalid type: string, expected a list of actions"), "{errors:?}");
-        assert!(errors[1].starts_with("resource_drift[2] (aws_s3_bucket.c) "), "{errors:?}");
+        assert!(
+            errors[0].starts_with("resource_drift[1] (aws_s3_bucket.b) "),
+            "{errors:?}"
+        );
+        assert!(
+            errors[0].contains("invalid type: string, expected a list of actions"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].starts_with("resource_drift[2] (aws_s3_bucket.c) "),
+            "{errors:?}"
+        );
         assert!(errors[2].starts_with("resource_drift[3] "), "{errors:?}");
         let all = format!("{:?}", doc.diagnostics);
         assert!(!all.contains("hunter2"), "{all}");
         assert!(all.contains("`checks` could not be read"), "{all}");
-        assert!(all.contains("1 entries of the plan's resource lists"), "{all}");
+        assert!(
+            all.contains("1 entries of the plan's resource lists"),
+            "{all}"
+        );
     }
 
     #[test]
@@ -1110,9 +1180,14 @@ mod tests {
             r#"{"format_version": "1.2", "resource_changes": "hunter2"}"#,
             r#"{"format_version": 42424242, "resource_changes": []}"#,
         ] {
-            let err = parse_single("t.json", json.as_bytes(), 0).unwrap_err().to_string();
+            let err = parse_single("t.json", json.as_bytes(), 0)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("unexpected shape"), "{err}");
-            assert!(!err.contains("hunter2") && !err.contains("42424242"), "{err}");
+            assert!(
+                !err.contains("hunter2") && !err.contains("42424242"),
+                "{err}"
+            );
         }
     }
 
@@ -1132,13 +1207,34 @@ mod tests {
           ],
           "resource_changes": []}"#;
         let doc = parse_single("t.json", json, 0).unwrap();
-        let addresses: Vec<&str> = doc.resource_drift.iter().map(|c| c.address.as_str()).collect();
-        assert_eq!(addresses, ["module.net.aws_security_group.web", r#"aws_s3_bucket.logs["eu"]"#]);
-        assert_eq!(doc.resource_drift[0].module_address.as_deref(), Some("module.net"));
+        let addresses: Vec<&str> = doc
+            .resource_drift
+            .iter()
+            .map(|c| c.address.as_str())
+            .collect();
+        assert_eq!(
+            addresses,
+            [
+                "module.net.aws_security_group.web",
+                r#"aws_s3_bucket.logs["eu"]"#
+            ]
+        );
+        assert_eq!(
+            doc.resource_drift[0].module_address.as_deref(),
+            Some("module.net")
+        );
         let errors = errors_of(&doc);
         assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].starts_with("resource_drift[2] has no `address`"), "{errors:?}");
+        assert!(
+            errors[0].starts_with("resource_drift[2] has no `address`"),
+            "{errors:?}"
+        );
         let warning = doc.diagnostics.iter().find(|d| !d.is_error()).unwrap();
-        assert!(warning.summary.starts_with("2 resource_drift entries have no `address`"), "{warning:?}");
+        assert!(
+            warning
+                .summary
+                .starts_with("2 resource_drift entries have no `address`"),
+            "{warning:?}"
+        );
     }
 }
