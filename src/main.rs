@@ -202,22 +202,28 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
     if args.workspace.is_some() && args.plans.len() > 1 {
         anyhow::bail!("--workspace names one workspace, but {} plans were given; drop it to name each after its file", args.plans.len());
     }
-    let mut names = Vec::new();
-    let mut reports = Vec::new();
-    for path in &args.plans {
-        let name = args
-            .workspace
-            .clone()
-            .unwrap_or_else(|| unique_name(workspace_name(path), &names));
-        names.push(name.clone());
-        let info = WorkspaceInfo {
-            name,
+    let mut infos: Vec<WorkspaceInfo> = args
+        .plans
+        .iter()
+        .map(|path| WorkspaceInfo {
+            name: args
+                .workspace
+                .clone()
+                .unwrap_or_else(|| workspace_name(path)),
             environment: args.environment.clone(),
             account_id: args.account_id.clone(),
             region: args.region.clone(),
-        };
-        reports.push(scan::analyze_file(path, info, &rules, &options));
-    }
+        })
+        .collect();
+    // Two plans may give one name (`x/a.json` and `y/a.json`): the second
+    // becomes `a-2`, so neither report replaces the other.
+    output::unique_workspace_names(&mut infos);
+    let reports: Vec<Report> = args
+        .plans
+        .iter()
+        .zip(infos)
+        .map(|(path, info)| scan::analyze_file(path, info, &rules, &options))
+        .collect();
     finish(&reports, &args.common)
 }
 
@@ -249,16 +255,6 @@ fn workspace_name(path: &Path) -> String {
     stem.to_string()
 }
 
-fn unique_name(name: String, taken: &[String]) -> String {
-    if !taken.contains(&name) {
-        return name;
-    }
-    (2..)
-        .map(|n| format!("{name}-{n}"))
-        .find(|candidate| !taken.contains(candidate))
-        .unwrap_or(name)
-}
-
 fn scan(args: ScanArgs) -> Result<u8> {
     let rules = Arc::new(load_rules(args.common.rules.as_deref())?);
     let mut workspaces: Vec<Workspace> = match &args.workspaces {
@@ -281,6 +277,9 @@ fn scan(args: ScanArgs) -> Result<u8> {
             backend_config: Default::default(),
         });
     }
+    // `scan x/net y/net` names both after their folder: the second becomes
+    // `net-2`, and an inventory's names, listed first, keep theirs.
+    output::unique_workspace_names(workspaces.iter_mut().map(|w| &mut w.info));
     let terraform = Arc::new(Terraform::locate(args.terraform.as_deref()));
     let options = Arc::new(ScanOptions {
         mode: match args.mode {
@@ -365,6 +364,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
 fn finish(reports: &[Report], common: &Common) -> Result<u8> {
     let mut rows = Vec::new();
     let mut write_failed = false;
+    let mut writer = output::ReportWriter::new(&common.out);
     for report in reports {
         for error in report.errors.iter().filter(|e| e.severity == "error") {
             eprintln!(
@@ -372,7 +372,7 @@ fn finish(reports: &[Report], common: &Common) -> Result<u8> {
                 report.workspace.name, error.summary
             );
         }
-        let location = match output::write_report(&common.out, report) {
+        let location = match writer.write(report) {
             Ok(path) => path.display().to_string(),
             Err(e) => {
                 eprintln!(

@@ -264,3 +264,151 @@ fn the_schema_command_prints_the_committed_schema() {
         "regenerate with: cargo run -- schema > schemas/drift-report.v1.json"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Issue 11 (report files and rendering): every report of a run keeps its own
+// file.
+// ---------------------------------------------------------------------------
+
+/// A show-json plan with one drifted resource; critical when `critical`.
+fn plan_json(critical: bool) -> Vec<u8> {
+    let ingress = if critical {
+        r#"[{"protocol":"tcp","from_port":22,"to_port":22,"cidr_blocks":["0.0.0.0/0"]}]"#
+    } else {
+        "[]"
+    };
+    format!(
+        r#"{{"format_version":"1.2","resource_drift":[{{"address":"aws_security_group.web","mode":"managed","type":"aws_security_group","name":"web",
+            "change":{{"actions":["update"],"before":{{"ingress":[]}},"after":{{"ingress":{ingress}}}}}}}]}}"#
+    )
+    .into_bytes()
+}
+
+/// The files in `dir`, sorted.
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn dotted_workspace_names_keep_their_own_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reports");
+    let v1 = write(tmp.path(), "app.v1.json", &plan_json(true));
+    let v2 = write(tmp.path(), "app.v2.json", b"{\"format_version\":\"1.2\"}");
+    let output = run(
+        &["analyze", v1.to_str().unwrap(), v2.to_str().unwrap(), "-q"],
+        &out,
+    );
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(
+        file_names(&out.join("_")),
+        ["app.v1.json", "app.v1.md", "app.v2.json", "app.v2.md"]
+    );
+    let critical = read_json(&out.join("_/app.v1.json"));
+    assert_eq!(critical["workspace"]["name"], "app.v1");
+    assert_eq!(critical["summary"]["by_severity"]["critical"], 1);
+    assert_eq!(read_json(&out.join("_/app.v2.json"))["status"], "clean");
+
+    // A later run of one of them replaces only its own report.
+    let output = run(&["analyze", v2.to_str().unwrap(), "-q"], &out);
+    assert_eq!(output.status.code(), Some(0));
+    let critical = read_json(&out.join("_/app.v1.json"));
+    assert_eq!(critical["summary"]["by_severity"]["critical"], 1);
+}
+
+#[test]
+fn names_that_sanitize_alike_get_distinct_stable_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reports");
+    let plans = tmp.path().join("plans");
+    std::fs::create_dir(&plans).unwrap();
+    // Stems: `a b`, `a_b`, `a:b`, `App`, `app`, `_`, `..`.
+    let names = [
+        "a b.json", "a_b.json", "a:b.json", "App.json", "app.json", "_.json", "...json",
+    ];
+    let paths: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            // One critical plan among them, so a swapped report shows.
+            let path = write(&plans, name, &plan_json(i == 0));
+            path.to_str().unwrap().to_string()
+        })
+        .collect();
+    let mut args = vec!["analyze", "-q"];
+    args.extend(paths.iter().map(String::as_str));
+    let output = run(&args, &out);
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let files = file_names(&out.join("_"));
+    assert_eq!(files.len(), 2 * names.len(), "{files:?}");
+    // Distinct even where the file system ignores case.
+    let folded: std::collections::HashSet<String> =
+        files.iter().map(|f| f.to_ascii_lowercase()).collect();
+    assert_eq!(folded.len(), files.len(), "{files:?}");
+    let mut seen: Vec<String> = files
+        .iter()
+        .filter(|f| f.ends_with(".json"))
+        .map(|f| {
+            let report = read_json(&out.join("_").join(f));
+            let name = report["workspace"]["name"].as_str().unwrap().to_string();
+            let md = out.join("_").join(f.replace(".json", ".md"));
+            assert!(md.is_file(), "{} has no Markdown beside it", f);
+            if name == "a b" {
+                assert_eq!(report["summary"]["by_severity"]["critical"], 1);
+            }
+            name
+        })
+        .collect();
+    seen.sort();
+    let mut expected = vec!["a b", "a_b", "a:b", "App", "app", "_", ".."];
+    expected.sort();
+    assert_eq!(seen, expected);
+
+    // The same names land on the same files on the next run.
+    let output = run(&args, &out);
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(file_names(&out.join("_")), files);
+}
+
+#[test]
+fn scanned_folders_with_one_name_are_told_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reports");
+    for dir in ["x/net", "y/net"] {
+        std::fs::create_dir_all(tmp.path().join(dir)).unwrap();
+    }
+    let output = bin()
+        .current_dir(tmp.path())
+        .args([
+            "scan",
+            "x/net",
+            "y/net",
+            "-q",
+            "--terraform",
+            "/nonexistent/terraform",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "no terraform: error reports");
+    assert_eq!(
+        file_names(&out.join("_")),
+        ["net-2.json", "net-2.md", "net.json", "net.md"]
+    );
+    assert_eq!(
+        read_json(&out.join("_/net.json"))["workspace"]["name"],
+        "net"
+    );
+    assert_eq!(
+        read_json(&out.join("_/net-2.json"))["workspace"]["name"],
+        "net-2"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("drift-detection: net-2: "), "{stderr}");
+}
