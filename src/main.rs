@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use drift_detection::drift::rules::RuleSet;
 use drift_detection::inventory::{self, Input, Workspace};
 use drift_detection::output;
-use drift_detection::report::render::{render, summary_table, Format};
+use drift_detection::report::render::{render, summary_table, terminal_text, Format};
 use drift_detection::report::{combined_exit_code, exit_code, json_schema, Report, WorkspaceInfo};
 use drift_detection::scan::{self, PlanMode, ScanOptions};
 use drift_detection::terraform::Terraform;
@@ -153,7 +153,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("drift-detection: {e:#}");
+            // Messages quote file names and input, which may hold escape sequences.
+            eprintln!("drift-detection: {}", terminal_text(&format!("{e:#}")));
             ExitCode::from(exit_code::ERROR)
         }
     }
@@ -321,7 +322,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
             );
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                progress.set_message(workspace.info.name.clone());
+                progress.set_message(terminal_text(&workspace.info.name).into_owned());
                 let report = scan::check_workspace(
                     &workspace,
                     terraform.as_ref().as_ref(),
@@ -366,18 +367,19 @@ fn finish(reports: &[Report], common: &Common) -> Result<u8> {
     let mut write_failed = false;
     let mut writer = output::ReportWriter::new(&common.out);
     for report in reports {
+        let workspace = terminal_text(&report.workspace.name);
         for error in report.errors.iter().filter(|e| e.severity == "error") {
             eprintln!(
-                "drift-detection: {}: {}",
-                report.workspace.name, error.summary
+                "drift-detection: {workspace}: {}",
+                terminal_text(&error.summary)
             );
         }
         let location = match writer.write(report) {
             Ok(path) => path.display().to_string(),
             Err(e) => {
                 eprintln!(
-                    "drift-detection: cannot write the report of {}: {e:#}",
-                    report.workspace.name
+                    "drift-detection: cannot write the report of {workspace}: {}",
+                    terminal_text(&format!("{e:#}"))
                 );
                 write_failed = true;
                 "(not written)".to_string()

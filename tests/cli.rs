@@ -267,7 +267,7 @@ fn the_schema_command_prints_the_committed_schema() {
 
 // ---------------------------------------------------------------------------
 // Issue 11 (report files and rendering): every report of a run keeps its own
-// file.
+// file, and text from the input never reaches a terminal as control codes.
 // ---------------------------------------------------------------------------
 
 /// A show-json plan with one drifted resource; critical when `critical`.
@@ -411,4 +411,92 @@ fn scanned_folders_with_one_name_are_told_apart() {
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("drift-detection: net-2: "), "{stderr}");
+}
+
+/// Characters a terminal acts on; only line breaks may reach it.
+fn control_characters(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|c| {
+            (c.is_control() && *c != '\n')
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+#[test]
+fn escape_sequences_from_the_input_never_reach_the_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reports");
+    let stream = concat!(
+        r#"{"type":"version","terraform":"1.9.0\u001b]0;pwned\u0007","ui":"1.2"}"#,
+        "\n",
+        r#"{"type":"resource_drift","change":{"resource":{"addr":"aws_instance.web[\"\u001b[2J\u202e\r\"]","resource_type":"aws_instance","resource_name":"web"},"action":"update"}}"#,
+        "\n",
+        r#"{"type":"diagnostic","diagnostic":{"severity":"error","summary":"bad \u001b[31mred\u001b[0m\u0008\u009b","detail":"x\u001b]8;;https://evil\u001b\\link","address":"a\u0007"}}"#,
+        "\n",
+    );
+    // The workspace is named after the file, escape sequence and all.
+    let plan = write(tmp.path(), "evil\u{1b}[5m.jsonl", stream.as_bytes());
+    for format in ["table", "markdown"] {
+        let output = bin()
+            .args([
+                "analyze",
+                plan.to_str().unwrap(),
+                "--format",
+                format,
+                "--out",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(
+            control_characters(&stdout),
+            Vec::<char>::new(),
+            "{format}: {stdout}"
+        );
+        assert_eq!(
+            control_characters(&stderr),
+            Vec::<char>::new(),
+            "{format}: {stderr}"
+        );
+        assert!(
+            stderr.contains("drift-detection: evil\\u{1b}[5m: bad \\u{1b}[31mred"),
+            "{stderr}"
+        );
+    }
+    // JSON keeps the text exactly.
+    let report = read_json(
+        &out.join("_").join(
+            std::fs::read_dir(out.join("_"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .find(|n| n.to_string_lossy().ends_with(".json"))
+                .unwrap(),
+        ),
+    );
+    assert_eq!(report["workspace"]["name"], "evil\u{1b}[5m");
+    assert_eq!(
+        report["errors"][0]["summary"],
+        "bad \u{1b}[31mred\u{1b}[0m\u{8}\u{9b}"
+    );
+
+    // Errors that stop a run quote their input too.
+    let output = bin()
+        .args([
+            "analyze",
+            plan.to_str().unwrap(),
+            "--rules",
+            "/nonexistent/\u{1b}[2Jrules.toml",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("\\u{1b}[2Jrules.toml"), "{stderr}");
+    assert_eq!(control_characters(&stderr), Vec::<char>::new(), "{stderr}");
 }
