@@ -129,6 +129,13 @@ fn check_renderings(dir: &Path, case: &Case, report: &Report) -> Result<(), Stri
         return Err(format!("the Markdown holds {c:?}:\n{markdown}"));
     }
     let shown = rendered_text(&to_html(&markdown))?;
+    // Escaping could hide a leak from a search of the Markdown source, not
+    // from its rendered text.
+    for secret in &case.never_contains {
+        if table.contains(secret.as_str()) || shown.contains(secret.as_str()) {
+            return Err(format!("the table or the Markdown shows {secret:?}"));
+        }
+    }
     for literal in &case.shows_literally {
         if !table.contains(literal.as_str()) {
             return Err(format!("the table does not show {literal:?}:\n{table}"));
