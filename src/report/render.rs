@@ -36,7 +36,7 @@ pub enum Format {
 pub fn render(report: &Report, format: Format) -> String {
     match format {
         Format::Json => to_json(report),
-        Format::Table => table(report, None),
+        Format::Table => table(report, TableWidth::Terminal),
         Format::Markdown => markdown(report),
     }
 }
@@ -142,8 +142,9 @@ pub fn markdown_text(text: &str) -> String {
 /// is one backtick longer than the longest run inside, padded with a space
 /// when the text starts or ends with a backtick or a space (CommonMark strips
 /// one on each side), and in a table cell each `|` is `\|`. A GFM table
-/// cannot hold `\|` inside a code span (its cell scanner pairs the
-/// backslashes), so such text is shown as escaped prose instead.
+/// cannot hold a backslash right before a pipe inside a code span (its cell
+/// scanner takes `\\` for an escape, so the cell splits or shows a backslash
+/// too many), so such text is shown as escaped prose instead.
 pub fn markdown_code(text: &str, in_table: bool) -> String {
     let text = terminal_text(text);
     if text.is_empty() {
@@ -248,11 +249,18 @@ fn terminal(text: &str) -> String {
 /// The terminal table at a fixed width: `None` never wraps, `Some(n)` wraps
 /// cells to fit `n` columns. [`render`] wraps to the terminal it prints on.
 pub fn table_at_width(report: &Report, width: Option<u16>) -> String {
-    table(report, Some(width))
+    table(report, TableWidth::Fixed(width))
 }
 
-/// `width`: `None` to follow the terminal, else as [`table_at_width`].
-fn table(report: &Report, width: Option<Option<u16>>) -> String {
+/// How wide the terminal table may be.
+enum TableWidth {
+    /// As wide as the terminal it prints on, if any.
+    Terminal,
+    /// As [`table_at_width`] says.
+    Fixed(Option<u16>),
+}
+
+fn table(report: &Report, width: TableWidth) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -272,13 +280,13 @@ fn table(report: &Report, width: Option<Option<u16>>) -> String {
                 "severity", "source", "address", "actions", "changes", "rule",
             ]);
         match width {
-            Some(Some(columns)) => {
+            TableWidth::Fixed(Some(columns)) => {
                 table.set_width(columns);
             }
-            Some(None) => {
+            TableWidth::Fixed(None) => {
                 table.force_no_tty();
             }
-            None => {}
+            TableWidth::Terminal => {}
         }
         for item in &report.drift {
             table.add_row(vec![
