@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use drift_detection::drift::rules::RuleSet;
 use drift_detection::inventory::{self, Input, Workspace};
 use drift_detection::output;
-use drift_detection::report::render::{render, summary_table, Format};
+use drift_detection::report::render::{render, summary_table, terminal_text, Format};
 use drift_detection::report::{combined_exit_code, exit_code, json_schema, Report, WorkspaceInfo};
 use drift_detection::scan::{self, PlanMode, ScanOptions};
 use drift_detection::terraform::Terraform;
@@ -153,7 +153,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("drift-detection: {e:#}");
+            // Messages quote file names and input, which may hold escape sequences.
+            eprintln!("drift-detection: {}", terminal_text(&format!("{e:#}")));
             ExitCode::from(exit_code::ERROR)
         }
     }
@@ -202,22 +203,28 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
     if args.workspace.is_some() && args.plans.len() > 1 {
         anyhow::bail!("--workspace names one workspace, but {} plans were given; drop it to name each after its file", args.plans.len());
     }
-    let mut names = Vec::new();
-    let mut reports = Vec::new();
-    for path in &args.plans {
-        let name = args
-            .workspace
-            .clone()
-            .unwrap_or_else(|| unique_name(workspace_name(path), &names));
-        names.push(name.clone());
-        let info = WorkspaceInfo {
-            name,
+    let mut infos: Vec<WorkspaceInfo> = args
+        .plans
+        .iter()
+        .map(|path| WorkspaceInfo {
+            name: args
+                .workspace
+                .clone()
+                .unwrap_or_else(|| workspace_name(path)),
             environment: args.environment.clone(),
             account_id: args.account_id.clone(),
             region: args.region.clone(),
-        };
-        reports.push(scan::analyze_file(path, info, &rules, &options));
-    }
+        })
+        .collect();
+    // Two plans may give one name (`x/a.json` and `y/a.json`): the second
+    // becomes `a-2`, so neither report replaces the other.
+    output::unique_workspace_names(&mut infos);
+    let reports: Vec<Report> = args
+        .plans
+        .iter()
+        .zip(infos)
+        .map(|(path, info)| scan::analyze_file(path, info, &rules, &options))
+        .collect();
     finish(&reports, &args.common)
 }
 
@@ -249,16 +256,6 @@ fn workspace_name(path: &Path) -> String {
     stem.to_string()
 }
 
-fn unique_name(name: String, taken: &[String]) -> String {
-    if !taken.contains(&name) {
-        return name;
-    }
-    (2..)
-        .map(|n| format!("{name}-{n}"))
-        .find(|candidate| !taken.contains(candidate))
-        .unwrap_or(name)
-}
-
 fn scan(args: ScanArgs) -> Result<u8> {
     let rules = Arc::new(load_rules(args.common.rules.as_deref())?);
     let mut workspaces: Vec<Workspace> = match &args.workspaces {
@@ -281,6 +278,9 @@ fn scan(args: ScanArgs) -> Result<u8> {
             backend_config: Default::default(),
         });
     }
+    // `scan x/net y/net` names both after their folder: the second becomes
+    // `net-2`, and an inventory's names, listed first, keep theirs.
+    output::unique_workspace_names(workspaces.iter_mut().map(|w| &mut w.info));
     let terraform = Arc::new(Terraform::locate(args.terraform.as_deref()));
     let options = Arc::new(ScanOptions {
         mode: match args.mode {
@@ -322,7 +322,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
             );
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                progress.set_message(workspace.info.name.clone());
+                progress.set_message(terminal_text(&workspace.info.name).into_owned());
                 let report = scan::check_workspace(
                     &workspace,
                     terraform.as_ref().as_ref(),
@@ -365,19 +365,21 @@ fn scan(args: ScanArgs) -> Result<u8> {
 fn finish(reports: &[Report], common: &Common) -> Result<u8> {
     let mut rows = Vec::new();
     let mut write_failed = false;
+    let mut writer = output::ReportWriter::new(&common.out);
     for report in reports {
+        let workspace = terminal_text(&report.workspace.name);
         for error in report.errors.iter().filter(|e| e.severity == "error") {
             eprintln!(
-                "drift-detection: {}: {}",
-                report.workspace.name, error.summary
+                "drift-detection: {workspace}: {}",
+                terminal_text(&error.summary)
             );
         }
-        let location = match output::write_report(&common.out, report) {
+        let location = match writer.write(report) {
             Ok(path) => path.display().to_string(),
             Err(e) => {
                 eprintln!(
-                    "drift-detection: cannot write the report of {}: {e:#}",
-                    report.workspace.name
+                    "drift-detection: cannot write the report of {workspace}: {}",
+                    terminal_text(&format!("{e:#}"))
                 );
                 write_failed = true;
                 "(not written)".to_string()

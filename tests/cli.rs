@@ -264,3 +264,239 @@ fn the_schema_command_prints_the_committed_schema() {
         "regenerate with: cargo run -- schema > schemas/drift-report.v1.json"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Issue 11 (report files and rendering): every report of a run keeps its own
+// file, and text from the input never reaches a terminal as control codes.
+// ---------------------------------------------------------------------------
+
+/// A show-json plan with one drifted resource; critical when `critical`.
+fn plan_json(critical: bool) -> Vec<u8> {
+    let ingress = if critical {
+        r#"[{"protocol":"tcp","from_port":22,"to_port":22,"cidr_blocks":["0.0.0.0/0"]}]"#
+    } else {
+        "[]"
+    };
+    format!(
+        r#"{{"format_version":"1.2","resource_drift":[{{"address":"aws_security_group.web","mode":"managed","type":"aws_security_group","name":"web",
+            "change":{{"actions":["update"],"before":{{"ingress":[]}},"after":{{"ingress":{ingress}}}}}}}]}}"#
+    )
+    .into_bytes()
+}
+
+/// The files in `dir`, sorted.
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn dotted_workspace_names_keep_their_own_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reports");
+    let v1 = write(tmp.path(), "app.v1.json", &plan_json(true));
+    let v2 = write(tmp.path(), "app.v2.json", b"{\"format_version\":\"1.2\"}");
+    let output = run(
+        &["analyze", v1.to_str().unwrap(), v2.to_str().unwrap(), "-q"],
+        &out,
+    );
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(
+        file_names(&out.join("_")),
+        ["app.v1.json", "app.v1.md", "app.v2.json", "app.v2.md"]
+    );
+    let critical = read_json(&out.join("_/app.v1.json"));
+    assert_eq!(critical["workspace"]["name"], "app.v1");
+    assert_eq!(critical["summary"]["by_severity"]["critical"], 1);
+    assert_eq!(read_json(&out.join("_/app.v2.json"))["status"], "clean");
+
+    // A later run of one of them replaces only its own report.
+    let output = run(&["analyze", v2.to_str().unwrap(), "-q"], &out);
+    assert_eq!(output.status.code(), Some(0));
+    let critical = read_json(&out.join("_/app.v1.json"));
+    assert_eq!(critical["summary"]["by_severity"]["critical"], 1);
+}
+
+#[test]
+fn names_that_sanitize_alike_get_distinct_stable_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reports");
+    let plans = tmp.path().join("plans");
+    std::fs::create_dir(&plans).unwrap();
+    // Stems: `a b`, `a_b`, `a:b`, `App`, `app`, `_`, `..`.
+    let names = [
+        "a b.json", "a_b.json", "a:b.json", "App.json", "app.json", "_.json", "...json",
+    ];
+    let paths: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            // One critical plan among them, so a swapped report shows.
+            let path = write(&plans, name, &plan_json(i == 0));
+            path.to_str().unwrap().to_string()
+        })
+        .collect();
+    let mut args = vec!["analyze", "-q"];
+    args.extend(paths.iter().map(String::as_str));
+    let output = run(&args, &out);
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let files = file_names(&out.join("_"));
+    assert_eq!(files.len(), 2 * names.len(), "{files:?}");
+    // Distinct even where the file system ignores case.
+    let folded: std::collections::HashSet<String> =
+        files.iter().map(|f| f.to_ascii_lowercase()).collect();
+    assert_eq!(folded.len(), files.len(), "{files:?}");
+    let mut seen: Vec<String> = files
+        .iter()
+        .filter(|f| f.ends_with(".json"))
+        .map(|f| {
+            let report = read_json(&out.join("_").join(f));
+            let name = report["workspace"]["name"].as_str().unwrap().to_string();
+            let md = out.join("_").join(f.replace(".json", ".md"));
+            assert!(md.is_file(), "{} has no Markdown beside it", f);
+            if name == "a b" {
+                assert_eq!(report["summary"]["by_severity"]["critical"], 1);
+            }
+            name
+        })
+        .collect();
+    seen.sort();
+    let mut expected = vec!["a b", "a_b", "a:b", "App", "app", "_", ".."];
+    expected.sort();
+    assert_eq!(seen, expected);
+
+    // The same names land on the same files on the next run.
+    let output = run(&args, &out);
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(file_names(&out.join("_")), files);
+}
+
+#[test]
+fn scanned_folders_with_one_name_are_told_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reports");
+    for dir in ["x/net", "y/net"] {
+        std::fs::create_dir_all(tmp.path().join(dir)).unwrap();
+    }
+    let output = bin()
+        .current_dir(tmp.path())
+        .args([
+            "scan",
+            "x/net",
+            "y/net",
+            "-q",
+            "--terraform",
+            "/nonexistent/terraform",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "no terraform: error reports");
+    assert_eq!(
+        file_names(&out.join("_")),
+        ["net-2.json", "net-2.md", "net.json", "net.md"]
+    );
+    assert_eq!(
+        read_json(&out.join("_/net.json"))["workspace"]["name"],
+        "net"
+    );
+    assert_eq!(
+        read_json(&out.join("_/net-2.json"))["workspace"]["name"],
+        "net-2"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("drift-detection: net-2: "), "{stderr}");
+}
+
+/// Characters a terminal acts on; only line breaks may reach it.
+fn control_characters(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|c| {
+            (c.is_control() && *c != '\n')
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+#[test]
+fn escape_sequences_from_the_input_never_reach_the_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reports");
+    let stream = concat!(
+        r#"{"type":"version","terraform":"1.9.0\u001b]0;pwned\u0007","ui":"1.2"}"#,
+        "\n",
+        r#"{"type":"resource_drift","change":{"resource":{"addr":"aws_instance.web[\"\u001b[2J\u202e\r\"]","resource_type":"aws_instance","resource_name":"web"},"action":"update"}}"#,
+        "\n",
+        r#"{"type":"diagnostic","diagnostic":{"severity":"error","summary":"bad \u001b[31mred\u001b[0m\u0008\u009b","detail":"x\u001b]8;;https://evil\u001b\\link","address":"a\u0007"}}"#,
+        "\n",
+    );
+    // The workspace is named after the file, escape sequence and all.
+    let plan = write(tmp.path(), "evil\u{1b}[5m.jsonl", stream.as_bytes());
+    for format in ["table", "markdown"] {
+        let output = bin()
+            .args([
+                "analyze",
+                plan.to_str().unwrap(),
+                "--format",
+                format,
+                "--out",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(
+            control_characters(&stdout),
+            Vec::<char>::new(),
+            "{format}: {stdout}"
+        );
+        assert_eq!(
+            control_characters(&stderr),
+            Vec::<char>::new(),
+            "{format}: {stderr}"
+        );
+        assert!(
+            stderr.contains("drift-detection: evil\\u{1b}[5m: bad \\u{1b}[31mred"),
+            "{stderr}"
+        );
+    }
+    // JSON keeps the text exactly.
+    let report = read_json(
+        &out.join("_").join(
+            std::fs::read_dir(out.join("_"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .find(|n| n.to_string_lossy().ends_with(".json"))
+                .unwrap(),
+        ),
+    );
+    assert_eq!(report["workspace"]["name"], "evil\u{1b}[5m");
+    assert_eq!(
+        report["errors"][0]["summary"],
+        "bad \u{1b}[31mred\u{1b}[0m\u{8}\u{9b}"
+    );
+
+    // Errors that stop a run quote their input too.
+    let output = bin()
+        .args([
+            "analyze",
+            plan.to_str().unwrap(),
+            "--rules",
+            "/nonexistent/\u{1b}[2Jrules.toml",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("\\u{1b}[2Jrules.toml"), "{stderr}");
+    assert_eq!(control_characters(&stderr), Vec::<char>::new(), "{stderr}");
+}
