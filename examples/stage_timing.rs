@@ -4,8 +4,9 @@
 //!     cargo run --release --example stage_timing -- PLAN [RUNS] [STAGE]
 //!
 //! STAGE is one of `ignored` (serde_json scanning the bytes: the floor),
-//! `parse`, `analyze` or `full` (parse + analyze + report, what
-//! `scripts/bench` calls analyze); without it, every stage is timed.
+//! `depth` (the nesting check alone, part of `parse`), `parse`, `analyze` or
+//! `full` (parse + analyze + report, what `scripts/bench` calls analyze);
+//! without it, every stage is timed.
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,7 @@ fn main() -> anyhow::Result<()> {
     let doc = plan::parse_slice(&path, &bytes)?;
 
     let ignored = || serde_json::from_slice::<serde::de::IgnoredAny>(&bytes);
+    let depth = || plan::depth::first_too_deep(&bytes, plan::depth::MAX_NESTING_DEPTH);
     let parse = || plan::parse_slice(&path, &bytes);
     let classify = || analyze(&[&doc], &rules);
     let full = || {
@@ -51,15 +53,19 @@ fn main() -> anyhow::Result<()> {
     };
     match only.as_deref() {
         Some("ignored") => println!("ignored {:?}", best(runs, ignored)),
+        Some("depth") => println!("depth {:?}", best(runs, depth)),
         Some("parse") => println!("parse {:?}", best(runs, parse)),
         Some("analyze") => println!("analyze {:?}", best(runs, classify)),
         Some("full") => println!("full {:?}", best(runs, full)),
-        Some(other) => anyhow::bail!("unknown stage {other}: ignored, parse, analyze or full"),
+        Some(other) => {
+            anyhow::bail!("unknown stage {other}: ignored, depth, parse, analyze or full")
+        }
         None => {
             let floor = best(runs, ignored);
             let whole = best(runs, full);
             println!(
-                "ignored {floor:?} parse {:?} analyze {:?} full {whole:?} (full/ignored {:.2})",
+                "ignored {floor:?} depth {:?} parse {:?} analyze {:?} full {whole:?} (full/ignored {:.2})",
+                best(runs, depth),
                 best(runs, parse),
                 best(runs, classify),
                 whole.as_secs_f64() / floor.as_secs_f64()

@@ -406,9 +406,13 @@ fn read_lines<R: BufRead>(
 
     let mut first = Vec::new();
     let head = reader.fill_buf().map_err(io_err)?;
-    if memchr::memchr(b'\n', head).is_none() {
-        // A one-line document: read it in one allocation of the file's size.
+    if size_hint > 0 && skipped_lines == 0 && memchr::memchr(b'\n', head).is_none() {
+        // A file whose first buffer holds no line end is a one-line
+        // document (a stream's lines are short): read it whole in one
+        // allocation of the file's size, without looking for line ends.
         first.reserve(usize::try_from(size_hint.min(max_bytes)).unwrap_or(0));
+        reader.read_to_end(&mut first).map_err(io_err)?;
+        return read_utf8_slice(source_name, &first, max_bytes);
     }
     reader.read_until(b'\n', &mut first).map_err(io_err)?;
     let trimmed = trim_ascii(&first);
@@ -643,7 +647,7 @@ mod tests {
         let doc = br#"{"format_version":"1.2","resource_changes":[]}"#;
         let err = read_document("big.json", &doc[..], 10).unwrap_err();
         assert!(matches!(err, Error::TooLarge { limit: 10, .. }), "{err}");
-        let err = parse_slice("big.json", &vec![b' '; 100]).unwrap_err();
+        let err = parse_slice("big.json", &[b' '; 100]).unwrap_err();
         assert!(matches!(err, Error::Empty { .. }), "{err}");
         let err = read_slice("big.json", &doc[..], 10).unwrap_err();
         assert!(
