@@ -5,11 +5,12 @@
 //! - It expands an alias every time the alias is read, and only limits how
 //!   many aliases are followed (100 per event in the file), not what they
 //!   expand to: a list of short strings aliased a few thousand times is a
-//!   150 KB file that took 3.1 GB and 19 s to load.
+//!   150 KB file that took 3.1 GB and 16 s to load.
 //! - Its parser (libyaml, via unsafe-libyaml) takes time quadratic in how
-//!   deeply flow collections nest (`[[[[...`): 200 KB took 37 s, a 1 MB
-//!   file about a quarter of an hour. Its own recursion limit (128) only
-//!   applies after the whole file has been parsed.
+//!   deeply flow collections nest (`[[[[...`; serde-yaml-ng issue 16):
+//!   200 KB took 30 s, a 1 MB file was still being parsed after two
+//!   minutes. Its own recursion limit (128) only applies after the whole
+//!   file has been parsed.
 //!
 //! [`check`] runs the same parser over the file once, event by event,
 //! without building anything, and refuses the file as soon as it nests
