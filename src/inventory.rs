@@ -93,22 +93,42 @@ struct TomlInventory {
     workspace: Vec<Entry>,
 }
 
-/// The largest inventory read. An organisation may list thousands of
-/// workspaces, a few hundred bytes each: this is tens of thousands.
+/// The largest JSON inventory read. An organisation may list thousands of
+/// workspaces, a few hundred bytes each: this is tens of thousands. Reading
+/// one this size takes about 200 MB.
 pub const MAX_INVENTORY_BYTES: u64 = 16 * 1024 * 1024;
 
+/// The largest TOML inventory read, smaller: toml keeps a document of the
+/// whole file before handing it over, about 90 bytes for each byte of the
+/// densest TOML (370 MB at this size) and 40 for a plain list of workspaces.
+/// TOML is the form written by hand; a list this long is generated, and
+/// JSON suits it better.
+pub const MAX_TOML_INVENTORY_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The size limit for an inventory of this form, and the words for it.
+fn limit(is_json: bool) -> (u64, &'static str) {
+    if is_json {
+        (MAX_INVENTORY_BYTES, "an inventory")
+    } else {
+        (
+            MAX_TOML_INVENTORY_BYTES,
+            "a TOML inventory (a JSON one may be 16 MiB)",
+        )
+    }
+}
+
 /// Reads and validates an inventory file (UTF-8, a byte-order mark is fine,
-/// or UTF-16) of at most [`MAX_INVENTORY_BYTES`]. Errors name it as
-/// "inventory PATH".
+/// or UTF-16) of at most [`MAX_INVENTORY_BYTES`] (JSON) or
+/// [`MAX_TOML_INVENTORY_BYTES`] (TOML). Errors name it as "inventory PATH".
 pub fn load(path: &Path) -> Result<Vec<Workspace>> {
     let origin = format!("inventory {}", path.display());
-    let text =
-        textfile::read(path, MAX_INVENTORY_BYTES, "an inventory").map_err(|e| Error::Shape {
-            source_name: origin.clone(),
-            message: e.to_string(),
-        })?;
-    let base = path.parent().unwrap_or(Path::new("."));
     let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
+    let (max, kind) = limit(is_json);
+    let text = textfile::read(path, max, kind).map_err(|e| Error::Shape {
+        source_name: origin.clone(),
+        message: e.to_string(),
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
     parse(&text, is_json, base, &origin)
 }
 
@@ -119,13 +139,10 @@ pub fn parse(text: &str, is_json: bool, base: &Path, origin: &str) -> Result<Vec
         source_name: origin.to_string(),
         message,
     };
-    if text.len() as u64 > MAX_INVENTORY_BYTES {
+    let (max, kind) = limit(is_json);
+    if text.len() as u64 > max {
         return Err(shape(
-            textfile::TextFileError::TooLarge {
-                kind: "an inventory",
-                limit: MAX_INVENTORY_BYTES,
-            }
-            .to_string(),
+            textfile::TextFileError::TooLarge { kind, limit: max }.to_string(),
         ));
     }
     let entries = if is_json {
@@ -318,11 +335,22 @@ mod tests {
             format!("{named}not valid UTF-8 at byte 25 (line 2); save it as UTF-8")
         );
         let entry = "[[workspace]]\nname = \"n\"\ndir = \"d\"\n";
-        let big = entry.repeat(MAX_INVENTORY_BYTES as usize / entry.len() + 1);
+        let big = entry.repeat(MAX_TOML_INVENTORY_BYTES as usize / entry.len() + 1);
         std::fs::write(&path, &big).unwrap();
         assert_eq!(
             load(&path).unwrap_err().to_string(),
-            format!("{named}the file is larger than 16 MiB (16777216 bytes), the limit for an inventory")
+            format!("{named}the file is larger than 4 MiB (4194304 bytes), the limit for a TOML inventory (a JSON one may be 16 MiB)")
+        );
+        let json = dir.path().join("inv.json");
+        let entry = r#"{"name": "n", "dir": "d"}, "#;
+        let big = format!(
+            "[{}]",
+            entry.repeat(MAX_INVENTORY_BYTES as usize / entry.len() + 1)
+        );
+        std::fs::write(&json, &big).unwrap();
+        assert_eq!(
+            load(&json).unwrap_err().to_string(),
+            format!("inventory {}: the file is larger than 16 MiB (16777216 bytes), the limit for an inventory", json.display())
         );
         let err = load(&dir.path().join("missing.toml"))
             .unwrap_err()
