@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::error::{without_input_values, Error, Result};
 use crate::report::WorkspaceInfo;
+use crate::textfile;
 
 /// Where a workspace's Terraform input comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,11 +79,11 @@ struct Entry {
     source: Option<String>,
 }
 
+/// The JSON form that is an object: `{"workspaces": [...]}`.
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum JsonInventory {
-    List(Vec<Entry>),
-    Object { workspaces: Vec<Entry> },
+#[serde(deny_unknown_fields)]
+struct JsonInventory {
+    workspaces: Vec<Entry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,33 +93,80 @@ struct TomlInventory {
     workspace: Vec<Entry>,
 }
 
-/// Reads and validates an inventory file.
+/// The largest JSON inventory read. An organisation may list thousands of
+/// workspaces, a few hundred bytes each: this is tens of thousands. Reading
+/// one this size takes about 200 MB.
+pub const MAX_INVENTORY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The largest TOML inventory read, smaller: toml keeps a document of the
+/// whole file before handing it over, about 90 bytes for each byte of the
+/// densest TOML (370 MB at this size) and 40 for a plain list of workspaces.
+/// TOML is the form written by hand; a list this long is generated, and
+/// JSON suits it better.
+pub const MAX_TOML_INVENTORY_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The size limit for an inventory of this form, and the words for it.
+fn limit(is_json: bool) -> (u64, &'static str) {
+    if is_json {
+        (MAX_INVENTORY_BYTES, "an inventory")
+    } else {
+        (
+            MAX_TOML_INVENTORY_BYTES,
+            "a TOML inventory (a JSON one may be 16 MiB)",
+        )
+    }
+}
+
+/// Reads and validates an inventory file (UTF-8, a byte-order mark is fine,
+/// or UTF-16) of at most [`MAX_INVENTORY_BYTES`] (JSON) or
+/// [`MAX_TOML_INVENTORY_BYTES`] (TOML). Errors name it as "inventory PATH".
 pub fn load(path: &Path) -> Result<Vec<Workspace>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let base = path.parent().unwrap_or(Path::new("."));
+    let origin = format!("inventory {}", path.display());
     let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
-    parse(&text, is_json, base, &path.display().to_string())
+    let (max, kind) = limit(is_json);
+    let text = textfile::read(path, max, kind).map_err(|e| Error::Shape {
+        source_name: origin.clone(),
+        message: e.to_string(),
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse(&text, is_json, base, &origin)
 }
 
 /// Parses inventory text; relative paths are resolved against `base`.
+/// Errors quote no values from the text (an inventory holds external ids).
 pub fn parse(text: &str, is_json: bool, base: &Path, origin: &str) -> Result<Vec<Workspace>> {
     let shape = |message: String| Error::Shape {
         source_name: origin.to_string(),
         message,
     };
+    let (max, kind) = limit(is_json);
+    if text.len() as u64 > max {
+        return Err(shape(
+            textfile::TextFileError::TooLarge { kind, limit: max }.to_string(),
+        ));
+    }
     let entries = if is_json {
-        match serde_json::from_str::<JsonInventory>(text) {
-            Ok(JsonInventory::List(list)) | Ok(JsonInventory::Object { workspaces: list }) => list,
-            // The untagged error says little; retry as a list for the real reason.
-            Err(_) => serde_json::from_str::<Vec<Entry>>(text)
-                .map_err(|e| shape(format!("not a workspace inventory: {e}")))?,
+        let json_error = |e: serde_json::Error| {
+            shape(format!(
+                "not a workspace inventory: {}",
+                without_input_values(&e.to_string())
+            ))
+        };
+        // The first character tells the two forms apart; an untagged enum
+        // would buffer the whole file and then say only that neither fits.
+        if text.trim_start().starts_with('{') {
+            serde_json::from_str::<JsonInventory>(text)
+                .map_err(json_error)?
+                .workspaces
+        } else {
+            serde_json::from_str::<Vec<Entry>>(text).map_err(json_error)?
         }
     } else {
         toml::from_str::<TomlInventory>(text)
             .map_err(|e| {
                 shape(format!(
                     "not a workspace inventory: {}",
-                    e.to_string().trim_end()
+                    textfile::toml_error(text, &e)
                 ))
             })?
             .workspace
@@ -185,7 +233,7 @@ mod tests {
             ("[[workspace]]\nname = \"a\"\n", "neither"),
             ("[[workspace]]\nname = \"a\"\ndir = \"x\"\nplan = \"y\"\n", "both"),
             ("[[workspace]]\nname = \"a\"\ndir = \"x\"\n[[workspace]]\nname = \"a\"\ndir = \"y\"\n", "repeats"),
-            ("[[workspace]]\nname = \"a\"\ndir = \"x\"\nregoin = \"y\"\n", "regoin"),
+            ("[[workspace]]\nname = \"a\"\ndir = \"x\"\nregoin = \"y\"\n", "line 4, column 1: unknown field, expected one of `name`"),
             ("", "no workspaces"),
         ];
         for (text, expected) in cases {
@@ -194,5 +242,122 @@ mod tests {
                 .to_string();
             assert!(err.contains(expected), "{err}");
         }
+    }
+
+    /// An inventory holds external ids: no error may show one, whether
+    /// toml's message quotes the value or its snippet shows the line.
+    #[test]
+    fn errors_give_the_place_and_never_quote_the_external_id() {
+        let secret = "987654321";
+        let cases = [
+            (
+                format!("[[workspace]]\nname = \"a\"\ndir = \"x\"\nexternal_id = {secret}\n"),
+                false,
+                "line 4, column 15: invalid type: integer, expected a string",
+            ),
+            (
+                format!("[[workspace]]\nname = \"a\"\nexternal_id = \"{secret}\"\ndir = [\"x\"]\n"),
+                false,
+                "line 4, column 7: invalid type: sequence, expected",
+            ),
+            (
+                format!("[[workspace]]\nname = \"a\"\nexternal_id = \"{secret}\" x\n"),
+                false,
+                "line 3, column ",
+            ),
+            (
+                format!("[{{\"name\": \"a\", \"dir\": \"x\", \"external_id\": {secret}}}]"),
+                true,
+                "invalid type: integer, expected a string at line 1 column",
+            ),
+            (
+                format!(
+                    "{{\"workspaces\": [{{\"name\": \"a\", \"external_id\": [\"{secret}\"]}}]}}"
+                ),
+                true,
+                "invalid type: sequence, expected a string at line 1 column",
+            ),
+            (
+                format!("[{{\"name\": \"a\", \"{secret}\": 1}}]"),
+                true,
+                "unknown field, expected one of",
+            ),
+        ];
+        for (text, is_json, expected) in cases {
+            let err = parse(&text, is_json, Path::new("."), "inventory i")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(expected) && !err.contains(secret),
+                "{expected}: {err}"
+            );
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn the_json_forms_are_told_apart_by_their_first_character() {
+        let list = r#"  [{"name": "a", "plan": "a.json"}]"#;
+        assert_eq!(parse(list, true, Path::new("."), "i").unwrap().len(), 1);
+        // Anything but `workspaces` in the object is refused, as the
+        // orchestrator refuses it (lib/lambda/drift_orchestrator/inventory.py).
+        let extra = r#"{"workspaces": [{"name": "a", "plan": "a.json"}], "version": 2}"#;
+        let err = parse(extra, true, Path::new("."), "i")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field"), "{err}");
+        let err = parse("42", true, Path::new("."), "i")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected a sequence"), "{err}");
+    }
+
+    #[test]
+    fn load_names_the_inventory_reads_windows_encodings_and_caps_the_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inv.toml");
+        let named = format!("inventory {}: ", path.display());
+        let toml = "[[workspace]]\nname = \"caf\u{e9}\"\ndir = \"x\"\n";
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(toml.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        for bytes in [
+            [b"\xEF\xBB\xBF".as_slice(), toml.as_bytes()].concat(),
+            utf16,
+        ] {
+            std::fs::write(&path, bytes).unwrap();
+            assert_eq!(load(&path).unwrap()[0].info.name, "caf\u{e9}");
+        }
+        std::fs::write(&path, b"[[workspace]]\nname = \"caf\xE9\"\n").unwrap();
+        assert_eq!(
+            load(&path).unwrap_err().to_string(),
+            format!("{named}not valid UTF-8 at byte 25 (line 2); save it as UTF-8")
+        );
+        let entry = "[[workspace]]\nname = \"n\"\ndir = \"d\"\n";
+        let big = entry.repeat(MAX_TOML_INVENTORY_BYTES as usize / entry.len() + 1);
+        std::fs::write(&path, &big).unwrap();
+        assert_eq!(
+            load(&path).unwrap_err().to_string(),
+            format!("{named}the file is larger than 4 MiB (4194304 bytes), the limit for a TOML inventory (a JSON one may be 16 MiB)")
+        );
+        let json = dir.path().join("inv.json");
+        let entry = r#"{"name": "n", "dir": "d"}, "#;
+        let big = format!(
+            "[{}]",
+            entry.repeat(MAX_INVENTORY_BYTES as usize / entry.len() + 1)
+        );
+        std::fs::write(&json, &big).unwrap();
+        assert_eq!(
+            load(&json).unwrap_err().to_string(),
+            format!("inventory {}: the file is larger than 16 MiB (16777216 bytes), the limit for an inventory", json.display())
+        );
+        let err = load(&dir.path().join("missing.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("inventory ") && err.contains("missing.toml: "),
+            "{err}"
+        );
     }
 }

@@ -43,6 +43,7 @@ pub mod plan;
 pub mod report;
 pub mod scan;
 pub mod terraform;
+pub mod textfile;
 pub mod worker;
 
 pub use error::{Error, Result};

@@ -259,8 +259,8 @@ fn workspace_name(path: &Path) -> String {
 fn scan(args: ScanArgs) -> Result<u8> {
     let rules = Arc::new(load_rules(args.common.rules.as_deref())?);
     let mut workspaces: Vec<Workspace> = match &args.workspaces {
-        Some(path) => inventory::load(path)
-            .with_context(|| format!("reading the inventory {}", path.display()))?,
+        // Its errors name it ("inventory PATH: ..."); more context would say it twice.
+        Some(path) => inventory::load(path)?,
         None => Vec::new(),
     };
     for dir in &args.dirs {

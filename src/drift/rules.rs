@@ -21,8 +21,25 @@ use wildmatch::WildMatch;
 
 use super::{ChangedAttribute, Source};
 use crate::error::{Error, Result};
+use crate::textfile;
+
+mod yaml;
 
 const DEFAULT_RULES: &str = include_str!("default_rules.toml");
+
+/// The largest rules file read. Rules files are written by hand: the
+/// embedded defaults are 4 KiB, and a megabyte is thousands of rules.
+pub const MAX_RULES_FILE_BYTES: u64 = 1024 * 1024;
+
+/// How many times its own size a YAML rules file may grow to once its
+/// aliases are expanded (see [`yaml::check`]). A file without aliases never
+/// comes near it (the densest, `[{a},{a},...]`, is 24), and serde_yaml_ng's
+/// own list of the file's events already takes about this much memory.
+const YAML_EXPANSION_FACTOR: usize = 64;
+
+/// The budget of a small file, so that sharing a list between a few rules
+/// with an anchor stays possible in a short file.
+const YAML_MIN_BUDGET: usize = 4 * 1024 * 1024;
 
 /// How serious a finding is.
 #[derive(
@@ -354,9 +371,15 @@ impl RuleSet {
     }
 
     /// The embedded rules plus a user rules file (TOML, or YAML by its
-    /// `.yaml`/`.yml` extension).
+    /// `.yaml`/`.yml` extension) of at most [`MAX_RULES_FILE_BYTES`], in
+    /// UTF-8 (a byte-order mark is fine) or UTF-16.
     pub fn from_path(path: &Path) -> Result<RuleSet> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = textfile::read(path, MAX_RULES_FILE_BYTES, "a rules file").map_err(|e| {
+            Error::Rules {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
+        })?;
         let yaml = matches!(
             path.extension()
                 .and_then(|e| e.to_str())
@@ -373,10 +396,19 @@ impl RuleSet {
             path: origin.to_path_buf(),
             message,
         };
+        if text.len() as u64 > MAX_RULES_FILE_BYTES {
+            return Err(rules_error(
+                textfile::TextFileError::TooLarge {
+                    kind: "a rules file",
+                    limit: MAX_RULES_FILE_BYTES,
+                }
+                .to_string(),
+            ));
+        }
         let user: RulesFile = if yaml {
-            serde_yaml_ng::from_str(text).map_err(|e| rules_error(e.to_string()))?
+            from_yaml(text).map_err(rules_error)?
         } else {
-            toml::from_str(text).map_err(|e| rules_error(e.to_string().trim_end().to_string()))?
+            from_toml(text).map_err(rules_error)?
         };
         validate(&user).map_err(rules_error)?;
         Ok(RuleSet::compile(embedded_file(), Some(user)))
@@ -490,6 +522,18 @@ impl RuleSet {
 fn embedded_file() -> RulesFile {
     toml::from_str(DEFAULT_RULES)
         .expect("the embedded default rules parse; a unit test covers this")
+}
+
+fn from_toml(text: &str) -> std::result::Result<RulesFile, String> {
+    toml::from_str(text).map_err(|e| textfile::toml_error(text, &e))
+}
+
+fn from_yaml(text: &str) -> std::result::Result<RulesFile, String> {
+    let budget = YAML_EXPANSION_FACTOR
+        .saturating_mul(text.len())
+        .max(YAML_MIN_BUDGET);
+    yaml::check(text, budget).map_err(|refusal| refusal.to_string())?;
+    serde_yaml_ng::from_str(text).map_err(|e| textfile::yaml_error(&e))
 }
 
 fn validate(file: &RulesFile) -> std::result::Result<(), String> {
@@ -933,8 +977,8 @@ mod tests {
     #[test]
     fn bad_rules_files_are_named_errors() {
         let cases = [
-            ("[[rules]]\nid = \"a\"\nseverity = \"urgent\"\n", "urgent"),
-            ("[[rules]]\nid = \"a\"\nseverity = \"low\"\nresource_type = \"x\"\n", "resource_type"),
+            ("[[rules]]\nid = \"a\"\nseverity = \"urgent\"\n", "line 3, column 12: unknown variant, expected one of `low`"),
+            ("[[rules]]\nid = \"a\"\nseverity = \"low\"\nresource_type = \"x\"\n", "line 4, column 1: unknown field, expected one of `id`"),
             ("[[rules]]\nid = \"a\"\nseverity = \"low\"\n[[rules]]\nid = \"a\"\nseverity = \"low\"\n", "used twice"),
             ("[[ignore]]\nreason = \"x\"\n", "neither"),
         ];
@@ -942,7 +986,259 @@ mod tests {
             let err = RuleSet::from_text(text, false, Path::new("bad.toml"))
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("bad.toml") && err.contains(expected), "{err}");
+            assert!(
+                err.starts_with("rules file bad.toml: ") && err.contains(expected),
+                "{err}"
+            );
         }
+    }
+
+    /// Rules are the user's, but they are also pasted from tickets and
+    /// chats, and the errors end up in CI logs: they say where and what
+    /// kind, never the value. toml's own message shows the whole line.
+    #[test]
+    fn errors_give_the_place_and_never_quote_the_value() {
+        let secret = "hunter2-s3cr3t";
+        let cases = [
+            (format!("[[rules]]\nid = \"a\"\nseverity = \"{secret}\"\n"), false, "line 3, column 12: unknown variant"),
+            (format!("[[rules]]\nid = \"a\"\nseverity = \"low\"\nstateful = \"{secret}\"\n"), false, "line 4, column 12: invalid type: string, expected a boolean"),
+            (format!("[[rules]]\nid = \"a\"\nseverity = \"low\"\n{secret} = 1\n"), false, "line 4, column 1: unknown field"),
+            (format!("[[rules]]\nid = \"a\"\nseverity = \"low\"\ndescription = \"{secret}\"x\n"), false, "line 4, column "),
+            (format!("rules:\n  - id: a\n    severity: {secret}\n"), true, "unknown variant, expected one of `low`, `medium`, `high`, `critical` at line 3 column 15"),
+            (format!("rules:\n  - id: a\n    severity: low\n    stateful: {secret}\n"), true, "invalid type: string, expected a boolean at line 4 column 15"),
+        ];
+        for (text, yaml, expected) in cases {
+            let err = RuleSet::from_text(&text, yaml, Path::new("r"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected) && !err.contains(secret), "{err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+    }
+
+    /// A YAML file whose aliases each stand for a long list of long
+    /// strings: `n` ignore rules sharing one list of `strings` strings of
+    /// `length` bytes (all allowed fields: they would load).
+    fn alias_fan_out(n: usize, strings: usize, length: usize) -> String {
+        let word = "x".repeat(length);
+        let list = vec![word.as_str(); strings].join(", ");
+        let mut yaml = format!("ignore:\n  - resource_type: t\n    attributes: &a [{list}]\n");
+        for _ in 0..n {
+            yaml.push_str("  - resource_type: t\n    attributes: *a\n");
+        }
+        yaml
+    }
+
+    #[test]
+    fn yaml_aliases_that_expand_far_beyond_the_file_are_refused() {
+        // 86 KB that expand to four million strings (before the check, a
+        // test build took 470 MB to load it; the same shape at 150 KB took
+        // 3.1 GB and 16 s in a release build).
+        let bomb = alias_fan_out(2_000, 2_000, 1);
+        assert!(bomb.len() < 90_000, "{}", bomb.len());
+        let err = RuleSet::from_text(&bomb, true, Path::new("bomb.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "rules file bomb.yaml: its anchors and aliases expand to more than 64 times the file's size; write the repeated lists out"
+        );
+        // Billion laughs, nested: serde_yaml_ng's own repetition limit
+        // stops it, or the budget does; either way an error.
+        let mut laughs =
+            String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for level in 1..10 {
+            let above = format!("*a{}", level - 1);
+            laughs.push_str(&format!(
+                "a{level}: &a{level} [{}]\n",
+                [above.as_str(); 10].join(", ")
+            ));
+        }
+        let err = RuleSet::from_text(&laughs, true, Path::new("lol.yaml")).unwrap_err();
+        assert!(
+            err.to_string().starts_with("rules file lol.yaml: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn yaml_anchors_that_share_a_list_still_work() {
+        let yaml = "rules:\n  - id: core\n    severity: high\n    resource_types: &core [aws_db_*, aws_rds_*]\n    actions: [delete]\n  - id: core-updates\n    severity: medium\n    resource_types: *core\n";
+        let rules = RuleSet::from_text(yaml, true, Path::new("r.yaml")).unwrap();
+        assert_eq!(rules.rule_ids()[..2], ["core", "core-updates"]);
+        // Sharing a list a hundred times in a small file is within budget.
+        RuleSet::from_text(&alias_fan_out(100, 20, 30), true, Path::new("r.yaml")).unwrap();
+    }
+
+    /// The budget must never refuse a file without aliases, however dense:
+    /// each of these is as many nodes per byte as YAML allows.
+    #[test]
+    fn dense_yaml_without_aliases_is_never_over_budget() {
+        let limit = MAX_RULES_FILE_BYTES as usize;
+        let dense = [
+            ("ignore: [", "{resource_type: a}, ", "]\n"),
+            ("{", "a, ", "}\n"),
+            ("[", "a,", "]\n"),
+            ("", "-\n", ""),
+            ("", "? \n", ""),
+            ("[", "[],", "]\n"),
+            ("[", "{},", "]\n"),
+            ("[", "{a},", "]\n"),
+        ];
+        for (head, item, tail) in dense {
+            let count = (limit - head.len() - tail.len()) / item.len();
+            let yaml = format!("{head}{}{tail}", item.repeat(count));
+            assert!(yaml.len() <= limit);
+            if let Err(err) = RuleSet::from_text(&yaml, true, Path::new("dense.yaml")) {
+                assert!(!err.to_string().contains("anchors"), "{item:?}: {err}");
+            }
+        }
+    }
+
+    /// libyaml takes time quadratic in the nesting of flow collections
+    /// (100,000 `[` after `rules: ` took 30 s in a release build; 500,000,
+    /// a 1 MB file, were still being parsed after two minutes), and
+    /// serde_yaml_ng's recursion limit only applies once the whole file is
+    /// parsed; the check stops at the first level too many. Self-reference and nesting in TOML are errors
+    /// too, not stack overflows.
+    #[test]
+    fn deep_nesting_and_self_reference_are_refused_early() {
+        let deep =
+            |open: &str, close: &str, n: usize| format!("{}{}", open.repeat(n), close.repeat(n));
+        let cases = [
+            (
+                format!("rules: {}", deep("[", "]", 500_000)),
+                true,
+                "line 1, column 135: nested more than 128 levels deep",
+            ),
+            (
+                format!("rules: {}", deep("[\"a\", ", "]", 100_000)),
+                true,
+                "line 1, column 770: nested more than 128 levels deep",
+            ),
+            (
+                format!("rules: {}1", deep("{a: ", "}", 100_000)),
+                true,
+                "nested more than 128 levels deep",
+            ),
+            (
+                deep("[", "]", 500_000),
+                true,
+                "line 1, column 129: nested more than 128 levels deep",
+            ),
+            (
+                format!("{}a: 1\n", "- ".repeat(50_000)),
+                true,
+                "line 1, column 257: nested more than 128 levels deep",
+            ),
+            (
+                "a: &a [*a, *a]\nrules: *a\n".to_string(),
+                true,
+                "line 1, column 8: an alias inside the node its anchor names would repeat forever",
+            ),
+            (
+                "rules: &a\n  - id: x\n    severity: low\n    description: *a\n".to_string(),
+                true,
+                "line 4, column 18: an alias inside",
+            ),
+            (
+                "rules: &a []\nignore: &a []\n".to_string(),
+                true,
+                "line 2, column 9: an anchor name is used a second time",
+            ),
+            (
+                "rules: []\n---\nrules: []\n".to_string(),
+                true,
+                "line 2, column 1: a second YAML document",
+            ),
+            (
+                format!("x = {}", deep("[", "]", 100_000)),
+                false,
+                "recursion limit exceeded",
+            ),
+            (
+                format!("x = {}1", deep("{a = ", "}", 50_000)),
+                false,
+                "recursion limit exceeded",
+            ),
+            (
+                format!("[{}]\n", vec!["a"; 100_000].join(".")),
+                false,
+                "recursion limit exceeded",
+            ),
+        ];
+        for (text, yaml, expected) in cases {
+            let err = RuleSet::from_text(&text, yaml, Path::new("deep"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("rules file deep: ") && err.contains(expected),
+                "{expected}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn rules_files_over_a_mebibyte_are_refused_unread() {
+        let big = format!("# {}\n", "x".repeat(MAX_RULES_FILE_BYTES as usize));
+        let err = RuleSet::from_text(&big, false, Path::new("big.toml"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "rules file big.toml: the file is larger than 1 MiB (1048576 bytes), the limit for a rules file"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.yaml");
+        std::fs::write(&path, &big).unwrap();
+        let err = RuleSet::from_path(&path).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("rules file {}: ", path.display())) && err.contains("1 MiB"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn windows_encodings_load_and_others_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = "[[rules]]\nid = \"caf\u{e9}\"\nseverity = \"low\"\n";
+        let yaml = "rules:\n  - id: caf\u{e9}\n    severity: low\n";
+        let utf16 = |text: &str| -> Vec<u8> {
+            [0xFF, 0xFE]
+                .into_iter()
+                .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+                .collect()
+        };
+        for (name, text) in [("r.toml", toml), ("r.yaml", yaml)] {
+            let path = dir.path().join(name);
+            let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
+            for bytes in [bom, utf16(text)] {
+                std::fs::write(&path, bytes).unwrap();
+                let rules = RuleSet::from_path(&path).unwrap();
+                assert_eq!(rules.rule_ids()[0], "caf\u{e9}");
+            }
+        }
+        let path = dir.path().join("bad.yaml");
+        let named = format!("rules file {}: ", path.display());
+        std::fs::write(&path, b"rules:\n  - id: caf\xE9\n").unwrap();
+        let err = RuleSet::from_path(&path).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!("{named}not valid UTF-8 at byte 18 (line 2); save it as UTF-8")
+        );
+        let utf32: Vec<u8> = [0xFF, 0xFE, 0, 0]
+            .into_iter()
+            .chain(yaml.chars().flat_map(|c| u32::from(c).to_le_bytes()))
+            .collect();
+        std::fs::write(&path, utf32).unwrap();
+        let err = RuleSet::from_path(&path).unwrap_err().to_string();
+        assert_eq!(err, format!("{named}the file is UTF-32; save it as UTF-8"));
+        let err = RuleSet::from_path(&dir.path().join("missing.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("rules file ") && err.contains("missing.yaml: "),
+            "{err}"
+        );
     }
 }

@@ -174,7 +174,13 @@ fn is_role_arn(text: &str) -> bool {
 impl WorkerEvent {
     /// Parses an event, naming every fault at once.
     pub fn from_value(value: serde_json::Value) -> Result<WorkerEvent, String> {
-        serde_json::from_value(value).map_err(|e| format!("the event is not a worker event: {e}"))
+        // Serde quotes what it refused, and that may be the external id.
+        serde_json::from_value(value).map_err(|e| {
+            format!(
+                "the event is not a worker event: {}",
+                crate::error::without_input_values(&e.to_string())
+            )
+        })
     }
 
     /// Checks every field and builds the [`Job`].
@@ -392,6 +398,27 @@ mod tests {
             assert!(err.contains(field), "{field} missing from: {err}");
         }
         assert!(!err.contains("\"x\""), "{err}");
+
+        // Of the wrong type, the value never reaches validation: serde's
+        // own message must not quote it either.
+        for external_id in [json!(987654321), json!(["987654321"]), json!(9876.54321)] {
+            let mut bad = event();
+            bad["external_id"] = external_id;
+            let err = WorkerEvent::from_value(bad).unwrap_err();
+            assert!(
+                err.contains("invalid type")
+                    && !err.contains("987654321")
+                    && !err.contains("9876.54321"),
+                "{err}"
+            );
+        }
+        let mut bad = event();
+        bad["987654321"] = json!(1);
+        let err = WorkerEvent::from_value(bad).unwrap_err();
+        assert!(
+            err.contains("unknown field") && !err.contains("987654321"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -403,9 +430,11 @@ mod tests {
             .contains("missing field `workspace`"));
         let mut typo = event();
         typo["regoin"] = json!("us-east-1");
+        // The name is not quoted (a misplaced value may be a secret); the
+        // list of the fields there are says what was meant.
         assert!(WorkerEvent::from_value(typo)
             .unwrap_err()
-            .contains("unknown field `regoin`"));
+            .contains("unknown field, expected one of `run_id`"));
     }
 
     #[test]
