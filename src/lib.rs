@@ -12,8 +12,9 @@
 //! The edges that touch the world live beside the core: [`terraform`] runs the
 //! terraform binary with deadlines, [`inventory`] reads workspace lists,
 //! [`scan`] ties them together for one workspace, and [`output`] writes
-//! reports to a folder. [`worker`] is the AWS Lambda edge: one workspace per
-//! invocation, reports to S3, alerts to SNS, metrics as EMF log lines.
+//! reports to a folder. [`worker`] (feature `worker`, on by default) is the
+//! AWS Lambda edge: one workspace per invocation, reports to S3, alerts to
+//! SNS, metrics as EMF log lines.
 //!
 //! ```
 //! use drift_detection::{drift, plan, report};
@@ -44,6 +45,7 @@ pub mod report;
 pub mod scan;
 pub mod terraform;
 pub mod textfile;
+#[cfg(feature = "worker")]
 pub mod worker;
 
 pub use error::{Error, Result};
