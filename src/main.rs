@@ -305,8 +305,12 @@ fn scan(args: ScanArgs) -> Result<u8> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
 
+    // Plans nest at most plan::depth::MAX_NESTING_DEPTH levels, which a
+    // release build reads in a few dozen KiB of stack; a debug build's
+    // frames take about 50 KiB a level, more than tokio's 2 MiB allow.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(8 << 20)
         .build()
         .context("starting the async runtime")?;
     let reports = runtime.block_on(async {

@@ -438,18 +438,18 @@ pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Resu
     }
     // Checking the UTF-8 once up front (fast, the input is mostly ASCII)
     // spares the parser checking every string it borrows.
-    let text = simdutf8::basic::from_utf8(bytes).ok();
-    let parsed = match text {
-        Some(text) => sonic_rs::from_str::<RawDocument<'_, false>>(text),
-        None => sonic_rs::from_slice::<RawDocument<'_, false>>(bytes),
+    // Input that is not UTF-8 is refused before sonic-rs sees it: its lazy
+    // values take their text unchecked.
+    let Ok(text) = simdutf8::basic::from_utf8(bytes) else {
+        return Err(not_utf8(source_name, bytes, line_offset));
     };
-    match parsed {
+    match sonic_rs::from_str::<RawDocument<'_, false>>(text) {
         Ok(raw) => build(source_name, raw, bytes, line_offset),
         Err(e) => {
-            let error = read_error(source_name, bytes, text.is_some(), line_offset, &e);
+            let error = read_error(source_name, bytes, line_offset, &e);
             // Valid JSON of the wrong shape is read again, entry by entry,
             // so that a malformed entry costs only itself.
-            if let (Error::Shape { .. }, Some(text)) = (&error, text) {
+            if let Error::Shape { .. } = error {
                 if let Ok(raw) = sonic_rs::from_str::<RawDocument<'_, true>>(text) {
                     return build(source_name, raw, bytes, line_offset);
                 }
@@ -887,37 +887,43 @@ fn shape_message(e: &sonic_rs::Error) -> String {
 
 /// The error for input the document reader refused. Broken JSON is reported
 /// as serde_json reports it (it names what it expected where); valid JSON of
-/// the wrong shape as the reader does. The reader's own message is cut at its
-/// position, since after it comes a fragment of the input, which may hold a
-/// secret. `is_utf8` says whether `bytes` passed the UTF-8 check.
+/// the wrong shape as the reader does, without the input it quotes.
 #[cold]
-fn read_error(
-    source_name: &str,
-    bytes: &[u8],
-    is_utf8: bool,
-    line_offset: usize,
-    e: &sonic_rs::Error,
-) -> Error {
+fn read_error(source_name: &str, bytes: &[u8], line_offset: usize, e: &sonic_rs::Error) -> Error {
     if let Err(syntax) = serde_json::from_slice::<IgnoredAny>(bytes) {
         return Error::json(source_name, line_offset, &syntax);
-    }
-    let message = shape_message(e);
-    if !is_utf8 {
-        return Error::Json {
-            source_name: source_name.to_string(),
-            line: e.line() + line_offset,
-            column: e.column(),
-            message,
-        };
     }
     // The JSON is valid, so the reader refused its shape.
     Error::Shape {
         source_name: source_name.to_string(),
         message: format!(
-            "unexpected shape for Terraform JSON output at line {}, column {}: {message}",
+            "unexpected shape for Terraform JSON output at line {}, column {}: {}",
             e.line() + line_offset,
             e.column(),
+            shape_message(e),
         ),
+    }
+}
+
+/// The error for input that is not UTF-8: a syntax error before the first
+/// bad byte if there is one (it is what went wrong first), else the place of
+/// that byte.
+#[cold]
+fn not_utf8(source_name: &str, bytes: &[u8], line_offset: usize) -> Error {
+    let valid = std::str::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), |_| bytes.len());
+    if let Err(syntax) = serde_json::from_slice::<IgnoredAny>(&bytes[..valid]) {
+        if !syntax.is_eof() {
+            return Error::json(source_name, line_offset, &syntax);
+        }
+    }
+    let before = &bytes[..valid];
+    let line_start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
+    Error::Json {
+        source_name: source_name.to_string(),
+        line: line_offset + memchr::memchr_iter(b'\n', before).count() + 1,
+        column: valid - line_start + 1,
+        message: "invalid UTF-8 (Terraform writes UTF-8: the file was damaged or re-encoded)"
+            .to_string(),
     }
 }
 
@@ -995,7 +1001,31 @@ mod tests {
             0,
         )
         .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Json {
+                    line: 1,
+                    column: 33,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("UTF-8"), "{err}");
+        // In a value read lazily (a change's members), where sonic-rs takes
+        // the text unchecked: found by the fuzzer (a debug panic, unsound
+        // in release).
+        let err = parse_single(
+            "t.json",
+            b"{\"resource_drift\":[{\"change\":{\"before\":{\"\":\"\xff\"}}}]}",
+            0,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("invalid UTF-8"), "{err}");
+        // A syntax error before the bad byte is what went wrong first.
+        let err = parse_single("t.json", b"{\"a\": tru, \"b\": \"\xff\"}", 0).unwrap_err();
+        assert!(err.to_string().contains("expected ident"), "{err}");
     }
 
     #[test]
