@@ -326,6 +326,7 @@ async fn real_terraform_clean_and_failing_bundles() {
     ] {
         let out = std::process::Command::new(real_terraform())
             .args(args)
+            .env("CHECKPOINT_DISABLE", "1")
             .current_dir(&clean_dir)
             .output()
             .unwrap();
