@@ -71,6 +71,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> RunSummary:
             Budget(deadline=deadline, worker_timeout_seconds=config.worker_timeout_seconds),
             metrics,
             started_at=started_at,
+            # The start and the end of the run from the same clock, which
+            # tests replace here.
+            now=utc_now,
         )
     except Exception:
         logger.exception("run failed")

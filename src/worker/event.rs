@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::report::{SeverityCounts, Status, WorkspaceInfo};
@@ -18,7 +19,8 @@ pub struct WorkerEvent {
     /// Identifies the whole run; the report key ends in it, so a retried
     /// invocation overwrites its own report instead of adding one.
     pub run_id: String,
-    /// When the run started (RFC 3339); dates the report key. Default: now.
+    /// When the run started (RFC 3339); dates the report key. Default: when
+    /// the invocation started.
     #[serde(default)]
     pub run_started_at: Option<String>,
     /// Workspace name.
@@ -115,7 +117,7 @@ pub struct Job {
     /// The run id (safe as a key component).
     pub run_id: String,
     /// Dates the report key.
-    pub run_started_at: chrono::DateTime<chrono::Utc>,
+    pub run_started_at: DateTime<Utc>,
     /// Who the report is about.
     pub workspace: WorkspaceInfo,
     /// The role to assume, with its external id.
@@ -145,6 +147,12 @@ pub(crate) fn is_key_component(text: &str, max: usize) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Reads an event's `run_started_at`: RFC 3339 with any offset, kept in UTC
+/// (the report key's date is the UTC day).
+pub(crate) fn parse_run_started_at(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc))
 }
 
 fn is_region(text: &str) -> bool {
@@ -183,8 +191,10 @@ impl WorkerEvent {
         })
     }
 
-    /// Checks every field and builds the [`Job`].
-    pub fn validate(self) -> Result<Job, String> {
+    /// Checks every field and builds the [`Job`]. `invoked_at` (when the
+    /// invocation started) dates the report key of an event without its own
+    /// `run_started_at`.
+    pub fn validate(self, invoked_at: DateTime<Utc>) -> Result<Job, String> {
         let mut faults = Vec::new();
         if !is_key_component(&self.run_id, 128) {
             faults.push(format!(
@@ -273,14 +283,11 @@ impl WorkerEvent {
             ));
         }
         let run_started_at = match self.run_started_at.as_deref() {
-            None => chrono::Utc::now(),
-            Some(text) => match chrono::DateTime::parse_from_rfc3339(text) {
-                Ok(t) => t.with_timezone(&chrono::Utc),
-                Err(e) => {
-                    faults.push(format!("`run_started_at` {text:?} is not RFC 3339: {e}"));
-                    chrono::Utc::now()
-                }
-            },
+            None => invoked_at,
+            Some(text) => parse_run_started_at(text).unwrap_or_else(|e| {
+                faults.push(format!("`run_started_at` {text:?} is not RFC 3339: {e}"));
+                invoked_at
+            }),
         };
         if !faults.is_empty() {
             return Err(format!("invalid worker event: {}", faults.join("; ")));
@@ -348,7 +355,13 @@ pub struct WorkerResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
     use serde_json::json;
+
+    /// A wall clock far from any date the events carry.
+    fn invoked_at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2031, 2, 3, 4, 5, 6).unwrap()
+    }
 
     fn event() -> serde_json::Value {
         json!({
@@ -368,7 +381,7 @@ mod tests {
     fn a_full_event_validates() {
         let job = WorkerEvent::from_value(event())
             .unwrap()
-            .validate()
+            .validate(invoked_at())
             .unwrap();
         assert_eq!(job.workspace.name, "network");
         assert_eq!(job.mode, PlanMode::Both);
@@ -383,6 +396,26 @@ mod tests {
     }
 
     #[test]
+    fn the_run_start_dates_the_job_in_utc_and_the_invocation_stands_in_for_it() {
+        let mut late = event();
+        late["run_started_at"] = json!("2026-11-27T23:30:00-02:00");
+        let job = WorkerEvent::from_value(late)
+            .unwrap()
+            .validate(invoked_at())
+            .unwrap();
+        assert_eq!(
+            job.run_started_at,
+            Utc.with_ymd_and_hms(2026, 11, 28, 1, 30, 0).unwrap()
+        );
+
+        let job = WorkerEvent::from_value(event())
+            .unwrap()
+            .validate(invoked_at())
+            .unwrap();
+        assert_eq!(job.run_started_at, invoked_at());
+    }
+
+    #[test]
     fn every_fault_is_named_and_the_external_id_never_echoed() {
         let mut bad = event();
         bad["account_id"] = json!("12345");
@@ -392,7 +425,7 @@ mod tests {
         bad["external_id"] = json!("x");
         let err = WorkerEvent::from_value(bad)
             .unwrap()
-            .validate()
+            .validate(invoked_at())
             .unwrap_err();
         for field in ["account_id", "region", "run_id", "mode", "external_id"] {
             assert!(err.contains(field), "{field} missing from: {err}");
@@ -453,7 +486,7 @@ mod tests {
         bad.as_object_mut().unwrap().remove("role_arn");
         let err = WorkerEvent::from_value(bad)
             .unwrap()
-            .validate()
+            .validate(invoked_at())
             .unwrap_err();
         assert!(err.contains("without `role_arn`"), "{err}");
     }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::drift::rules::RuleSet;
@@ -24,7 +25,8 @@ use crate::worker::aws::{Aws, TemporaryCredentials};
 use crate::worker::bundle::{self, Limits};
 use crate::worker::config::WorkerConfig;
 use crate::worker::event::{
-    is_key_component, Job, ResponseSummary, Source, WorkerEvent, WorkerResponse,
+    is_key_component, parse_run_started_at, Job, ResponseSummary, Source, WorkerEvent,
+    WorkerResponse,
 };
 use crate::worker::publish;
 
@@ -75,6 +77,9 @@ impl WorkerError {
     }
 }
 
+/// Reads the wall clock: [`Utc::now`] in Lambda, a fixed time in tests.
+pub type Clock = fn() -> DateTime<Utc>;
+
 /// Everything an invocation needs, built once per container.
 #[derive(Debug)]
 pub struct Worker {
@@ -88,6 +93,9 @@ pub struct Worker {
     pub scratch_root: PathBuf,
     /// Where EMF lines and structured records go.
     pub records: RecordSink,
+    /// The wall clock. It dates the report key of an event without a usable
+    /// `run_started_at`, and the EMF lines.
+    pub clock: Clock,
 }
 
 /// Where the worker's own JSON log lines go (EMF metrics, critical items,
@@ -137,6 +145,7 @@ impl Worker {
             rules: RuleSet::embedded(),
             scratch_root: std::env::temp_dir(),
             records: RecordSink::Stdout,
+            clock: Utc::now,
         }
     }
 
@@ -147,8 +156,9 @@ impl Worker {
         deadline: Instant,
     ) -> Result<WorkerResponse, WorkerError> {
         let started = Instant::now();
+        let invoked_at = (self.clock)();
         let identity = Identity::from_event(&event);
-        let job = match WorkerEvent::from_value(event).and_then(WorkerEvent::validate) {
+        let job = match WorkerEvent::from_value(event).and_then(|e| e.validate(invoked_at)) {
             Ok(job) => job,
             Err(message) => {
                 tracing::error!(error = %message, "invalid event");
@@ -161,7 +171,12 @@ impl Worker {
                     // log and the function error carry the message.
                     if identity.run_id.is_some() {
                         let _ = self
-                            .deliver(&report, &identity.to_job_key(), identity.notify, started)
+                            .deliver(
+                                &report,
+                                &identity.to_job_key(invoked_at),
+                                identity.notify,
+                                started,
+                            )
                             .await;
                     }
                 }
@@ -436,7 +451,7 @@ impl Worker {
             report,
             duration,
             key,
-            chrono::Utc::now(),
+            (self.clock)(),
         );
         // EMF must be a log line of its own, exactly this JSON object.
         self.records.write(&line);
@@ -472,6 +487,9 @@ impl JobKey {
 struct Identity {
     info: WorkspaceInfo,
     run_id: Option<String>,
+    /// Dates the key as it dates a valid event's, so that the retry of a run
+    /// whose event was fixed overwrites this report instead of adding one.
+    run_started_at: Option<DateTime<Utc>>,
     notify: bool,
 }
 
@@ -489,17 +507,20 @@ impl Identity {
                 region: text("region"),
             },
             run_id: text("run_id").filter(safe),
+            run_started_at: text("run_started_at").and_then(|t| parse_run_started_at(&t).ok()),
             notify: event.get("notify").and_then(Value::as_bool).unwrap_or(true),
         })
     }
 
-    fn to_job_key(&self) -> JobKey {
+    /// The keys of the error report: dated by the event's `run_started_at`,
+    /// or by `invoked_at` when that is missing or broken (as a valid event's).
+    fn to_job_key(&self, invoked_at: DateTime<Utc>) -> JobKey {
         let environment = self.info.environment.as_deref().unwrap_or_default();
         JobKey {
             dated: publish::report_key(
                 environment,
                 &self.info.name,
-                chrono::Utc::now(),
+                self.run_started_at.unwrap_or(invoked_at),
                 self.run_id.as_deref().unwrap_or("invalid-event"),
             ),
             latest: publish::latest_key(environment, &self.info.name),

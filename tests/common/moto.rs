@@ -19,8 +19,11 @@ pub struct Moto {
 impl Moto {
     /// Starts moto and waits until it answers.
     pub fn start() -> Moto {
+        // About 1 s on an idle machine, 5-6 s with both cores busy; two tests
+        // start it at once beside a build. A dead server is noticed at once
+        // (its exit), so the ceiling only bounds a hung one.
         Moto {
-            server: MotoServer::start(&super::repo(), Duration::from_secs(20)),
+            server: MotoServer::start(&super::repo(), Duration::from_secs(60)),
         }
     }
 

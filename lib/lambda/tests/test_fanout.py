@@ -336,13 +336,19 @@ def test_nothing_starts_when_the_deadline_is_too_close(client: LambdaClient, clo
 
 
 class ThreadedWorker:
-    """Answers Invoke from worker threads, by payload, counting calls in flight."""
+    """Answers Invoke from worker threads, by payload, counting calls in flight.
 
-    def __init__(self, client: LambdaClient, fail: str | None = None) -> None:
+    With ``together``, each call waits until that many are in flight (up to a
+    minute), so the count does not hang on how the threads happen to be
+    scheduled: a fan-out running fewer at once breaks the barrier.
+    """
+
+    def __init__(self, client: LambdaClient, fail: str | None = None, together: int | None = None) -> None:
         self.lock = threading.Lock()
         self.in_flight = 0
         self.peak = 0
         self.fail = fail
+        self.barrier = threading.Barrier(together, timeout=60) if together else None
         # botocore's stubs type handlers as returning None; before-call ones
         # may return a response, which is how this one answers.
         client.meta.events.register("before-call.lambda.Invoke", self.answer)  # type: ignore[arg-type]
@@ -354,6 +360,9 @@ class ThreadedWorker:
         with self.lock:
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
+        if self.barrier is not None:
+            self.barrier.wait()
+        # Time for calls beyond the bound, if any, to arrive and be counted.
         time.sleep(0.05)
         with self.lock:
             self.in_flight -= 1
@@ -386,7 +395,7 @@ def real_time_fanout(client: LambdaClient) -> Fanout:
 
 
 def test_concurrency_is_bounded(client: LambdaClient, real_time_fanout: Fanout) -> None:
-    worker = ThreadedWorker(client)
+    worker = ThreadedWorker(client, together=3)
     inventory = workspaces(*(entry(f"ws{i}", "prod") for i in range(9)))
     results = real_time_fanout.run(inventory, max_concurrency=3)
     assert [r.workspace.name for r in results] == [f"ws{i}" for i in range(9)]

@@ -22,7 +22,10 @@ from tests.support import (
 )
 
 RUN_ID = "manual-run-1"
-TODAY = datetime.now(UTC).strftime("%Y/%m/%d")
+#: The handler's wall clock here, years from the scheduled event's own time;
+#: it dates manual runs.
+INVOKED_AT = datetime(2031, 2, 3, 4, 5, 6, tzinfo=UTC)
+INVOKED_DAY = "2031/02/03"
 SCHEDULED: dict[str, Any] = {
     "version": "0",
     "id": "7bf73129-1428-4cd3-a780-95db273d1602",
@@ -45,6 +48,12 @@ MIXED = [
     workspace_entry("iam", "prod"),
     workspace_entry("queue", "staging"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The handler reads a fixed time, not the machine's clock."""
+    monkeypatch.setattr(orchestrator, "utc_now", lambda: INVOKED_AT)
 
 
 @pytest.fixture
@@ -120,13 +129,15 @@ def test_a_mixed_run(
     returned = orchestrator.handler({"run_id": RUN_ID}, FakeContext())
 
     worker.assert_done()
-    key = f"runs/{TODAY}/{RUN_ID}.json"
+    key = f"runs/{INVOKED_DAY}/{RUN_ID}.json"
     stored = aws.summaries()
     assert list(stored) == [key]
     assert stored[key] == returned
     summary = stored[key]
     assert summary["trigger"] == "manual"
     assert summary["summary_key"] == key
+    assert (summary["started_at"], summary["finished_at"]) == ("2031-02-03T04:05:06.000Z",) * 2
+    assert {sent["run_started_at"] for sent in worker.sent} == {"2031-02-03T04:05:06.000Z"}
     assert summary["inventory"] == "WORKSPACES_JSON"
     by_name = {w["name"]: w for w in summary["workspaces"]}
     assert {name: (w["status"], w["attempts"]) for name, w in by_name.items()} == {
@@ -312,7 +323,7 @@ def test_an_empty_inventory_still_reports_and_measures(
     summary = orchestrator.handler({"run_id": RUN_ID}, FakeContext())
     assert summary["workspaces"] == []
     assert summary["totals"]["workspaces"] == 0
-    assert list(aws.summaries()) == [f"runs/{TODAY}/{RUN_ID}.json"]
+    assert list(aws.summaries()) == [f"runs/{INVOKED_DAY}/{RUN_ID}.json"]
     assert aws.messages() == []
     assert metric_values(capsys.readouterr().out) == {
         "WorkspacesChecked": 0,
@@ -440,4 +451,4 @@ def test_an_alert_that_cannot_be_sent_is_recorded(
     [run_error] = summary["errors"]
     assert run_error["scope"] == "run"
     assert run_error["message"].startswith("the critical_drift alert could not be published")
-    assert list(aws.summaries()) == [f"runs/{TODAY}/{RUN_ID}.json"]
+    assert list(aws.summaries()) == [f"runs/{INVOKED_DAY}/{RUN_ID}.json"]
