@@ -87,6 +87,7 @@ async fn rig(terraform: impl FnOnce(&Path) -> PathBuf) -> Rig {
         terraform_path: terraform(tmp.path()),
         log_level: "info".into(),
         region: "us-east-1".into(),
+        max_input_bytes: 1 << 20,
     };
     let scratch = tmp.path().join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
@@ -413,6 +414,65 @@ async fn real_terraform_clean_and_failing_bundles() {
         .contains("drift check failed"));
     let metrics = rig.records("workspace_checked");
     assert_eq!(metrics.last().unwrap()["DetectionErrors"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_and_endless_plans_end_in_error_reports_not_a_crashed_runtime() {
+    // terraform's `show -json` prints `shown`, or output without end once
+    // the file `endless` exists.
+    let rig = rig(|dir| {
+        let script = dir.join("terraform-hostile");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ncase \"$1\" in\n  init) exit 0 ;;\n  plan) exit 2 ;;\n  show) if [ -f {dir}/endless ]; then yes '{{\"format_version\":\"1.2\"}}'; else cat {dir}/shown; fi; exit 0 ;;\nesac\nexit 1\n",
+                dir = dir.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        script
+    })
+    .await;
+    let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+    std::fs::write(
+        rig.tmp.path().join("shown"),
+        format!(
+            r#"{{"format_version":"1.2","resource_drift":[{{"address":"aws_s3_bucket.a","mode":"managed","type":"aws_s3_bucket","name":"a","change":{{"actions":["update"],"before":{{"x":1}},"after":{{"x":{deep}}}}}}}]}}"#
+        ),
+    )
+    .unwrap();
+    let source = rig
+        .upload("hostile.zip", zip_of(&[("main.tf", b"# replayed\n")]))
+        .await;
+    for (workspace, expected) in [
+        ("deep", "nested more than 128 levels deep"),
+        (
+            "endless",
+            "wrote more than 1048576 bytes of output and was stopped",
+        ),
+    ] {
+        if workspace == "endless" {
+            std::fs::write(rig.tmp.path().join("endless"), "").unwrap();
+        }
+        let mut ev = event(&source);
+        ev["workspace"] = json!(workspace);
+        ev["mode"] = json!("plan");
+        let err = rig.worker.handle(ev, soon(600)).await.unwrap_err();
+        assert_eq!(err.error_type(), "DriftCheckFailed", "{workspace}: {err}");
+        assert!(err.to_string().contains(expected), "{workspace}: {err}");
+        let key = format!("drift-reports/prod/{workspace}/2026/11/27/run-42.json");
+        let (report, _) = rig.object(&key).await.unwrap();
+        assert_eq!(report["status"], "error", "{workspace}");
+        assert!(
+            report["errors"].to_string().contains(expected),
+            "{workspace}"
+        );
+    }
+    // Each failed check is alerted, as any error is.
+    let alerts = rig.alerts().await;
+    assert_eq!(alerts.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,6 +26,12 @@ pub struct WorkerConfig {
     /// of the report bucket and the topic. Required, so that the SDK never
     /// goes looking for one on the instance metadata endpoint.
     pub region: String,
+    /// The largest plan (and terraform output) read, from
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (which Lambda sets): a quarter of
+    /// the function's memory, since terraform and its provider share it and
+    /// a plan takes about its size again once read. Outside Lambda, the
+    /// CLI's default.
+    pub max_input_bytes: u64,
 }
 
 impl WorkerConfig {
@@ -89,6 +95,18 @@ impl WorkerConfig {
         {
             faults.push(format!("AWS_REGION {region:?} is not an AWS region name"));
         }
+        let max_input_bytes = match get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") {
+            None => crate::plan::DEFAULT_MAX_INPUT_BYTES,
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(megabytes) => (megabytes << 20) / 4,
+                Err(_) => {
+                    faults.push(format!(
+                        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE {text:?} is not a number of megabytes"
+                    ));
+                    0
+                }
+            },
+        };
         if !faults.is_empty() {
             return Err(format!(
                 "the worker is misconfigured: {}",
@@ -103,6 +121,7 @@ impl WorkerConfig {
             terraform_path,
             log_level,
             region,
+            max_input_bytes,
         })
     }
 }
@@ -132,6 +151,23 @@ mod tests {
         assert_eq!(c.terraform_path, PathBuf::from("/opt/bin/terraform"));
         assert_eq!(c.metrics_namespace, "DriftDetection");
         assert_eq!(c.report_kms_key_arn, None);
+        assert_eq!(c.max_input_bytes, crate::plan::DEFAULT_MAX_INPUT_BYTES);
+    }
+
+    #[test]
+    fn the_input_limit_follows_the_function_memory() {
+        let with_memory = |memory: &str| {
+            config(&[
+                ("REPORT_BUCKET", "drift-detection-reports-dev"),
+                ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:111111111111:alerts"),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory),
+            ])
+        };
+        assert_eq!(with_memory("1024").unwrap().max_input_bytes, 256 << 20);
+        assert_eq!(with_memory("10240").unwrap().max_input_bytes, 2560 << 20);
+        let err = with_memory("lots").unwrap_err();
+        assert!(err.contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), "{err}");
     }
 
     #[test]

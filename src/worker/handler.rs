@@ -287,6 +287,7 @@ impl Worker {
             timeout: remaining,
             lock: job.lock,
             lock_timeout: job.lock_timeout.clone(),
+            max_input_bytes: self.config.max_input_bytes,
             ..ScanOptions::default()
         };
         let terraform = self.terraform(job, scratch.path(), credentials.as_ref());

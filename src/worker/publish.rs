@@ -50,6 +50,9 @@ pub struct Alert {
 const SUBJECT_MAX: usize = 99;
 /// How many findings the message lists before pointing at the report.
 const TOP_ITEMS: usize = 10;
+/// The longest line an alert gives one finding or error: a hostile plan's
+/// address can be megabytes long, and SNS refuses messages over 256 KiB.
+const LINE_MAX: usize = 1_000;
 
 fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -120,14 +123,16 @@ pub fn alert(report: &Report, location: Option<&str>) -> Alert {
                 Source::OutsideTerraform => "changed outside Terraform",
                 Source::ConfigChange => "pending change",
             };
-            message.push_str(&format!(
-                "- [{}] {} ({}, {}): {}\n",
+            let line = format!(
+                "- [{}] {} ({}, {}): {}",
                 item.severity.as_str(),
                 item.address,
                 item.actions.join("/"),
                 source,
                 item.remediation.suggestion
-            ));
+            );
+            message.push_str(&truncate(&line, LINE_MAX));
+            message.push('\n');
         }
         if items.len() > TOP_ITEMS {
             message.push_str(&format!(
@@ -144,7 +149,7 @@ pub fn alert(report: &Report, location: Option<&str>) -> Alert {
     if !errors.is_empty() {
         message.push_str("\nErrors:\n");
         for e in errors.iter().take(TOP_ITEMS) {
-            message.push_str(&format!("- {}\n", e.summary));
+            message.push_str(&format!("- {}\n", truncate(&e.summary, LINE_MAX)));
             if let Some(detail) = &e.detail {
                 message.push_str(&format!(
                     "  {}\n",
@@ -351,5 +356,35 @@ mod tests {
         assert_eq!(doc["Environment"], "prod");
         assert_eq!(doc["_aws"]["Timestamp"], now.timestamp_millis());
         assert_eq!(critical_items(&r).len(), 1);
+    }
+
+    #[test]
+    fn an_alert_stays_within_what_sns_accepts_whatever_the_plan_holds() {
+        let key = "k".repeat(1 << 20);
+        let entries: Vec<String> = (0..30)
+            .map(|i| format!(r#"{{"address":"aws_security_group.g[\"{key}{i}\"]","mode":"managed","type":"aws_security_group","name":"g","change":{{"actions":["delete"],"before":{{"id":"sg"}},"after":null}}}}"#))
+            .collect();
+        let plan = format!(
+            r#"{{"format_version":"1.2","resource_drift":[{}]}}"#,
+            entries.join(",")
+        );
+        let doc = parse_slice("p.json", plan.as_bytes()).unwrap();
+        let report = build_report(
+            ReportIdentity::new(),
+            WorkspaceInfo {
+                name: "huge".into(),
+                environment: Some("prod".into()),
+                ..WorkspaceInfo::default()
+            },
+            analyze(&[&doc], &RuleSet::embedded()),
+            RunFacts::default(),
+        );
+        let alert = alert(&report, Some("s3://r/k.json"));
+        assert!(
+            alert.message.len() < 64 * 1024,
+            "{} bytes",
+            alert.message.len()
+        );
+        assert!(alert.message.contains("… and 20 more in the report"));
     }
 }
