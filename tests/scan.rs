@@ -189,7 +189,9 @@ fn a_hanging_terraform_is_killed_at_the_deadline_and_reported_as_timeout() {
     let output = scan(&[dir.to_str().unwrap(), "--timeout", "2"], &fake, &out);
     let elapsed = started.elapsed();
     assert_eq!(output.status.code(), Some(1));
-    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+    // Stopped by the deadline, not by the end of terraform's 300 s sleep:
+    // a bound far from both, so that a loaded machine cannot fail it.
+    assert!(elapsed < Duration::from_secs(150), "took {elapsed:?}");
 
     let report = report(&out, "slow");
     assert_eq!(report["status"], "timeout");
