@@ -17,11 +17,21 @@ pub const MAX_NESTING_DEPTH: usize = 128;
 
 const BLOCK: usize = 64;
 
-/// The offset of the first bracket that opens a level deeper than `limit`,
-/// or `None` when `bytes` nests `limit` levels or fewer. Brackets inside
-/// strings do not count; broken JSON is measured as far as it goes (the
-/// parser reports it).
-pub fn first_too_deep(bytes: &[u8], limit: usize) -> Option<usize> {
+/// What one pass over a JSON text found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measure {
+    /// The offset of the first bracket that opens a level deeper than the
+    /// limit, if one does (the pass stops there).
+    pub too_deep_at: Option<usize>,
+    /// Whether every byte measured is ASCII (then the text is UTF-8, and
+    /// the separate UTF-8 check can be spared).
+    pub ascii: bool,
+}
+
+/// Measures how deep `bytes` nests, up to the first bracket deeper than
+/// `limit`, and whether it is all ASCII. Brackets inside strings do not
+/// count; broken JSON is measured as far as it goes (the parser reports it).
+pub fn measure(bytes: &[u8], limit: usize) -> Measure {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     #[cfg(target_arch = "x86_64")]
     {
@@ -37,13 +47,21 @@ pub fn first_too_deep(bytes: &[u8], limit: usize) -> Option<usize> {
     scan_portable(bytes, limit)
 }
 
-/// The four bitmasks of a 64-byte block, one bit per byte: backslashes,
-/// quotes, opening brackets (`{` `[`) and closing ones (`}` `]`).
+/// The offset of the first bracket that opens a level deeper than `limit`,
+/// or `None` when `bytes` nests `limit` levels or fewer (see [`measure`]).
+pub fn first_too_deep(bytes: &[u8], limit: usize) -> Option<usize> {
+    measure(bytes, limit).too_deep_at
+}
+
+/// The bitmasks of a 64-byte block, one bit per byte: backslashes, quotes,
+/// opening brackets (`{` `[`), closing ones (`}` `]`), and bytes with the
+/// high bit set (not ASCII; any nonzero value will do).
 struct Masks {
     backslashes: u64,
     quotes: u64,
     opens: u64,
     closes: u64,
+    high: u64,
 }
 
 /// Runs `masks` over every 64-byte block (the last one padded with spaces,
@@ -54,30 +72,43 @@ fn scan_blocks(
     limit: i64,
     masks: impl Fn(&[u8; BLOCK]) -> Masks,
     prefix_xor: impl Fn(u64) -> u64 + Copy,
-) -> Option<usize> {
+) -> Measure {
     let mut scan = Scan::default();
+    let mut high = 0;
     let mut blocks = bytes.chunks_exact(BLOCK);
     for (index, block) in blocks.by_ref().enumerate() {
         let block: &[u8; BLOCK] = block
             .try_into()
             .expect("chunks_exact yields blocks of BLOCK bytes");
-        if let Some(bit) = scan.block(masks(block), limit, prefix_xor) {
-            return Some(index * BLOCK + bit);
+        let masks = masks(block);
+        high |= masks.high;
+        if let Some(bit) = scan.block(masks, limit, prefix_xor) {
+            return Measure {
+                too_deep_at: Some(index * BLOCK + bit),
+                ascii: false,
+            };
         }
     }
     let tail = blocks.remainder();
-    if tail.is_empty() {
-        return None;
+    let mut too_deep_at = None;
+    if !tail.is_empty() {
+        let mut padded = [b' '; BLOCK];
+        padded[..tail.len()].copy_from_slice(tail);
+        let masks = masks(&padded);
+        high |= masks.high;
+        too_deep_at = scan
+            .block(masks, limit, prefix_xor)
+            .map(|bit| bytes.len() - tail.len() + bit);
     }
-    let mut padded = [b' '; BLOCK];
-    padded[..tail.len()].copy_from_slice(tail);
-    scan.block(masks(&padded), limit, prefix_xor)
-        .map(|bit| bytes.len() - tail.len() + bit)
+    Measure {
+        too_deep_at,
+        ascii: high == 0 && too_deep_at.is_none(),
+    }
 }
 
 /// sonic-rs's portable vectors: NEON on the arm64 Lambda.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn scan_portable(bytes: &[u8], limit: i64) -> Option<usize> {
+fn scan_portable(bytes: &[u8], limit: i64) -> Measure {
     use sonic_simd::{u8x64, Mask, Simd};
     let masks = |block: &[u8; BLOCK]| {
         // SAFETY: `block` holds exactly the 64 bytes the load reads.
@@ -88,6 +119,7 @@ fn scan_portable(bytes: &[u8], limit: i64) -> Option<usize> {
             quotes: is(b'"').bitmask(),
             opens: (is(b'{') | is(b'[')).bitmask(),
             closes: (is(b'}') | is(b']')).bitmask(),
+            high: u64::from(!block.is_ascii()),
         }
     };
     scan_blocks(bytes, limit, masks, prefix_xor)
@@ -100,9 +132,9 @@ mod x86 {
     //! comparison after setting that bit finds both.
     use std::arch::x86_64::*;
 
-    use super::{prefix_xor, scan_blocks, Masks, BLOCK};
+    use super::{prefix_xor, scan_blocks, Masks, Measure, BLOCK};
 
-    pub(super) fn scan_sse2(bytes: &[u8], limit: i64) -> Option<usize> {
+    pub(super) fn scan_sse2(bytes: &[u8], limit: i64) -> Measure {
         let masks = |block: &[u8; BLOCK]| {
             // SAFETY: SSE2 is part of x86-64; each load reads 16 of the
             // block's 64 bytes, at offsets 0, 16, 32 and 48.
@@ -117,11 +149,15 @@ mod x86 {
                         bits | u64::from(found) << (16 * i)
                     })
                 };
+                let high = parts.iter().enumerate().fold(0u64, |bits, (i, part)| {
+                    bits | u64::from(_mm_movemask_epi8(*part) as u32) << (16 * i)
+                });
                 Masks {
                     backslashes: find(&parts, b'\\'),
                     quotes: find(&parts, b'"'),
                     opens: find(&folded, b'{'),
                     closes: find(&folded, b'}'),
+                    high,
                 }
             }
         };
@@ -131,7 +167,7 @@ mod x86 {
     /// # Safety
     /// The CPU must have AVX2 and PCLMULQDQ.
     #[target_feature(enable = "avx2,pclmulqdq")]
-    pub(super) unsafe fn scan_avx2(bytes: &[u8], limit: i64) -> Option<usize> {
+    pub(super) unsafe fn scan_avx2(bytes: &[u8], limit: i64) -> Measure {
         let masks = |block: &[u8; BLOCK]| {
             // SAFETY: the caller guarantees AVX2; the two loads read the
             // block's 64 bytes, at offsets 0 and 32.
@@ -144,11 +180,14 @@ mod x86 {
                     let high = _mm256_movemask_epi8(_mm256_cmpeq_epi8(parts[1], wanted)) as u32;
                     u64::from(low) | u64::from(high) << 32
                 };
+                // The high bits are the movemask of the bytes themselves.
+                let high = _mm256_movemask_epi8(_mm256_or_si256(parts[0], parts[1]));
                 Masks {
                     backslashes: find(&parts, b'\\'),
                     quotes: find(&parts, b'"'),
                     opens: find(&folded, b'{'),
                     closes: find(&folded, b'}'),
+                    high: u64::from(high as u32),
                 }
             }
         };
@@ -306,6 +345,18 @@ mod tests {
 
     /// Every implementation this machine can run, by name.
     fn implementations(bytes: &[u8], limit: usize) -> Vec<(&'static str, Option<usize>)> {
+        let measures = all_measures(bytes, limit);
+        let ascii = reference(bytes, limit).is_none() && bytes.is_ascii();
+        for (name, measure) in &measures {
+            assert_eq!(measure.ascii, ascii, "{name}: {bytes:?}");
+        }
+        measures
+            .into_iter()
+            .map(|(name, m)| (name, m.too_deep_at))
+            .collect()
+    }
+
+    fn all_measures(bytes: &[u8], limit: usize) -> Vec<(&'static str, Measure)> {
         let mut found = vec![("portable", scan_portable(bytes, limit as i64))];
         #[cfg(target_arch = "x86_64")]
         {
@@ -347,7 +398,20 @@ mod tests {
         // carry (in a string, after a backslash, in a run of backslashes)
         // crosses a 64-byte edge somewhere.
         let pieces = [
-            "[", "]", "{", "}", "\"", "\\", "\\\\", "\\\"", "a", " ", "\"[\"", ",",
+            "[",
+            "]",
+            "{",
+            "}",
+            "\"",
+            "\\",
+            "\\\\",
+            "\\\"",
+            "a",
+            " ",
+            "\"[\"",
+            ",",
+            "\u{e9}",
+            "\u{1F600}",
         ];
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         for round in 0..2000 {
