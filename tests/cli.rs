@@ -9,8 +9,13 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+/// The binary under test; `DRIFT_TEST_BIN` points these tests at another
+/// build (an older release, to show what each test catches).
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_drift-detection"))
+    match std::env::var_os("DRIFT_TEST_BIN") {
+        Some(path) => Command::new(path),
+        None => Command::new(env!("CARGO_BIN_EXE_drift-detection")),
+    }
 }
 
 fn run(args: &[&str], out: &Path) -> Output {
