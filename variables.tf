@@ -324,7 +324,7 @@ variable "metrics_namespace" {
 ################################################################################
 
 variable "workspaces" {
-  description = "Workspaces to check, passed to the orchestrator as `WORKSPACES_JSON` (leave empty when `inventory_s3_uri` is set: the orchestrator takes exactly one of the two). `source` is the S3 URI of the workspace bundle (`s3://bucket/key.zip`); `role_arn`/`external_id` the read-only role the worker assumes in the target account; `backend_config` the `-backend-config` pairs for `terraform init`; `mode` one of `refresh-only`, `plan`, `both`; `terraform_workspace`, `lock` and `lock_timeout` (e.g. `60s`, `5m`) are passed to Terraform. The JSON must stay under 3000 characters (Lambda caps all environment variables at 4 KB); use `inventory_s3_uri` for larger inventories."
+  description = "Workspaces to check, passed to the orchestrator as `WORKSPACES_JSON` (leave empty when `inventory_s3_uri` is set: the orchestrator takes exactly one of the two). `source` is the S3 URI of the workspace bundle (`s3://bucket/key.zip`); `role_arn`/`external_id` the read-only role the worker assumes in the target account; `backend_config` the `-backend-config` pairs for `terraform init`; `mode` one of `plan` (the default: one refresh, drift with verdicts and pending changes), `refresh-only` (drift only), `both` (deprecated alias of `plan`); `terraform_workspace`, `lock` and `lock_timeout` (e.g. `60s`, `5m`) are passed to Terraform. The JSON must stay under 3000 characters (Lambda caps all environment variables at 4 KB); use `inventory_s3_uri` for larger inventories."
   type = list(object({
     name                = string
     environment         = string
@@ -378,7 +378,7 @@ variable "workspaces" {
 
   validation {
     condition     = alltrue([for w in var.workspaces : (w.mode == null || contains(["refresh-only", "plan", "both"], coalesce(w.mode, "plan"))) && (w.terraform_workspace == null || can(regex("^[A-Za-z0-9_.-]{1,90}$", w.terraform_workspace))) && (w.lock_timeout == null || can(regex("^[0-9]+[smh]$", w.lock_timeout)))])
-    error_message = "Every workspace mode must be refresh-only, plan or both; terraform_workspace 1-90 letters, digits, '_', '.', '-'; lock_timeout a duration such as 60s or 5m."
+    error_message = "Every workspace mode must be plan, refresh-only or both (deprecated); terraform_workspace 1-90 letters, digits, '_', '.', '-'; lock_timeout a duration such as 60s or 5m."
   }
 
   validation {

@@ -105,8 +105,9 @@ struct ScanArgs {
     /// Seconds one workspace may take; terraform is then stopped and the report says `timeout`.
     #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
-    /// Which plans to run.
-    #[arg(long, value_enum, default_value_t = ModeArg::Both)]
+    /// Which plan to run: `plan` reads each resource once and says, per
+    /// drifted attribute, whether the next apply sets it back.
+    #[arg(long, value_enum, default_value_t = ModeArg::Plan)]
     mode: ModeArg,
     /// How long terraform waits for the state lock.
     #[arg(long, default_value = "60s")]
@@ -127,12 +128,13 @@ enum OutputFormat {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ModeArg {
-    /// `plan -refresh-only` and `plan`.
-    Both,
-    /// Only `plan -refresh-only` (drift).
-    RefreshOnly,
-    /// Only a normal `plan`.
+    /// One normal plan: drift, its verdicts and pending changes, one refresh.
     Plan,
+    /// Only `plan -refresh-only`: drift, without verdicts.
+    RefreshOnly,
+    /// Deprecated: the same as `plan` (it once ran a second refresh for
+    /// nothing more).
+    Both,
 }
 
 fn main() -> ExitCode {
@@ -281,6 +283,11 @@ fn scan(args: ScanArgs) -> Result<u8> {
     // `scan x/net y/net` names both after their folder: the second becomes
     // `net-2`, and an inventory's names, listed first, keep theirs.
     output::unique_workspace_names(workspaces.iter_mut().map(|w| &mut w.info));
+    if matches!(args.mode, ModeArg::Both) {
+        eprintln!(
+            "drift-detection: --mode both is deprecated: it runs one plan, as --mode plan does"
+        );
+    }
     let terraform = Arc::new(Terraform::locate(args.terraform.as_deref()));
     let options = Arc::new(ScanOptions {
         mode: match args.mode {

@@ -5,10 +5,11 @@
 //! folder, so the workspace itself is not modified):
 //!
 //! 1. `terraform init -input=false` (with `-backend-config` pairs);
-//! 2. `terraform plan -refresh-only -detailed-exitcode -json -out=…` and/or
-//!    `terraform plan -detailed-exitcode -json -out=…` (the JSON stream gives
-//!    diagnostics and the terraform version);
-//! 3. `terraform show -json` of each saved plan, then the analyzer.
+//! 2. `terraform plan -detailed-exitcode -json -out=…` (the JSON stream gives
+//!    diagnostics and the terraform version): one refresh, which finds the
+//!    drift (`resource_drift`) and plans what the next apply does about it
+//!    (`resource_changes`) in one go; `-refresh-only` on request;
+//! 3. `terraform show -json` of the saved plan, then the analyzer.
 //!
 //! Whatever goes wrong (terraform missing, failing, timing out, unreadable
 //! output) ends in a report with status `error` or `timeout` that keeps the
@@ -27,17 +28,24 @@ use crate::report::{
 };
 use crate::terraform::{CommandOutput, Terraform, TerraformError};
 
-/// Which plans to run in a working directory.
+/// Which plan to run in a working directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PlanMode {
-    /// `plan -refresh-only`: drift only.
+    /// `plan -refresh-only`: drift only, with no verdicts (nothing planned
+    /// to judge it against).
     RefreshOnly,
-    /// A normal plan: drift and pending changes together.
-    Plan,
-    /// Both: drift from the refresh-only plan, pending changes from the normal one.
+    /// A normal plan: drift, what the next apply does about it, and
+    /// pending changes, from one refresh.
     #[default]
+    Plan,
+    /// Deprecated: once a refresh-only plan and a normal one, two refreshes
+    /// for what the normal plan alone says. Now runs the normal plan, and
+    /// the report notes it.
     Both,
 }
+
+/// The report note for a deprecated `both`.
+pub const BOTH_IS_PLAN: &str = "mode `both` is deprecated and ran one normal plan: its drift (resource_drift) is what a refresh-only plan finds, so a second refresh added nothing but API reads; ask for `plan`";
 
 /// How to check workspaces.
 #[derive(Debug, Clone)]
@@ -59,7 +67,7 @@ pub struct ScanOptions {
 impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
-            mode: PlanMode::Both,
+            mode: PlanMode::Plan,
             timeout: Duration::from_secs(15 * 60),
             lock: true,
             lock_timeout: "60s".to_string(),
@@ -293,7 +301,10 @@ async fn execute(run: &mut Run<'_>, workspace: &Workspace, scratch: &Path, optio
     let plans: &[(&str, bool)] = match options.mode {
         PlanMode::RefreshOnly => &[("plan -refresh-only", true)],
         PlanMode::Plan => &[("plan", false)],
-        PlanMode::Both => &[("plan -refresh-only", true), ("plan", false)],
+        PlanMode::Both => {
+            run.facts.notes.push(BOTH_IS_PLAN.to_string());
+            &[("plan", false)]
+        }
     };
     for (label, refresh_only) in plans {
         let plan_file = scratch.join(if *refresh_only {

@@ -600,12 +600,21 @@ fn assert_prod_drift(report: &Value) {
         (&json!("platform-team"), &json!("jsmith"))
     );
 
-    // Terraform plans to put each back: pending changes, reported apart.
-    assert_eq!(
-        item(report, "aws_db_instance.orders", "config_change")["actions"],
-        json!(["create"])
-    );
+    // Terraform plans to put each back (the deleted database with a
+    // create): each is reverted by the next apply, and no pending change
+    // repeats them.
+    for address in [
+        "aws_security_group.app",
+        "aws_db_instance.orders",
+        "aws_db_instance.analytics",
+        "aws_s3_bucket.reports",
+    ] {
+        let found = item(report, address, "outside_terraform");
+        assert_eq!(found["verdict"], "reverted_by_apply", "{found:#}");
+    }
     assert_eq!(report["summary"]["drifted_resources"], 4);
+    assert_eq!(report["summary"]["pending_changes"], 0, "{report:#}");
+    assert_eq!(report["summary"]["by_verdict"]["reverted_by_apply"], 4);
 
     // The database password is sensitive: never in a report.
     assert!(!report.to_string().contains(DB_PASSWORD));

@@ -5,7 +5,7 @@
 mod common;
 
 use drift_detection::drift::rules::{AutoRemediation, RuleSet, Severity};
-use drift_detection::drift::{analyze, DriftItem, Source};
+use drift_detection::drift::{analyze, DriftItem, Source, Verdict};
 use drift_detection::plan;
 use drift_detection::report::{
     build_report, Report, ReportIdentity, RunFacts, Status, WorkspaceInfo,
@@ -54,7 +54,11 @@ fn drift_is_kept_apart_from_pending_changes() {
     assert_eq!(drift.changed_attributes[0].path, "ami");
     assert_eq!(drift.changed_attributes[0].before, json!("refresh-me"));
     assert_eq!(drift.changed_attributes[0].after, json!("refreshed"));
+    // The apply overwrites the drift, with a value that is new code too
+    // (baz, not the refresh-me it had): reverted, and a pending change.
+    assert_eq!(drift.verdict, Some(Verdict::RevertedByApply));
     let pending = item(&r, Source::ConfigChange, "test_instance.should_refresh");
+    assert_eq!(pending.verdict, Some(Verdict::ConfigChange));
     assert_eq!(pending.changed_attributes[0].before, json!("refreshed"));
     assert_eq!(pending.changed_attributes[0].after, json!("baz"));
     assert_eq!(r.summary.total_resources, Some(2));
@@ -72,6 +76,9 @@ fn refresh_only_drift_is_reported_and_nothing_is_pending() {
     assert_eq!(paths(drift), vec!["string"]);
     assert_eq!(drift.changed_attributes[0].after, json!("Hello, drift!"));
     assert_eq!(r.summary.pending_changes, 0);
+    // A refresh-only plan lists no planned changes: no verdict can be given.
+    assert_eq!(drift.verdict, None);
+    assert_eq!(r.summary.by_verdict, Default::default());
 }
 
 #[test]

@@ -131,16 +131,9 @@ fn real_terraform_exit_codes_end_as_clean_reconciled_and_error_reports() {
         .iter()
         .map(|r| r["command"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        commands,
-        vec![
-            "init",
-            "plan -refresh-only",
-            "show -json (plan -refresh-only)",
-            "plan",
-            "show -json (plan)"
-        ]
-    );
+    // One refresh: a normal plan finds the drift and what the next apply
+    // does about it.
+    assert_eq!(commands, vec!["init", "plan", "show -json (plan)"]);
 
     // Output-only changes: terraform says 2, the content has no resource change.
     let changed = report(&out, "changed");
@@ -165,6 +158,42 @@ fn real_terraform_exit_codes_end_as_clean_reconciled_and_error_reports() {
     assert!(
         !tmp.path().join("broken/.terraform").exists(),
         "scan wrote into the workspace"
+    );
+}
+
+#[test]
+fn the_deprecated_both_mode_runs_one_plan_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reports");
+    let dir = workspace(
+        tmp.path(),
+        "outputs",
+        "output \"greeting\" {\n  value = \"hello\"\n}\n",
+    );
+    apply(&dir);
+    let output = scan(
+        &[dir.to_str().unwrap(), "--mode", "both"],
+        &terraform(),
+        &out,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("--mode both is deprecated"), "{stderr}");
+    let report = report(&out, "outputs");
+    let commands: Vec<&str> = report["terraform"]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(commands, vec!["init", "plan", "show -json (plan)"]);
+    assert!(
+        report["terraform"]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("mode `both` is deprecated"),
+        "{}",
+        report["terraform"]["notes"]
     );
 }
 
@@ -200,7 +229,7 @@ fn a_hanging_terraform_is_killed_at_the_deadline_and_reported_as_timeout() {
         .unwrap()
         .contains("still running at the deadline"));
     let runs = report["terraform"]["runs"].as_array().unwrap();
-    assert_eq!(runs.last().unwrap()["command"], "plan -refresh-only");
+    assert_eq!(runs.last().unwrap()["command"], "plan");
     assert!(runs.last().unwrap()["exit_code"].is_null());
 
     // The whole process group went down, not just the shell.

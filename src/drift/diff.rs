@@ -651,6 +651,8 @@ impl Walker {
             after: if unknown { Value::Null } else { show(after) },
             sensitive,
             unknown,
+            // Judged once the drift and the plan are joined (see `analyze`).
+            verdict: None,
         });
     }
 }

@@ -6,7 +6,7 @@
 //! command only plans.
 
 use super::rules::{ActionKind, AutoRemediation};
-use super::{Remediation, Source};
+use super::{Remediation, Source, Verdict};
 
 /// Facts the suggestion is built from.
 pub struct Finding<'a> {
@@ -22,6 +22,8 @@ pub struct Finding<'a> {
     pub critical: bool,
     /// Whether only tags changed.
     pub tags_only: bool,
+    /// What the next apply does about it, when the input tells.
+    pub verdict: Option<Verdict>,
     /// Changed attribute paths, for the text.
     pub changed_paths: Vec<&'a str>,
     /// Paths that force replacement.
@@ -32,7 +34,10 @@ pub struct Finding<'a> {
 
 /// Builds the remediation for one finding.
 pub fn suggest(f: &Finding<'_>) -> Remediation {
-    let blocked = f.critical || f.stateful || f.forced == Some(AutoRemediation::Blocked);
+    // Absorbed drift is not undone by an apply: a person decides.
+    let absorbed = f.verdict == Some(Verdict::Absorbed);
+    let blocked =
+        f.critical || f.stateful || absorbed || f.forced == Some(AutoRemediation::Blocked);
     let target = shell_quote(f.address);
     let plan_cmd = || format!("terraform plan -target={target}");
     let apply_cmd = || format!("terraform apply -target={target}");
@@ -40,6 +45,21 @@ pub fn suggest(f: &Finding<'_>) -> Remediation {
     let what = || describe_paths(&f.changed_paths);
 
     let (suggestion, command) = match (f.source, f.action) {
+        (Source::OutsideTerraform, ActionKind::Delete) if absorbed => (
+            format!(
+                "{} was deleted outside Terraform, and the plan does not re-create it (it has left the configuration): the next apply only forgets it. If it should exist, restore it and put it back in the configuration.",
+                f.address
+            ),
+            plan_cmd(),
+        ),
+        (Source::OutsideTerraform, _) if absorbed => (
+            format!(
+                "{} was changed outside Terraform ({}), and no planned change sets it back: `ignore_changes`, a computed attribute or a configuration that already says the new value lets it stand, so `terraform apply` will not undo it. Codify the change if it is wanted; change it back by hand (or stop ignoring it) if not.",
+                f.address,
+                what()
+            ),
+            plan_cmd(),
+        ),
         (Source::OutsideTerraform, ActionKind::Delete) if f.stateful => (
             format!(
                 "{} was deleted outside Terraform and held data. Restore it from its latest snapshot or backup and bring it back under management with `terraform import`, or re-create it empty with `terraform apply`; if the deletion was intended, remove it from the configuration.",
@@ -133,10 +153,31 @@ mod tests {
             stateful: false,
             critical: false,
             tags_only: false,
+            verdict: None,
             changed_paths: vec!["instance_type"],
             replace_paths: &[],
             forced: None,
         }
+    }
+
+    #[test]
+    fn absorbed_drift_is_not_left_to_an_apply() {
+        let mut absorbed = finding(Source::OutsideTerraform, ActionKind::Update);
+        absorbed.verdict = Some(Verdict::Absorbed);
+        absorbed.tags_only = true;
+        let r = suggest(&absorbed);
+        assert_eq!(r.auto_remediation, AutoRemediation::Blocked);
+        assert!(
+            r.suggestion.contains("will not undo it"),
+            "{}",
+            r.suggestion
+        );
+        assert!(r.command.unwrap().starts_with("terraform plan "));
+        let mut reverted = finding(Source::OutsideTerraform, ActionKind::Update);
+        reverted.verdict = Some(Verdict::RevertedByApply);
+        let r = suggest(&reverted);
+        assert_eq!(r.auto_remediation, AutoRemediation::Allowed);
+        assert!(r.command.unwrap().starts_with("terraform apply "));
     }
 
     #[test]

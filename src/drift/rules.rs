@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use wildmatch::WildMatch;
 
-use super::{ChangedAttribute, Source};
+use super::{ChangedAttribute, Source, Verdict};
 use crate::error::{Error, Result};
 use crate::textfile;
 
@@ -183,6 +183,11 @@ pub struct Rule {
     /// Only drift (`outside_terraform`) or only pending changes (`config_change`).
     #[serde(default)]
     pub source: Option<Source>,
+    /// Only findings with one of these verdicts (`reverted_by_apply`,
+    /// `absorbed`, `config_change`); empty matches every finding, including
+    /// those whose verdict the input cannot tell.
+    #[serde(default)]
+    pub verdicts: Vec<Verdict>,
     /// Only resources of a stateful type.
     #[serde(default)]
     pub stateful: bool,
@@ -315,6 +320,8 @@ pub struct Candidate<'a> {
     pub source: Source,
     /// Changed leaves, already redacted.
     pub changed: &'a [ChangedAttribute],
+    /// What the next apply does about it, when the input tells.
+    pub verdict: Option<Verdict>,
     /// The object before the change, if known: at least the members
     /// [`members_read`] names for its type. Read by conditions only, never
     /// written out.
@@ -325,7 +332,7 @@ pub struct Candidate<'a> {
 
 /// The decision for one change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
+pub struct Decision {
     /// The id of the rule that decided.
     pub rule: String,
     /// The severity it assigned.
@@ -483,16 +490,16 @@ impl RuleSet {
     }
 
     /// The first matching rule's verdict; `unmatched` (medium) if none matches.
-    pub fn classify(&self, candidate: &Candidate<'_>) -> Verdict {
+    pub fn classify(&self, candidate: &Candidate<'_>) -> Decision {
         self.rules
             .iter()
             .find(|r| self.matches(r, candidate))
-            .map(|r| Verdict {
+            .map(|r| Decision {
                 rule: r.rule.id.clone(),
                 severity: r.rule.severity,
                 auto_remediation: r.rule.auto_remediation,
             })
-            .unwrap_or(Verdict {
+            .unwrap_or(Decision {
                 rule: "unmatched".to_string(),
                 severity: Severity::Medium,
                 auto_remediation: None,
@@ -503,6 +510,7 @@ impl RuleSet {
         let rule = &compiled.rule;
         (rule.actions.is_empty() || rule.actions.contains(&c.action))
             && rule.source.is_none_or(|s| s == c.source)
+            && (rule.verdicts.is_empty() || c.verdict.is_some_and(|v| rule.verdicts.contains(&v)))
             && (!rule.stateful || self.is_stateful(c.resource_type))
             && (compiled.resource_types.is_empty() || compiled.resource_types.any(c.resource_type))
             && (compiled.addresses.is_empty() || compiled.addresses.any(c.address))
@@ -744,6 +752,7 @@ mod tests {
             after,
             sensitive: false,
             unknown: false,
+            verdict: None,
         }
     }
 
@@ -758,8 +767,29 @@ mod tests {
             action,
             source: Source::OutsideTerraform,
             changed,
+            verdict: None,
             before: None,
             after: None,
+        }
+    }
+
+    #[test]
+    fn rules_can_match_on_the_verdict() {
+        let rules = RuleSet::from_text(
+            "replace_defaults = true\n[[rules]]\nid = \"absorbed-drift-is-high\"\nseverity = \"high\"\nverdicts = [\"absorbed\"]\n[[rules]]\nid = \"rest\"\nseverity = \"low\"\n",
+            false,
+            Path::new("r.toml"),
+        )
+        .unwrap();
+        let changed = [changed("tags.Env", json!("a"), json!("b"))];
+        let mut c = candidate("aws_s3_bucket", ActionKind::Update, &changed);
+        for (verdict, rule) in [
+            (Some(Verdict::Absorbed), "absorbed-drift-is-high"),
+            (Some(Verdict::RevertedByApply), "rest"),
+            (None, "rest"),
+        ] {
+            c.verdict = verdict;
+            assert_eq!(rules.classify(&c).rule, rule, "{verdict:?}");
         }
     }
 

@@ -192,6 +192,10 @@ pub struct PlanDocument {
     pub change_summary: Option<ChangeSummary>,
     /// Whether Terraform marked the plan as errored.
     pub errored: bool,
+    /// Whether the input lists the plan's changes (a normal plan), so that
+    /// drift can be judged against them: a refresh-only plan lists none, and
+    /// a stream only names the changes it has.
+    pub planned_changes_listed: bool,
 }
 
 impl PlanDocument {
@@ -207,6 +211,7 @@ impl PlanDocument {
             diagnostics: Vec::new(),
             change_summary: None,
             errored: false,
+            planned_changes_listed: false,
         }
     }
 }

@@ -561,6 +561,7 @@ fn build<const LENIENT: bool>(
         ));
     }
 
+    doc.planned_changes_listed = raw.resource_changes.is_some();
     for (name, list, out) in [
         (
             "resource_drift",

@@ -185,6 +185,9 @@ impl StreamParser {
         if self.refreshed_managed > 0 {
             self.doc.total_resources = Some(self.refreshed_managed);
         }
+        // A refresh-only plan's stream has no planned_change message; a
+        // normal plan's without one cannot be told from it.
+        self.doc.planned_changes_listed = !self.doc.resource_changes.is_empty();
         self.doc
     }
 

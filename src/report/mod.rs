@@ -16,11 +16,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::drift::rules::{ActionKind, Severity};
-use crate::drift::{Analysis, DriftItem, Source};
+use crate::drift::{Analysis, DriftItem, Source, Verdict};
 use crate::plan::Diagnostic;
 
-/// The report contract version written to `schema_version`.
-pub const SCHEMA_VERSION: &str = "1";
+/// The report contract version written to `schema_version`. 1.1 added the
+/// verdicts (`verdict` on findings and attributes, `summary.by_verdict`);
+/// every 1.0 field is unchanged.
+pub const SCHEMA_VERSION: &str = "1.1";
 
 /// Exit codes of the CLI, usable as a CI gate. An error never reads as drift.
 pub mod exit_code {
@@ -139,6 +141,36 @@ impl SeverityCounts {
     }
 }
 
+/// Findings per verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct VerdictCounts {
+    /// Drift the next apply sets back.
+    pub reverted_by_apply: usize,
+    /// Drift no planned change touches.
+    pub absorbed: usize,
+    /// Planned changes to what did not drift.
+    pub config_change: usize,
+}
+
+impl VerdictCounts {
+    fn add(&mut self, verdict: Verdict) {
+        match verdict {
+            Verdict::RevertedByApply => self.reverted_by_apply += 1,
+            Verdict::Absorbed => self.absorbed += 1,
+            Verdict::ConfigChange => self.config_change += 1,
+        }
+    }
+
+    /// The count for one verdict.
+    pub fn get(&self, verdict: Verdict) -> usize {
+        match verdict {
+            Verdict::RevertedByApply => self.reverted_by_apply,
+            Verdict::Absorbed => self.absorbed,
+            Verdict::ConfigChange => self.config_change,
+        }
+    }
+}
+
 /// Totals over the findings.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
@@ -156,6 +188,9 @@ pub struct Summary {
     pub drift_by_severity: SeverityCounts,
     /// Findings per action (`update`, `delete`, `replace`, `create`, ...).
     pub by_action: BTreeMap<String, usize>,
+    /// Findings per verdict; findings whose verdict the input cannot tell
+    /// (a refresh-only plan) count in none.
+    pub by_verdict: VerdictCounts,
 }
 
 /// An error or warning met while checking the workspace.
@@ -267,6 +302,8 @@ pub struct RunFacts {
     pub failure: Option<Failure>,
     /// Errors met outside Terraform's own output (I/O, parsing, timeouts).
     pub diagnostics: Vec<Diagnostic>,
+    /// Notes for `terraform.notes` about how the run was made.
+    pub notes: Vec<String>,
 }
 
 /// A report's identity: its id and time of making.
@@ -315,6 +352,9 @@ pub fn build_report(
             Source::ConfigChange => summary.pending_changes += 1,
         }
         summary.by_severity.add(item.severity);
+        if let Some(verdict) = item.verdict {
+            summary.by_verdict.add(verdict);
+        }
         *summary
             .by_action
             .entry(ActionKind::of(&item.actions).as_str().to_string())
@@ -325,7 +365,7 @@ pub fn build_report(
     diagnostics.extend(analysis.diagnostics);
     let exit_code = overall_exit_code(&facts.runs).or(facts.reported_exit_code);
     let any_error_diagnostic = diagnostics.iter().any(Diagnostic::is_error);
-    let mut notes = Vec::new();
+    let mut notes = facts.notes;
 
     let content_status = if summary.drifted_resources > 0 {
         Status::Drift

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::Report;
 use crate::drift::rules::Severity;
-use crate::drift::DriftItem;
+use crate::drift::{DriftItem, Verdict};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -182,8 +182,14 @@ fn short(value: &Value) -> String {
 }
 
 /// The first `limit` changed attributes as `path: before → after`, each
-/// piece passed through `escape`, then a count of the rest.
+/// piece passed through `escape`, then a count of the rest. When the
+/// attributes' verdicts differ (some drift set back, some absorbed), each
+/// line says its own.
 fn change_lines(item: &DriftItem, limit: usize, escape: impl Fn(&str) -> String) -> Vec<String> {
+    let mixed = item
+        .changed_attributes
+        .iter()
+        .any(|a| a.verdict != item.changed_attributes[0].verdict);
     let mut lines: Vec<String> = item
         .changed_attributes
         .iter()
@@ -194,8 +200,12 @@ fn change_lines(item: &DriftItem, limit: usize, escape: impl Fn(&str) -> String)
             } else {
                 escape(&short(&a.after))
             };
+            let verdict = match a.verdict {
+                Some(verdict) if mixed => format!(" [{}]", verdict_label(Some(verdict))),
+                _ => String::new(),
+            };
             format!(
-                "{}: {} → {}",
+                "{}: {} → {}{verdict}",
                 escape(&a.path),
                 escape(&short(&a.before)),
                 after
@@ -206,6 +216,33 @@ fn change_lines(item: &DriftItem, limit: usize, escape: impl Fn(&str) -> String)
         lines.push(format!("… {} more", item.changed_attributes.len() - limit));
     }
     lines
+}
+
+/// A verdict in words; `-` when the input cannot tell.
+fn verdict_label(verdict: Option<Verdict>) -> &'static str {
+    match verdict {
+        Some(Verdict::RevertedByApply) => "reverted by apply",
+        Some(Verdict::Absorbed) => "absorbed",
+        Some(Verdict::ConfigChange) => "config change",
+        None => "-",
+    }
+}
+
+/// `2 reverted by apply, 1 absorbed, 1 config change`; empty when no
+/// finding has a verdict.
+fn verdict_line(report: &Report) -> String {
+    Verdict::ALL
+        .iter()
+        .filter(|v| report.summary.by_verdict.get(**v) > 0)
+        .map(|v| {
+            format!(
+                "{} {}",
+                report.summary.by_verdict.get(*v),
+                verdict_label(Some(*v))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn source_label(item: &DriftItem) -> &'static str {
@@ -262,14 +299,20 @@ enum TableWidth {
 
 fn table(report: &Report, width: TableWidth) -> String {
     let mut out = String::new();
+    let verdicts = verdict_line(report);
     let _ = writeln!(
         out,
-        "{}: {} — {} drifted, {} pending ({})",
+        "{}: {} — {} drifted, {} pending ({}){}",
         header(report, terminal),
         report.status.as_str(),
         report.summary.drifted_resources,
         report.summary.pending_changes,
-        severity_line(report)
+        severity_line(report),
+        if verdicts.is_empty() {
+            String::new()
+        } else {
+            format!("; {verdicts}")
+        }
     );
     if !report.drift.is_empty() {
         let mut table = Table::new();
@@ -277,7 +320,7 @@ fn table(report: &Report, width: TableWidth) -> String {
             .load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_header(vec![
-                "severity", "source", "address", "actions", "changes", "rule",
+                "severity", "source", "verdict", "address", "actions", "changes", "rule",
             ]);
         match width {
             TableWidth::Fixed(Some(columns)) => {
@@ -292,6 +335,7 @@ fn table(report: &Report, width: TableWidth) -> String {
             table.add_row(vec![
                 item.severity.as_str().to_string(),
                 source_label(item).to_string(),
+                verdict_label(item.verdict).to_string(),
                 terminal(&item.address),
                 terminal(&item.actions.join(",")),
                 // The table's own line breaks separate changes; a value's
@@ -354,6 +398,10 @@ fn markdown(report: &Report) -> String {
     );
     let _ = writeln!(out, "| Pending changes | {} |", s.pending_changes);
     let _ = writeln!(out, "| Severity | {} |", severity_line(report));
+    let verdicts = verdict_line(report);
+    if !verdicts.is_empty() {
+        let _ = writeln!(out, "| Verdicts | {verdicts} |");
+    }
     let _ = writeln!(
         out,
         "| Terraform | {} (exit code {}) |",
@@ -400,14 +448,15 @@ fn markdown(report: &Report) -> String {
         let _ = writeln!(out, "\n## {title}\n");
         let _ = writeln!(
             out,
-            "| Severity | Address | Actions | Changes | Remediation |\n|---|---|---|---|---|"
+            "| Severity | Verdict | Address | Actions | Changes | Remediation |\n|---|---|---|---|---|---|"
         );
         for item in items {
             let actions: Vec<String> = item.actions.iter().map(|a| markdown_text(a)).collect();
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {}{} |",
+                "| {} | {} | {} | {} | {} | {}{} |",
                 item.severity.as_str(),
+                verdict_label(item.verdict),
                 md_code_cell(&item.address),
                 actions.join(", "),
                 change_lines(item, 8, md_code_cell).join("<br>"),

@@ -46,7 +46,8 @@ pub struct WorkerEvent {
     /// The `terraform workspace` to select, when not `default`.
     #[serde(default)]
     pub terraform_workspace: Option<String>,
-    /// `refresh-only`, `plan` or `both` (default).
+    /// `plan` (default: one refresh, drift with its verdicts and pending
+    /// changes), `refresh-only`, or `both` (deprecated: runs `plan`).
     #[serde(default)]
     pub mode: Option<String>,
     /// Take the state lock (default true). `false` passes `-lock=false`: only
@@ -252,14 +253,14 @@ impl WorkerEvent {
             Source::Local(Default::default())
         });
         let mode = match self.mode.as_deref() {
-            None | Some("both") => PlanMode::Both,
+            None | Some("plan") => PlanMode::Plan,
+            Some("both") => PlanMode::Both,
             Some("refresh-only") => PlanMode::RefreshOnly,
-            Some("plan") => PlanMode::Plan,
             Some(other) => {
                 faults.push(format!(
-                    "`mode` {other:?} must be one of refresh-only, plan, both"
+                    "`mode` {other:?} must be one of plan, refresh-only, both"
                 ));
-                PlanMode::Both
+                PlanMode::Plan
             }
         };
         for key in self.backend_config.keys() {
@@ -384,7 +385,7 @@ mod tests {
             .validate(invoked_at())
             .unwrap();
         assert_eq!(job.workspace.name, "network");
-        assert_eq!(job.mode, PlanMode::Both);
+        assert_eq!(job.mode, PlanMode::Plan);
         assert!(job.lock);
         assert_eq!(
             job.source,

@@ -357,7 +357,9 @@ class Fanout:
             external_id=workspace.external_id,
             source=workspace.source,
             backend_config=dict(workspace.backend_config),
-            mode=self.mode or workspace.mode or "both",
+            # One normal plan reads each resource once and gives the
+            # verdicts; the worker takes the same default.
+            mode=self.mode or workspace.mode or "plan",
             notify=False,
         )
         if workspace.terraform_workspace is not None:

@@ -36,8 +36,9 @@ from .errors import InventoryError
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-#: Values the worker accepts for ``mode``.
-MODES = ("refresh-only", "plan", "both")
+#: Values the worker accepts for ``mode``: ``plan`` (the default), or
+#: ``refresh-only``; ``both`` is a deprecated alias of ``plan``.
+MODES = ("plan", "refresh-only", "both")
 
 _REQUIRED = ("name", "environment", "account_id", "region", "source")
 _OPTIONAL = (

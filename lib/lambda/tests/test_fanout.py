@@ -102,7 +102,7 @@ def test_the_worker_event_follows_the_contract(client: LambdaClient, clock: Fake
             "external_id": SECRET,
             "source": "s3://tf-bundles/prod/network.zip",
             "backend_config": {"bucket": "tf-state", "key": "prod/network.tfstate"},
-            "mode": "both",
+            "mode": "plan",
             "notify": False,
             "terraform_workspace": "blue",
             "lock_timeout": "5m",

@@ -77,7 +77,7 @@ def test_an_empty_inventory_is_valid() -> None:
         ({"backend_config": {"bucket": 1}}, "`backend_config.bucket` must be a string"),
         ({"backend_config": {"dynamo-table": "x"}}, "`backend_config` key 'dynamo-table'"),
         ({"backend_config": ["bucket=x"]}, "`backend_config` must be an object of strings"),
-        ({"mode": "apply"}, "`mode` 'apply' must be one of refresh-only, plan, both"),
+        ({"mode": "apply"}, "`mode` 'apply' must be one of plan, refresh-only, both"),
         ({"lock": "no"}, "`lock` must be true, false or null"),
         ({"lock_timeout": "soon"}, "`lock_timeout` 'soon' must be a duration"),
         ({"terraform_workspace": "a b"}, "`terraform_workspace` 'a b' must be"),
