@@ -1,27 +1,37 @@
 //! The whole system, end to end, on this machine: drift made by hand is found.
 //!
 //! * Cloud: moto's server on 127.0.0.1 (S3, EC2, RDS, STS, SNS, SQS, DynamoDB).
-//! * Terraform: the real binary (1.0.3, pinned wheel) with the stand-in
-//!   `hashicorp/aws` provider of `tests/standin-provider` from a filesystem
-//!   mirror (`scripts/build-standin-provider`), state in moto's S3 and locks
-//!   in moto's DynamoDB.
+//! * Terraform: the real binary with the stand-in `hashicorp/aws` provider of
+//!   `tests/standin-provider` from a filesystem mirror
+//!   (`scripts/build-standin-provider`), state in moto's S3 and locks in
+//!   moto's DynamoDB. Every scenario runs on the pinned terraform 1.0.3
+//!   (plan format 0.2), which must be there, and again, on a rig of its own
+//!   (its own moto, its own state), on the newer terraform users run (format
+//!   1.2) when this machine has one: `DRIFT_TEST_TERRAFORM_EXTRA`, else
+//!   `/usr/local/bin/terraform`. Each test prints the versions it ran on.
 //! * Scenario: `examples/terraform/aws-network` is applied twice (prod,
 //!   staging); prod is then changed behind Terraform's back (SSH opened to
-//!   the world, a bucket tag changed, one database deleted, another resized).
-//!   The CLI `scan`, the Rust worker (real binary under `cargo lambda watch`)
-//!   and the Python orchestrator (its handler, fanning out to that worker)
-//!   must each find exactly that, and nothing in staging; after `terraform
-//!   apply` re-converges, everything is clean again.
+//!   the world, a bucket tag changed, one database deleted, another resized,
+//!   the disk of a database whose size Terraform ignores grown, a tag changed
+//!   on a bucket that a `moved` block renames). The CLI `scan`, the Rust
+//!   worker (real binary under `cargo lambda watch`) and the Python
+//!   orchestrator (its handler, fanning out to that worker) must each find
+//!   exactly that, each change once with what `terraform apply` would do
+//!   about it, and nothing in staging, reading each managed resource from
+//!   the cloud once per check (the stand-in provider logs its reads); after
+//!   `terraform apply` re-converges, everything is clean again.
 //! * Faults on the same rig: a held state lock, terraform killed by the
 //!   deadline, the report bucket's endpoint gone mid-run.
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::moto::{AlertInbox, Moto};
@@ -40,16 +50,170 @@ macro_rules! progress {
 const LOCK_TABLE: &str = "tf-locks";
 const DB_PASSWORD: &str = "e2e-Secret-Passw0rd";
 
-fn terraform() -> PathBuf {
-    let path = std::env::var_os("DRIFT_TEST_TERRAFORM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| common::repo().join(".tools/bin/terraform"));
-    assert!(path.exists(), "{}: run scripts/bootstrap", path.display());
-    path
+/// Where the newer terraform is looked for when `DRIFT_TEST_TERRAFORM_EXTRA`
+/// is not set; PATH is not searched, so which binaries ran is never a guess.
+const NEWER_TERRAFORM: &str = "/usr/local/bin/terraform";
+
+/// One terraform binary the scenarios run on.
+#[derive(Debug, Clone)]
+struct Terraform {
+    path: PathBuf,
+    /// As `terraform version -json` says, e.g. `1.11.4`.
+    version: String,
+    /// Why it runs: `pinned`, or where it was found.
+    origin: String,
 }
 
+impl Terraform {
+    fn at(path: PathBuf, origin: String) -> Terraform {
+        let output = Command::new(&path)
+            .args(["version", "-json"])
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_CLI_CONFIG_FILE", "/dev/null")
+            .output()
+            .unwrap_or_else(|e| panic!("{} ({origin}) does not run: {e}", path.display()));
+        let version: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{} version -json: {e}: {}",
+                path.display(),
+                output_text(&output)
+            )
+        });
+        let version = version["terraform_version"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{} version -json: {version}", path.display()))
+            .to_string();
+        Terraform {
+            path,
+            version,
+            origin,
+        }
+    }
+
+    /// `1.11.4 (/usr/local/bin/terraform)`.
+    fn describe(&self) -> String {
+        format!("{} ({})", self.version, self.origin)
+    }
+
+    /// (major, minor).
+    fn release(&self) -> (u32, u32) {
+        let mut parts = self.version.split('.').map(|p| p.parse().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+    }
+
+    /// `moved` blocks came in terraform 1.1; 1.0 refuses them.
+    fn has_moved_blocks(&self) -> bool {
+        self.release() >= (1, 1)
+    }
+}
+
+/// The terraforms every scenario runs on: the pinned one first (its absence
+/// fails the suite), then the newer one if this machine has one. Decided
+/// once per test binary, and said on stderr.
+fn terraforms() -> &'static [Terraform] {
+    static FOUND: OnceLock<Vec<Terraform>> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        let pinned = match std::env::var_os("DRIFT_TEST_TERRAFORM") {
+            Some(path) => (PathBuf::from(path), "DRIFT_TEST_TERRAFORM"),
+            None => (common::repo().join(".tools/bin/terraform"), "pinned"),
+        };
+        assert!(
+            pinned.0.is_file(),
+            "the pinned terraform is missing at {}: run scripts/bootstrap (scripts/test does); \
+             the end-to-end suite does not run without it",
+            pinned.0.display()
+        );
+        let pinned = Terraform::at(pinned.0, pinned.1.to_string());
+        let newer = match std::env::var("DRIFT_TEST_TERRAFORM_EXTRA") {
+            Ok(off) if off == "none" => {
+                progress!("e2e: DRIFT_TEST_TERRAFORM_EXTRA=none: no second terraform");
+                None
+            }
+            Ok(path) => {
+                assert!(
+                    Path::new(&path).is_file(),
+                    "DRIFT_TEST_TERRAFORM_EXTRA={path}: no such file"
+                );
+                Some(Terraform::at(
+                    path.into(),
+                    "DRIFT_TEST_TERRAFORM_EXTRA".into(),
+                ))
+            }
+            Err(_) if Path::new(NEWER_TERRAFORM).is_file() => Some(Terraform::at(
+                NEWER_TERRAFORM.into(),
+                NEWER_TERRAFORM.into(),
+            )),
+            Err(_) => {
+                progress!(
+                    "e2e: no newer terraform ({NEWER_TERRAFORM} absent, DRIFT_TEST_TERRAFORM_EXTRA \
+                     unset): terraform {} only",
+                    pinned.describe()
+                );
+                None
+            }
+        };
+        let mut found = vec![pinned];
+        match newer {
+            Some(newer) if newer.version == found[0].version => progress!(
+                "e2e: {} is the same version as {}: run once",
+                newer.describe(),
+                found[0].describe()
+            ),
+            Some(newer) => found.push(newer),
+            None => {}
+        }
+        found
+    })
+}
+
+/// Runs `scenario` on every terraform, one after the other, each on a rig of
+/// its own; prints the versions it ran on and how long each took, and fails
+/// naming each version that failed (after trying them all).
+async fn on_every_terraform<F, Fut>(name: &str, scenario: F)
+where
+    F: Fn(Terraform) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut ran = Vec::new();
+    let mut failed = Vec::new();
+    for tf in terraforms() {
+        let started = Instant::now();
+        let outcome = tokio::spawn(scenario(tf.clone())).await;
+        let took = format!(
+            "{} in {:.1}s",
+            tf.describe(),
+            started.elapsed().as_secs_f64()
+        );
+        match outcome {
+            Ok(()) => ran.push(took),
+            Err(e) => {
+                let panic = e.into_panic();
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                failed.push(format!("{took}: {message}"));
+            }
+        }
+    }
+    if !ran.is_empty() {
+        progress!("e2e: {name} ran on terraform {}", ran.join(" and "));
+    }
+    assert!(
+        failed.is_empty(),
+        "e2e: {name} failed on terraform {}",
+        failed.join("\n  and on terraform ")
+    );
+}
+
+/// The stand-in provider's mirror, in cargo's target folder
+/// (`CARGO_TARGET_DIR` when set, as for `scripts/build-standin-provider`).
 fn mirror() -> PathBuf {
-    let dir = common::repo().join("target/standin-provider-mirror");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| common::repo().join(dir))
+        .unwrap_or_else(|| common::repo().join("target"));
+    let dir = target.join("standin-provider-mirror");
     assert!(
         dir.join("registry.terraform.io/hashicorp/aws").is_dir(),
         "{} is missing: run scripts/build-standin-provider (scripts/test does)",
@@ -101,8 +265,31 @@ impl Drop for Background {
     }
 }
 
+/// Provider reads: how many times each (resource type, id) was read.
+type Reads = BTreeMap<(String, String), usize>;
+
+/// The reads the stand-in provider logged in `log` (none if it has no
+/// file); the log is removed, so the next check starts from nothing.
+fn take_reads(log: &Path) -> Reads {
+    let text = match std::fs::read_to_string(log) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => panic!("{}: {e}", log.display()),
+    };
+    let _ = std::fs::remove_file(log);
+    let mut reads = Reads::new();
+    for line in text.lines() {
+        let (kind, id) = line
+            .split_once('\t')
+            .unwrap_or_else(|| panic!("not a read log line: {line:?}"));
+        *reads.entry((kind.to_string(), id.to_string())).or_default() += 1;
+    }
+    reads
+}
+
 /// moto plus the clients the suite uses to change the cloud by hand.
 struct Cloud {
+    tf: Terraform,
     moto: Moto,
     s3: aws_sdk_s3::Client,
     ec2: aws_sdk_ec2::Client,
@@ -114,7 +301,7 @@ struct Cloud {
 }
 
 impl Cloud {
-    async fn start() -> Cloud {
+    async fn start(tf: Terraform) -> Cloud {
         let moto = Moto::start();
         let sdk = moto.sdk_config().await;
         let s3 = moto.s3().await;
@@ -159,6 +346,7 @@ impl Cloud {
         )
         .unwrap();
         Cloud {
+            tf,
             s3,
             ec2: aws_sdk_ec2::Client::new(&sdk),
             rds: aws_sdk_rds::Client::new(&sdk),
@@ -204,15 +392,16 @@ impl Cloud {
         )
     }
 
-    /// A copy of the example workspace for `env`, pointed at moto.
+    /// A copy of the example workspace for `env`, pointed at moto (with its
+    /// `moved` block where this terraform knows them).
     fn workspace(&self, env: &str) -> PathBuf {
         let dir = self.tmp.path().join(env).join("network");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(
-            common::repo().join("examples/terraform/aws-network/main.tf"),
-            dir.join("main.tf"),
-        )
-        .unwrap();
+        let example = common::repo().join("examples/terraform/aws-network");
+        std::fs::copy(example.join("main.tf"), dir.join("main.tf")).unwrap();
+        if self.tf.has_moved_blocks() {
+            std::fs::copy(example.join("since-1.1/moved.tf"), dir.join("moved.tf")).unwrap();
+        }
         std::fs::write(
             dir.join("terraform.auto.tfvars"),
             format!(
@@ -225,7 +414,7 @@ impl Cloud {
     }
 
     fn terraform(&self, dir: &Path, args: &[&str]) -> Output {
-        Command::new(terraform())
+        Command::new(&self.tf.path)
             .args(args)
             .args(["-input=false", "-no-color"])
             .current_dir(dir)
@@ -252,14 +441,78 @@ impl Cloud {
         assert!(out.status.success(), "apply: {}", output_text(&out));
     }
 
-    /// `drift-detection scan` over an inventory of these workspaces.
+    /// What the last apply before the refactor left in prod's state: the
+    /// archive bucket under its old address, which the `moved` block of
+    /// `since-1.1/moved.tf` now renames. (Terraform 1.0 has no `moved`
+    /// blocks: there the bucket keeps its address.)
+    fn prod_state_from_before_the_rename(&self, prod: &Path) {
+        if !self.tf.has_moved_blocks() {
+            return;
+        }
+        // Not self.terraform(): `state mv` takes neither -input nor -no-color.
+        let out = Command::new(&self.tf.path)
+            .args(["state", "mv", "-lock-timeout=60s"])
+            .args(["aws_s3_bucket.archive", "aws_s3_bucket.exports"])
+            .current_dir(prod)
+            .envs(self.env())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "state mv: {}", output_text(&out));
+    }
+
+    /// Every managed resource in the state of `env` as the stand-in provider
+    /// logs its reads: (type, id), once each.
+    async fn managed_resources(&self, env: &str) -> Reads {
+        let state = self
+            .object(STATE_BUCKET, &format!("{env}/network.tfstate"))
+            .await
+            .unwrap_or_else(|| panic!("no state for {env}"));
+        let mut managed = Reads::new();
+        for resource in state["resources"].as_array().unwrap() {
+            if resource["mode"] != "managed" {
+                continue;
+            }
+            for instance in resource["instances"].as_array().unwrap() {
+                let id = instance["attributes"]["id"].as_str().unwrap();
+                let kind = resource["type"].as_str().unwrap();
+                *managed
+                    .entry((kind.to_string(), id.to_string()))
+                    .or_default() += 1;
+            }
+        }
+        assert_eq!(
+            managed.len(),
+            6,
+            "the rig manages six resources: {managed:?}"
+        );
+        managed
+    }
+
+    /// A check of `envs` read each of their managed resources exactly once.
+    async fn assert_read_once(&self, reads: &Reads, envs: &[&str], check: &str) {
+        let mut expected = Reads::new();
+        for env in envs {
+            expected.extend(self.managed_resources(env).await);
+        }
+        assert_eq!(
+            reads,
+            &expected,
+            "{check} on terraform {}: one provider read per managed resource of {envs:?}",
+            self.tf.describe()
+        );
+    }
+
+    /// `drift-detection scan` over an inventory of these workspaces, with
+    /// the reads it made.
     fn scan(
         &self,
         workspaces: &[(&str, &Path)],
         extra: &[&str],
         env: &[(&str, &str)],
-    ) -> (Output, PathBuf) {
-        let out = self.tmp.path().join(format!("reports-{}", free_port()));
+    ) -> (Output, PathBuf, Reads) {
+        let run = free_port();
+        let out = self.tmp.path().join(format!("reports-{run}"));
+        let read_log = self.tmp.path().join(format!("reads-{run}.log"));
         let mut inventory = String::new();
         for (environment, dir) in workspaces {
             inventory.push_str(&format!(
@@ -276,16 +529,17 @@ impl Cloud {
             .args(["scan", "--workspaces"])
             .arg(&path)
             .arg("--terraform")
-            .arg(terraform())
+            .arg(&self.tf.path)
             .arg("--out")
             .arg(&out)
             .args(["-q", "--jobs", "2"])
             .args(extra)
             .envs(self.env())
+            .env("STANDIN_PROVIDER_READ_LOG", &read_log)
             .envs(env.iter().copied())
             .output()
             .unwrap();
-        (output, out)
+        (output, out, take_reads(&read_log))
     }
 
     async fn security_group_id(&self, name: &str) -> String {
@@ -306,6 +560,18 @@ impl Cloud {
 
     /// The changes someone makes by hand in the console.
     async fn change_prod_behind_terraforms_back(&self) {
+        // Terraform ignores this size (`ignore_changes`): the drift stays
+        // after an apply.
+        self.rds
+            .modify_db_instance()
+            .db_instance_identifier("prod-events")
+            .allocated_storage(40)
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap();
+        // The bucket a `moved` block renames (with terraform 1.1 and later).
+        self.retag("prod-acme-archive", "Retention", "30d").await;
         let sg = self.security_group_id("prod-app").await;
         self.ec2
             .authorize_security_group_ingress()
@@ -325,35 +591,7 @@ impl Cloud {
             .send()
             .await
             .unwrap();
-        let tags = self
-            .s3
-            .get_bucket_tagging()
-            .bucket("prod-acme-reports")
-            .send()
-            .await
-            .unwrap();
-        let mut tag_set: Vec<aws_sdk_s3::types::Tag> = tags.tag_set().to_vec();
-        for tag in &mut tag_set {
-            if tag.key() == "Owner" {
-                *tag = aws_sdk_s3::types::Tag::builder()
-                    .key("Owner")
-                    .value("jsmith")
-                    .build()
-                    .unwrap();
-            }
-        }
-        self.s3
-            .put_bucket_tagging()
-            .bucket("prod-acme-reports")
-            .tagging(
-                aws_sdk_s3::types::Tagging::builder()
-                    .set_tag_set(Some(tag_set))
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        self.retag("prod-acme-reports", "Owner", "jsmith").await;
         self.rds
             .delete_db_instance()
             .db_instance_identifier("prod-orders")
@@ -366,6 +604,39 @@ impl Cloud {
             .db_instance_identifier("prod-analytics")
             .db_instance_class("db.t3.xlarge")
             .apply_immediately(true)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Sets the existing tag `key` of `bucket` to `value`.
+    async fn retag(&self, bucket: &str, key: &str, value: &str) {
+        let tags = self
+            .s3
+            .get_bucket_tagging()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+        let mut tag_set: Vec<aws_sdk_s3::types::Tag> = tags.tag_set().to_vec();
+        let tag = tag_set
+            .iter_mut()
+            .find(|t| t.key() == key)
+            .unwrap_or_else(|| panic!("{bucket} has no tag {key}"));
+        *tag = aws_sdk_s3::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build()
+            .unwrap();
+        self.s3
+            .put_bucket_tagging()
+            .bucket(bucket)
+            .tagging(
+                aws_sdk_s3::types::Tagging::builder()
+                    .set_tag_set(Some(tag_set))
+                    .build()
+                    .unwrap(),
+            )
             .send()
             .await
             .unwrap();
@@ -394,10 +665,16 @@ impl Cloud {
         let mut buf = std::io::Cursor::new(Vec::new());
         {
             let mut zip = zip::ZipWriter::new(&mut buf);
-            for name in ["main.tf", "terraform.auto.tfvars"] {
-                zip.start_file(name, zip::write::SimpleFileOptions::default())
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n.ends_with(".tf") || n.ends_with(".tfvars"))
+                .collect();
+            names.sort();
+            for name in names {
+                zip.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
                     .unwrap();
-                zip.write_all(&std::fs::read(dir.join(name)).unwrap())
+                zip.write_all(&std::fs::read(dir.join(&name)).unwrap())
                     .unwrap();
             }
             zip.finish().unwrap();
@@ -414,15 +691,27 @@ impl Cloud {
     }
 
     /// The real worker binary under `cargo lambda watch`, behind the Lambda
-    /// Invoke API proxy; returns (guards, invoke URL, log file).
-    fn start_worker(&self, extra_env: &[(&str, String)]) -> (Vec<Background>, String, PathBuf) {
+    /// Invoke API proxy; returns (guards, invoke URL, log file, the stand-in
+    /// provider's read log for [`take_reads`]).
+    fn start_worker(
+        &self,
+        extra_env: &[(&str, String)],
+    ) -> (Vec<Background>, String, PathBuf, PathBuf) {
         let watch_port = free_port();
+        let read_log = self
+            .tmp
+            .path()
+            .join(format!("worker-reads-{watch_port}.log"));
         let mut env: Vec<(String, String)> = self.env();
         env.extend([
             ("AWS_ENDPOINT_URL".into(), self.moto.url()),
             ("REPORT_BUCKET".into(), "reports".into()),
             ("SNS_TOPIC_ARN".into(), self.inbox.topic_arn.clone()),
-            ("TERRAFORM_PATH".into(), terraform().display().to_string()),
+            ("TERRAFORM_PATH".into(), self.tf.path.display().to_string()),
+            (
+                "STANDIN_PROVIDER_READ_LOG".into(),
+                read_log.display().to_string(),
+            ),
             ("METRICS_NAMESPACE".into(), "DriftDetection".into()),
             ("LOG_LEVEL".into(), "info".into()),
         ]);
@@ -483,6 +772,7 @@ impl Cloud {
             vec![proxy, watch],
             format!("http://127.0.0.1:{proxy_port}"),
             log,
+            read_log,
         )
     }
 }
@@ -537,23 +827,42 @@ fn changed<'a>(item: &'a Value, path: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{path} not among the changed attributes of {item:#}"))
 }
 
-/// What every check of prod must find after the hand-made changes.
-fn assert_prod_drift(report: &Value) {
-    assert_eq!(report["status"], "drift", "{report:#}");
-    let drift: Vec<&Value> = report["drift"]
+/// The findings that are changes made outside Terraform.
+fn drift_findings(report: &Value) -> Vec<&Value> {
+    report["drift"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|i| i["source"] == "outside_terraform")
-        .collect();
-    let addresses: Vec<&str> = drift
+        .collect()
+}
+
+/// What every check of prod must find after the hand-made changes: each
+/// change once, with its severity, its attribute paths and what `terraform
+/// apply` would do about it.
+fn assert_prod_drift(report: &Value, tf: &Terraform) {
+    assert_eq!(report["status"], "drift", "{report:#}");
+    assert_eq!(
+        report["terraform"]["version"],
+        tf.version.as_str(),
+        "the report is from the terraform under test"
+    );
+    let mut drifted: Vec<&str> = drift_findings(report)
         .iter()
         .map(|i| i["address"].as_str().unwrap())
         .collect();
+    drifted.sort_unstable();
     assert_eq!(
-        drift.len(),
-        4,
-        "exactly the four hand-made changes: {addresses:?}"
+        drifted,
+        [
+            "aws_db_instance.analytics",
+            "aws_db_instance.events",
+            "aws_db_instance.orders",
+            "aws_s3_bucket.archive",
+            "aws_s3_bucket.reports",
+            "aws_security_group.app",
+        ],
+        "exactly the hand-made changes, each once: {report:#}"
     );
 
     let sg = item(report, "aws_security_group.app", "outside_terraform");
@@ -582,6 +891,8 @@ fn assert_prod_drift(report: &Value) {
     assert_eq!(orders["actions"], json!(["delete"]));
     assert_eq!(orders["severity"], "critical");
     assert_eq!(orders["remediation"]["auto_remediation"], "blocked");
+    // Apply creates it again (an empty database: the remediation stays blocked).
+    assert_eq!(orders["verdict"], "reverted_by_apply", "{orders:#}");
 
     let analytics = item(report, "aws_db_instance.analytics", "outside_terraform");
     assert_eq!(analytics["severity"], "high");
@@ -600,24 +911,80 @@ fn assert_prod_drift(report: &Value) {
         (&json!("platform-team"), &json!("jsmith"))
     );
 
-    // Terraform plans to put each back (the deleted database with a
-    // create): each is reverted by the next apply, and no pending change
-    // repeats them.
-    for address in [
-        "aws_security_group.app",
-        "aws_db_instance.orders",
-        "aws_db_instance.analytics",
-        "aws_s3_bucket.reports",
-    ] {
-        let found = item(report, address, "outside_terraform");
-        assert_eq!(found["verdict"], "reverted_by_apply", "{found:#}");
+    // The bucket renamed by a `moved` block (terraform 1.1 and later; 1.0
+    // has no moves, so there it simply keeps its address): one finding,
+    // under the new address, saying where it came from.
+    let archive = item(report, "aws_s3_bucket.archive", "outside_terraform");
+    assert_eq!(archive["severity"], "low");
+    assert_eq!(archive["rule"], "tags-only");
+    let retention = changed(archive, "tags.Retention");
+    assert_eq!(
+        (&retention["before"], &retention["after"]),
+        (&json!("400d"), &json!("30d"))
+    );
+    let previous = if tf.has_moved_blocks() {
+        json!("aws_s3_bucket.exports")
+    } else {
+        Value::Null
+    };
+    assert_eq!(archive["previous_address"], previous, "{archive:#}");
+
+    // Terraform's plan sets each of these back: every drifted attribute is
+    // reverted by apply, and the planned update that does it is not counted
+    // a second time as a pending change.
+    for finding in [sg, analytics, bucket, archive] {
+        let address = finding["address"].as_str().unwrap();
+        assert_eq!(finding["verdict"], "reverted_by_apply", "{finding:#}");
+        for attribute in finding["changed_attributes"].as_array().unwrap() {
+            assert_eq!(
+                attribute["verdict"], "reverted_by_apply",
+                "{address}: {attribute:#}"
+            );
+        }
+        assert_no_pending_change(report, address);
     }
-    assert_eq!(report["summary"]["drifted_resources"], 4);
-    assert_eq!(report["summary"]["pending_changes"], 0, "{report:#}");
-    assert_eq!(report["summary"]["by_verdict"]["reverted_by_apply"], 4);
+
+    // The size Terraform ignores (`ignore_changes`): drift that apply keeps.
+    let events = item(report, "aws_db_instance.events", "outside_terraform");
+    assert_eq!(events["actions"], json!(["update"]));
+    assert_eq!(events["severity"], "high");
+    assert_eq!(events["verdict"], "absorbed", "{events:#}");
+    let storage = changed(events, "allocated_storage");
+    assert_eq!(
+        (&storage["before"], &storage["after"]),
+        (&json!(20), &json!(40))
+    );
+    assert_eq!(storage["verdict"], "absorbed", "{events:#}");
+    assert_no_pending_change(report, "aws_db_instance.events");
+
+    let summary = &report["summary"];
+    assert_eq!(summary["drifted_resources"], 6, "{summary:#}");
+    assert_eq!(summary["by_verdict"]["reverted_by_apply"], 5, "{summary:#}");
+    assert_eq!(summary["by_verdict"]["absorbed"], 1, "{summary:#}");
+    // The deleted database comes back with a create: reverted, not pending.
+    assert_no_pending_change(report, "aws_db_instance.orders");
+    assert_eq!(summary["pending_changes"], 0, "{report:#}");
+    assert_eq!(
+        summary["by_verdict"]["config_change"].as_u64().unwrap_or(0),
+        0,
+        "{summary:#}"
+    );
 
     // The database password is sensitive: never in a report.
     assert!(!report.to_string().contains(DB_PASSWORD));
+}
+
+fn assert_no_pending_change(report: &Value, address: &str) {
+    let pending: Vec<&Value> = report["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["address"] == address && i["source"] == "config_change")
+        .collect();
+    assert!(
+        pending.is_empty(),
+        "{address}: the plan only sets the drift back (or leaves it), yet: {pending:#?}"
+    );
 }
 
 fn assert_clean(report: &Value) {
@@ -627,38 +994,81 @@ fn assert_clean(report: &Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_made_by_hand_is_found_by_the_cli_the_worker_and_the_orchestrator() {
+    on_every_terraform("story", story).await;
+}
+
+async fn story(tf: Terraform) {
     let started = Instant::now();
-    let cloud = Cloud::start().await;
+    let on = tf.version.clone();
+    let cloud = Cloud::start(tf).await;
+    let tf = &cloud.tf;
     let prod = cloud.workspace("prod");
     let staging = cloud.workspace("staging");
     cloud.init_and_apply(&prod, "prod");
     cloud.init_and_apply(&staging, "staging");
 
     // Right after apply, nothing has drifted anywhere.
-    let (output, out) = cloud.scan(&[("prod", &prod), ("staging", &staging)], &[], &[]);
+    let (output, out, reads) = cloud.scan(&[("prod", &prod), ("staging", &staging)], &[], &[]);
     assert_eq!(output.status.code(), Some(0), "{}", output_text(&output));
     assert_clean(&report(&out, "prod"));
     assert_clean(&report(&out, "staging"));
+    cloud
+        .assert_read_once(&reads, &["prod", "staging"], "a clean check")
+        .await;
 
+    cloud.prod_state_from_before_the_rename(&prod);
     cloud.change_prod_behind_terraforms_back().await;
 
-    // 1. The CLI.
-    let (output, out) = cloud.scan(&[("prod", &prod), ("staging", &staging)], &[], &[]);
+    // 1. The CLI, in its default mode: one refresh, one read per resource.
+    let (output, out, reads) = cloud.scan(&[("prod", &prod), ("staging", &staging)], &[], &[]);
     assert_eq!(
         output.status.code(),
         Some(3),
         "critical drift: {}",
         output_text(&output)
     );
-    assert_prod_drift(&report(&out, "prod"));
+    let cli = report(&out, "prod");
+    assert_prod_drift(&cli, tf);
     assert_clean(&report(&out, "staging"));
+    cloud
+        .assert_read_once(&reads, &["prod", "staging"], "the default check")
+        .await;
+    // `both`, the old default that refreshed twice, is now the same check.
+    let (output, out, reads) = cloud.scan(&[("prod", &prod)], &["--mode", "both"], &[]);
+    assert_eq!(output.status.code(), Some(3), "{}", output_text(&output));
+    let both = report(&out, "prod");
+    assert_prod_drift(&both, tf);
+    let essentials = |r: &Value| -> Vec<Value> {
+        r["drift"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                json!([
+                    i["address"],
+                    i["source"],
+                    i["severity"],
+                    i["verdict"],
+                    i["changed_attributes"]
+                ])
+            })
+            .collect()
+    };
+    assert_eq!(
+        essentials(&both),
+        essentials(&cli),
+        "--mode both finds what the default finds"
+    );
+    cloud
+        .assert_read_once(&reads, &["prod"], "--mode both")
+        .await;
     progress!(
-        "e2e: CLI checked after {:.1}s",
+        "e2e [{on}]: CLI checked after {:.1}s",
         started.elapsed().as_secs_f64()
     );
 
     // 2. The worker: its real binary, an assumed role, a bundle from S3.
-    let (_worker, invoke_url, worker_log) = cloud.start_worker(&[]);
+    let (_worker, invoke_url, worker_log, worker_reads) = cloud.start_worker(&[]);
     let prod_bundle = cloud.upload_bundle(&prod, "prod/network.zip").await;
     let staging_bundle = cloud.upload_bundle(&staging, "staging/network.zip").await;
     let backend = |env: &str| serde_json::to_value(cloud.backend_config(env)).unwrap();
@@ -690,7 +1100,11 @@ async fn drift_made_by_hand_is_found_by_the_cli_the_worker_and_the_orchestrator(
             .object("reports", key)
             .await
             .expect("the worker's report"),
+        tf,
     );
+    cloud
+        .assert_read_once(&take_reads(&worker_reads), &["prod"], "the worker's check")
+        .await;
     let alerts = cloud.alerts().await;
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(
@@ -708,7 +1122,7 @@ async fn drift_made_by_hand_is_found_by_the_cli_the_worker_and_the_orchestrator(
     );
     assert!(!log.contains("e2e-external-id") && !log.contains(DB_PASSWORD));
     progress!(
-        "e2e: worker checked after {:.1}s",
+        "e2e [{on}]: worker checked after {:.1}s",
         started.elapsed().as_secs_f64()
     );
 
@@ -757,6 +1171,13 @@ async fn drift_made_by_hand_is_found_by_the_cli_the_worker_and_the_orchestrator(
         .await
         .expect("the run summary in S3");
     assert_eq!(stored["run_id"], "e2e-run-1");
+    cloud
+        .assert_read_once(
+            &take_reads(&worker_reads),
+            &["prod", "staging"],
+            "the orchestrator's run",
+        )
+        .await;
     let alerts = cloud.alerts().await;
     assert_eq!(alerts.len(), 1, "one aggregated alert per run: {alerts:#?}");
     assert_eq!(
@@ -764,28 +1185,51 @@ async fn drift_made_by_hand_is_found_by_the_cli_the_worker_and_the_orchestrator(
         "critical_drift"
     );
     progress!(
-        "e2e: orchestrator run after {:.1}s",
+        "e2e [{on}]: orchestrator run after {:.1}s",
         started.elapsed().as_secs_f64()
     );
 
-    // 4. terraform apply puts everything back: clean again.
+    // 4. terraform apply puts back everything it does not ignore, and takes
+    // the ignored size into its state as it is: clean again.
     cloud.apply(&prod);
-    let (output, out) = cloud.scan(&[("prod", &prod), ("staging", &staging)], &[], &[]);
+    let (output, out, reads) = cloud.scan(&[("prod", &prod), ("staging", &staging)], &[], &[]);
     assert_eq!(output.status.code(), Some(0), "{}", output_text(&output));
     assert_clean(&report(&out, "prod"));
     assert_clean(&report(&out, "staging"));
+    cloud
+        .assert_read_once(&reads, &["prod", "staging"], "the check after apply")
+        .await;
+    let events = cloud
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier("prod-events")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        events.db_instances()[0].allocated_storage(),
+        Some(40),
+        "absorbed: apply left the grown disk alone"
+    );
     progress!(
-        "e2e: story finished in {:.1}s",
+        "e2e [{on}]: story finished in {:.1}s",
         started.elapsed().as_secs_f64()
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_a_held_lock_a_deadline_and_a_lost_report_bucket() {
+    on_every_terraform("faults", faults).await;
+}
+
+async fn faults(tf: Terraform) {
     let started = Instant::now();
-    let cloud = Cloud::start().await;
+    let on = tf.version.clone();
+    let cloud = Cloud::start(tf).await;
+    let tf = &cloud.tf;
     let prod = cloud.workspace("prod");
     cloud.init_and_apply(&prod, "prod");
+    cloud.prod_state_from_before_the_rename(&prod);
     cloud.change_prod_behind_terraforms_back().await;
 
     // A state lock held by someone else: a clear error, the state untouched.
@@ -812,7 +1256,7 @@ async fn faults_a_held_lock_a_deadline_and_a_lost_report_bucket() {
         .send()
         .await
         .unwrap();
-    let (output, out) = cloud.scan(&[("prod", &prod)], &["--lock-timeout", "2s"], &[]);
+    let (output, out, _) = cloud.scan(&[("prod", &prod)], &["--lock-timeout", "2s"], &[]);
     assert_eq!(output.status.code(), Some(1), "{}", output_text(&output));
     let locked = report(&out, "prod");
     assert_eq!(locked["status"], "error");
@@ -852,7 +1296,7 @@ async fn faults_a_held_lock_a_deadline_and_a_lost_report_bucket() {
         .unwrap();
 
     // Terraform stuck in a slow refresh is stopped at the deadline.
-    let (output, out) = cloud.scan(
+    let (output, out, _) = cloud.scan(
         &[("prod", &prod)],
         &["--timeout", "10", "--mode", "refresh-only"],
         &[("STANDIN_PROVIDER_READ_DELAY_SECONDS", "120")],
@@ -887,7 +1331,7 @@ async fn faults_a_held_lock_a_deadline_and_a_lost_report_bucket() {
     // The report bucket's endpoint goes away mid-run: the drift found is not
     // lost (it is in the log), the alert says so, and the error asks for a retry.
     let mut reports_endpoint = Moto::start();
-    let (_worker, invoke_url, worker_log) =
+    let (_worker, invoke_url, worker_log, _) =
         cloud.start_worker(&[("AWS_ENDPOINT_URL_S3", reports_endpoint.url())]);
     reports_endpoint.stop();
     let event = json!({
@@ -908,7 +1352,7 @@ async fn faults_a_held_lock_a_deadline_and_a_lost_report_bucket() {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .find(|v| v["event"] == "report_not_stored")
         .unwrap_or_else(|| panic!("no report_not_stored record in the worker's log:\n{log}"));
-    assert_prod_drift(&kept["report"]);
+    assert_prod_drift(&kept["report"], tf);
     let alerts = cloud.alerts().await;
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert!(alerts[0]["Message"]
@@ -916,7 +1360,7 @@ async fn faults_a_held_lock_a_deadline_and_a_lost_report_bucket() {
         .unwrap()
         .contains("not stored"));
     progress!(
-        "e2e: faults finished in {:.1}s",
+        "e2e [{on}]: faults finished in {:.1}s",
         started.elapsed().as_secs_f64()
     );
 }

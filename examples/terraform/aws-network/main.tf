@@ -1,6 +1,6 @@
 # A small, realistic AWS workspace for the end-to-end suite and the demo:
-# a report bucket, an application security group and two PostgreSQL
-# databases, with state in S3 and locks in DynamoDB.
+# a report bucket, an archive bucket, an application security group and
+# three PostgreSQL databases, with state in S3 and locks in DynamoDB.
 #
 # With `aws_endpoint` set (a local AWS emulator such as moto's server), the
 # provider and the backend talk to it instead of AWS; the end-to-end suite
@@ -10,6 +10,10 @@
 #   terraform init -backend-config=bucket=STATE_BUCKET -backend-config=key=prod/network.tfstate \
 #     -backend-config=region=us-east-1 -backend-config=dynamodb_table=LOCK_TABLE
 #   terraform apply -var name_prefix=prod
+#
+# With terraform 1.1 or later, also copy since-1.1/moved.tf here: it records
+# that aws_s3_bucket.archive was once declared as aws_s3_bucket.exports (a
+# `moved` block, which terraform 1.0 refuses).
 
 terraform {
   required_version = ">= 1.0.0"
@@ -82,6 +86,12 @@ resource "aws_s3_bucket" "reports" {
   tags          = merge(local.tags, { Name = "${var.name_prefix}-acme-reports" })
 }
 
+resource "aws_s3_bucket" "archive" {
+  bucket        = "${var.name_prefix}-acme-archive"
+  force_destroy = true
+  tags          = merge(local.tags, { Name = "${var.name_prefix}-acme-archive", Retention = "400d" })
+}
+
 resource "aws_security_group" "app" {
   name        = "${var.name_prefix}-app"
   description = "Application servers: HTTPS from the load balancer subnets only"
@@ -129,6 +139,26 @@ resource "aws_db_instance" "analytics" {
   publicly_accessible = false
   skip_final_snapshot = true
   tags                = merge(local.tags, { Name = "${var.name_prefix}-analytics" })
+}
+
+# RDS storage autoscaling (or the on-call DBA) grows this database's disk as
+# events pile up; applying must never try to shrink it back, so Terraform
+# sets the initial size and then leaves it alone.
+resource "aws_db_instance" "events" {
+  identifier          = "${var.name_prefix}-events"
+  engine              = "postgres"
+  instance_class      = "db.t3.medium"
+  allocated_storage   = 20
+  username            = "events"
+  password            = var.db_password
+  storage_encrypted   = true
+  publicly_accessible = false
+  skip_final_snapshot = true
+  tags                = merge(local.tags, { Name = "${var.name_prefix}-events" })
+
+  lifecycle {
+    ignore_changes = [allocated_storage]
+  }
 }
 
 output "reports_bucket" {

@@ -1,5 +1,5 @@
 //! Shared helpers: value aliases, schema shorthands, tags, errors, the
-//! fault-injection read delay.
+//! fault-injection read delay and the read log.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
@@ -21,6 +21,11 @@ pub type StrMap = Value<BTreeMap<String, Value<String>>>;
 /// Environment variable that makes every resource read sleep first (fault
 /// tests use it to make terraform hang until a deadline kills it).
 pub const READ_DELAY_ENV: &str = "STANDIN_PROVIDER_READ_DELAY_SECONDS";
+
+/// Environment variable naming a file that gets one line per resource read
+/// (`<type>\t<id>`): how the suite proves a check refreshes each resource
+/// once, since a refresh (one read per resource) is what a check costs.
+pub const READ_LOG_ENV: &str = "STANDIN_PROVIDER_READ_LOG";
 
 /// An error on its way to becoming a terraform diagnostic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,6 +244,37 @@ pub async fn read_delay() -> Res<()> {
     Ok(())
 }
 
+/// Records one read of `resource_type` `id` in the file named by
+/// `STANDIN_PROVIDER_READ_LOG`, when it is set. A log that cannot be written
+/// fails the read: a count that silently misses reads would prove nothing.
+pub fn log_read(resource_type: &str, id: &str) -> Res<()> {
+    match std::env::var_os(READ_LOG_ENV) {
+        Some(path) if !path.is_empty() => {
+            append_read(std::path::Path::new(&path), resource_type, id)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Appends `<type>\t<id>\n` in one `write` on a file opened for appending:
+/// terraform runs one provider process per workspace and a scan runs
+/// workspaces in parallel, and O_APPEND keeps their lines whole and apart.
+pub fn append_read(path: &std::path::Path, resource_type: &str, id: &str) -> Res<()> {
+    use std::io::Write;
+    let line = format!("{resource_type}\t{}\n", id.replace(['\t', '\n'], " "));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(line.as_bytes()))
+        .map_err(|e| {
+            Failure::new(format!(
+                "{READ_LOG_ENV}: cannot append to {}: {e}",
+                path.display()
+            ))
+        })
+}
+
 /// Schema attribute shorthand.
 pub fn attr(
     attr_type: AttributeType,
@@ -322,6 +358,61 @@ mod tests {
         let mut unknown = BTreeMap::new();
         unknown.insert("k".to_string(), Value::Unknown);
         assert_eq!(plan_tags_all(&Value::Value(unknown)), Value::Unknown);
+    }
+
+    #[test]
+    fn reads_are_appended_one_whole_line_each_even_from_many_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("reads.log");
+        std::fs::write(&log, "aws_s3_bucket\tearlier\n").unwrap();
+        std::thread::scope(|scope| {
+            for t in 0..8 {
+                let log = &log;
+                scope.spawn(move || {
+                    for i in 0..200 {
+                        append_read(log, "aws_db_instance", &format!("db-{t}-{i}")).unwrap();
+                    }
+                });
+            }
+        });
+        let text = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + 8 * 200);
+        assert_eq!(
+            lines[0], "aws_s3_bucket\tearlier",
+            "appended, not truncated"
+        );
+        let mut ids: Vec<&str> = lines[1..]
+            .iter()
+            .map(|l| l.strip_prefix("aws_db_instance\t").expect(l))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 8 * 200, "every read once, none torn");
+    }
+
+    #[test]
+    fn an_id_cannot_forge_a_second_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("reads.log");
+        append_read(&log, "aws_s3_bucket", "a\nb\tc").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "aws_s3_bucket\ta b c\n"
+        );
+    }
+
+    #[test]
+    fn an_unwritable_read_log_fails_the_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let failure = append_read(&dir.path().join("missing/reads.log"), "aws_s3_bucket", "b")
+            .expect_err("no such folder");
+        assert!(
+            failure
+                .summary
+                .starts_with("STANDIN_PROVIDER_READ_LOG: cannot append to "),
+            "{failure:?}"
+        );
     }
 
     #[test]

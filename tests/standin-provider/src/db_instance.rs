@@ -445,6 +445,7 @@ impl Resource for DbInstance {
                 (Value::Value(id), _) | (_, Value::Value(id)) => id.clone(),
                 _ => return Err(Failure::new("aws_db_instance state has no identifier")),
             };
+            log_read("aws_db_instance", &id)?;
             let Some(instance) = describe(&c, &id).await? else {
                 return Ok(None);
             };

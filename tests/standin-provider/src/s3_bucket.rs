@@ -205,6 +205,7 @@ impl Resource for S3Bucket {
                 (_, Value::Value(b)) => b.clone(),
                 _ => return Err(Failure::new("aws_s3_bucket state has no id")),
             };
+            log_read("aws_s3_bucket", &bucket)?;
             let Some(tags) = read_bucket(&c, &bucket).await? else {
                 return Ok(None);
             };

@@ -564,6 +564,7 @@ impl Resource for SecurityGroup {
             read_delay().await?;
             let c = self.shared.get()?;
             let id = known(&state.id, "id")?.clone();
+            log_read("aws_security_group", &id)?;
             Ok(describe(&c, &id)
                 .await?
                 .map(|group| state_from(&group, &state, &c.region)))

@@ -1,7 +1,7 @@
 //! Round trip of the stand-in provider with the real terraform (1.0.3, from
 //! scripts/bootstrap) and a real moto server on 127.0.0.1: apply, clean
 //! refresh, hand-made changes reported as `resource_drift`, re-convergence,
-//! import, destroy. The provider is installed the way the suite installs
+//! import, the read log, destroy. The provider is installed the way the suite installs
 //! it: a filesystem mirror named in a CLI config file (TF_CLI_CONFIG_FILE),
 //! then a plain `terraform init -input=false`.
 
@@ -561,6 +561,36 @@ fn round_trip_with_real_terraform_and_moto() {
     );
     ws.ok(&["apply", "-auto-approve", "-input=false", "-no-color", "p"]);
     ws.assert_clean();
+
+    // The read log: one line per resource read, so a plan (one refresh)
+    // logs each resource once, and a second plan appends as many again.
+    let log = ws.dir.join("reads.log");
+    let log_env = [("STANDIN_PROVIDER_READ_LOG", log.to_str().unwrap())];
+    let mut expected = vec![
+        format!("aws_db_instance\t{DB}"),
+        format!("aws_s3_bucket\t{BUCKET}"),
+        format!("aws_security_group\t{sg_id}"),
+    ];
+    for args in [
+        &["plan", "-input=false", "-no-color"][..],
+        &["plan", "-refresh-only", "-input=false", "-no-color"][..],
+    ] {
+        let out = ws.run_with(args, &log_env);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut lines: Vec<String> = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        assert_eq!(lines, expected, "after terraform {args:?}");
+        expected.extend(expected.clone());
+        expected.sort();
+    }
 
     // Fault injection: reads sleep first.
     let delayed = Instant::now();
