@@ -234,15 +234,15 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="bench-check-") as work:
             rig = Rig(terraform, args.tfrc, Path(work))
             try:
-                for label, binary, mode in configurations:  # warm-up, unmeasured
+                for _label, binary, mode in configurations:  # warm-up, unmeasured
                     rig.check(binary, mode, args.delay)
                 results: dict[int, list[dict[str, object]]] = {i: [] for i in range(len(configurations))}
                 for _ in range(args.runs):
-                    for i, (label, binary, mode) in enumerate(configurations):
+                    for i, (_label, binary, mode) in enumerate(configurations):
                         results[i].append(rig.check(binary, mode, args.delay))
             finally:
                 rig.close()
-        for i, (label, binary, mode) in enumerate(configurations):
+        for i, (label, _binary, mode) in enumerate(configurations):
             runs = results[i]
             walls = [float(str(r["wall"])) for r in runs]
             facts = {k: sorted({str(r[k]) for r in runs}) for k in ("plans", "reads", "drift", "pending")}
