@@ -87,12 +87,13 @@ resource "aws_cloudwatch_dashboard" "this" {
             stacked = false
             period  = 300
             stat    = "Sum"
-            metrics = flatten([
+            # Two rows a function, in the order given.
+            metrics = concat([
               for f in var.functions : [
                 ["AWS/Lambda", "Errors", "FunctionName", f.function_name, { label = "${f.label} errors" }],
                 ["AWS/Lambda", "Throttles", "FunctionName", f.function_name, { label = "${f.label} throttles" }],
               ]
-            ])
+            ]...)
           }
         },
         {

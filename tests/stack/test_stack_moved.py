@@ -12,10 +12,12 @@ instances would not line up.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
-from stack_hcl import Stack, old_resource_addresses
+from stack_hcl import Stack, old_resource_addresses, parse_config
+from test_stack_structure import NAMED_TYPES
 
 OLD_MAIN = Path(__file__).with_name("fixtures") / "main.tf.1bbbd43"
 # `git show 1bbbd43:main.tf | sha256sum`: the fixture is that file unchanged.
@@ -112,3 +114,28 @@ def test_the_coverage_check_catches_what_would_replace_a_resource(stack: Stack, 
     assert "for_each" in problems and "aws_s3_bucket.this is gone" in problems
     stale = [*moved, ("aws_lambda_function.summarize", "module.worker.aws_lambda_function.this")]
     assert "did not declare" in " ".join(coverage_problems(stack, old, stale))
+
+
+def _resolve_locals(value: str, locals_: dict[str, object]) -> str:
+    def inline(m: re.Match[str]) -> str:
+        local = locals_.get(m.group(1))
+        return local if isinstance(local, str) else m.group(0)
+
+    return re.sub(r"\$\{local\.(\w+)\}", inline, value)
+
+
+def test_moves_keep_every_name(stack: Stack, old: dict[str, dict]) -> None:
+    # A changed name forces a new resource whatever the move says: each
+    # named resource keeps the name template it had, locals spelled out.
+    old_locals = parse_config({"main.tf": OLD_MAIN.read_text()}).locals
+    targets = dict(stack.moved)
+    compared = 0
+    for address, old_body in old.items():
+        rtype = address.split(".")[0]
+        if rtype not in NAMED_TYPES:
+            continue
+        attr = NAMED_TYPES[rtype][0]
+        new_body = _body(stack, targets.get(address, address))
+        assert stack.resolve(new_body[attr]) == _resolve_locals(old_body[attr], old_locals), address
+        compared += 1
+    assert compared >= 25

@@ -644,3 +644,52 @@ def test_alarms(stack: Stack) -> None:
     assert missed["period"] == 3600
     assert is_expr(missed["evaluation_periods"], "var.missed_run_alarm_hours")
     assert stack.variables["missed_run_alarm_hours"]["default"] == 7
+
+
+# Modules --------------------------------------------------------------------
+
+
+def test_every_module_is_used_and_opens_with_what_it_makes(stack: Stack) -> None:
+    on_disk = {f"./modules/{p.name}" for p in (REPO / "modules").iterdir() if p.is_dir()}
+    used = {m.source for m in stack.modules.values()}
+    assert used == on_disk, f"unused modules: {sorted(on_disk - used)}"
+    assert set(stack.modules) >= {"worker", "orchestrator", "storage", "alerting", "config", "dashboard"}
+    for source in on_disk:
+        first = stack.text[f"{source[2:]}/main.tf"].splitlines()[0]
+        assert first.startswith("# ") and len(first) > 20, f"{source}/main.tf: a header comment says what it makes"
+
+
+def test_module_variables_are_typed_described_and_validated(stack: Stack) -> None:
+    for module in stack.modules.values():
+        for name, body in module.config.variables.items():
+            where = f"{module.source} variable {name}"
+            assert body.get("description", "").strip(), f"{where}: description"
+            assert "type" in body, f"{where}: type"
+            keys = [k for k in body if k in ("description", "type", "default")]
+            assert keys == sorted(keys, key=["description", "type", "default"].index), f"{where}: order {keys}"
+            if body["type"] == "bool":
+                continue
+            assert body.get("validation"), f"{where}: validation"
+            for v in body["validation"]:
+                assert f"var.{name}" in v["condition"], f"{where}: validation must test itself"
+                assert v["error_message"].strip().endswith("."), f"{where}: error message"
+
+
+def test_module_calls_pass_only_declared_variables_and_every_required_one(stack: Stack) -> None:
+    for name, module in stack.modules.items():
+        declared = set(module.config.variables)
+        assert set(module.args) <= declared, f"module {name}: unknown {sorted(set(module.args) - declared)}"
+        required = {v for v, b in module.config.variables.items() if "default" not in b}
+        assert required <= set(module.args), f"module {name}: missing {sorted(required - set(module.args))}"
+
+
+def test_functions_share_one_module(stack: Stack) -> None:
+    # Every Lambda function comes from modules/function, so each gets its
+    # role, policy, log group, alarm and on-failure destination the same way.
+    functions = stack.resources_of("aws_lambda_function")
+    assert set(functions) == {"module.worker.this", "module.orchestrator.this"}
+    for name in ("worker", "orchestrator"):
+        assert stack.modules[name].source == "./modules/function"
+        for rtype in ("aws_iam_role", "aws_iam_role_policy", "aws_cloudwatch_log_group"):
+            assert (rtype, f"module.{name}.this") in stack.resources, f"{name}: {rtype}"
+        assert ("aws_cloudwatch_metric_alarm", f"module.{name}.errors") in stack.resources
