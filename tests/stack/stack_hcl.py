@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,9 @@ from typing import Any
 import hcl2
 
 REPO = Path(__file__).resolve().parents[2]
+
+# A block's body, or any HCL object, as normalize() leaves it.
+Body = dict[str, Any]
 
 _META_KEYS = {"__is_block__", "__comments__", "__start_line__", "__end_line__"}
 
@@ -68,7 +71,7 @@ def is_expr(value: Any, expr: str) -> bool:
     return isinstance(value, str) and value.replace(" ", "") == "${{{}}}".format(expr.replace(" ", ""))
 
 
-def blocks(body: dict, name: str) -> list[dict]:
+def blocks(body: Body, name: str) -> list[Body]:
     """Nested blocks `name { ... }` of a body, static and dynamic contents."""
     found = list(body.get(name, []))
     for dyn in body.get("dynamic", []):
@@ -93,54 +96,54 @@ class Module:
 class Config:
     """One directory's configuration, as written."""
 
-    resources: dict[tuple[str, str], dict] = field(default_factory=dict)
-    data: dict[tuple[str, str], dict] = field(default_factory=dict)
-    variables: dict[str, dict] = field(default_factory=dict)
-    outputs: dict[str, dict] = field(default_factory=dict)
+    resources: dict[tuple[str, str], Body] = field(default_factory=dict)
+    data: dict[tuple[str, str], Body] = field(default_factory=dict)
+    variables: dict[str, Body] = field(default_factory=dict)
+    outputs: dict[str, Body] = field(default_factory=dict)
     locals: dict[str, Any] = field(default_factory=dict)
-    modules: dict[str, dict] = field(default_factory=dict)
-    moved: list[dict] = field(default_factory=list)
-    terraform: list[dict] = field(default_factory=list)
-    providers: dict[str, dict] = field(default_factory=dict)
+    modules: dict[str, Body] = field(default_factory=dict)
+    moved: list[Body] = field(default_factory=list)
+    terraform: list[Body] = field(default_factory=list)
+    providers: dict[str, Body] = field(default_factory=dict)
 
 
 @dataclass
 class Stack:
     text: dict[str, str]
-    resources: dict[tuple[str, str], dict] = field(default_factory=dict)
-    data: dict[tuple[str, str], dict] = field(default_factory=dict)
-    variables: dict[str, dict] = field(default_factory=dict)
-    outputs: dict[str, dict] = field(default_factory=dict)
+    resources: dict[tuple[str, str], Body] = field(default_factory=dict)
+    data: dict[tuple[str, str], Body] = field(default_factory=dict)
+    variables: dict[str, Body] = field(default_factory=dict)
+    outputs: dict[str, Body] = field(default_factory=dict)
     locals: dict[str, Any] = field(default_factory=dict)
-    terraform: list[dict] = field(default_factory=list)
-    providers: dict[str, dict] = field(default_factory=dict)
+    terraform: list[Body] = field(default_factory=list)
+    providers: dict[str, Body] = field(default_factory=dict)
     modules: dict[str, Module] = field(default_factory=dict)
     moved: list[tuple[str, str]] = field(default_factory=list)
 
-    def resource(self, rtype: str, name: str) -> dict:
+    def resource(self, rtype: str, name: str) -> Body:
         return self.resources[(rtype, name)]
 
-    def resources_of(self, rtype: str) -> dict[str, dict]:
+    def resources_of(self, rtype: str) -> dict[str, Body]:
         return {n: b for (t, n), b in self.resources.items() if t == rtype}
 
-    def data_source(self, dtype: str, name: str) -> dict:
+    def data_source(self, dtype: str, name: str) -> Body:
         return self.data[(dtype, name)]
 
-    def policy_documents(self) -> dict[str, dict]:
+    def policy_documents(self) -> dict[str, Body]:
         return {n: b for (t, n), b in self.data.items() if t == "aws_iam_policy_document"}
 
-    def statements(self) -> Iterator[tuple[str, dict]]:
+    def statements(self) -> Iterator[tuple[str, Body]]:
         """(document name, statement) for every statement, dynamic ones too."""
         for doc_name, doc in self.policy_documents().items():
             for st in blocks(doc, "statement"):
                 yield doc_name, st
 
-    def document_statements(self, name: str) -> list[dict]:
+    def document_statements(self, name: str) -> list[Body]:
         """The statements of a policy document as AWS gets them: those of the
         documents in its `source_policy_documents` (each a reference to
         another document's `.json`), then its own."""
         doc = self.data_source("aws_iam_policy_document", name)
-        found: list[dict] = []
+        found: list[Body] = []
         sources = doc.get("source_policy_documents", [])
         assert isinstance(sources, list), f"{name}: source_policy_documents must be a list of documents"
         for source in sources:
@@ -156,7 +159,7 @@ class Stack:
             if m and isinstance(self.locals.get(m.group(1)), str):
                 return self.locals[m.group(1)]
 
-            def inline(m: re.Match) -> str:
+            def inline(m: re.Match[str]) -> str:
                 local = self.locals.get(m.group(1))
                 return local if isinstance(local, str) else m.group(0)
 
@@ -173,7 +176,7 @@ class Stack:
         return (rtype, f"module.{module}.{name}" if module else name) in self.resources
 
 
-def _labelled(entries: list[dict], depth: int) -> Iterator[tuple[tuple[str, ...], dict]]:
+def _labelled(entries: list[Body], depth: int) -> Iterator[tuple[tuple[str, ...], Body]]:
     for entry in entries:
         for k1, v1 in entry.items():
             if depth == 1:
@@ -189,9 +192,9 @@ def parse_config(files: dict[str, str]) -> Config:
     for name in sorted(files):
         parsed = hcl2.loads(files[name])
         for labels, body in _labelled(parsed.get("resource", []), 2):
-            config.resources[labels] = body
+            config.resources[(labels[0], labels[1])] = body
         for labels, body in _labelled(parsed.get("data", []), 2):
-            config.data[labels] = body
+            config.data[(labels[0], labels[1])] = body
         for labels, body in _labelled(parsed.get("variable", []), 1):
             config.variables[labels[0]] = body
         for labels, body in _labelled(parsed.get("output", []), 1):
@@ -228,11 +231,12 @@ def _expr_text(value: Any) -> str:
         return "[" + ", ".join(_expr_text(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k} = {_expr_text(v)}" for k, v in value.items()) + "}"
-    m = re.fullmatch(r"\$\{(.*)\}", value, re.DOTALL)
+    text = str(value)
+    m = re.fullmatch(r"\$\{(.*)\}", text, re.DOTALL)
     if m and "${" not in m.group(1):
         inner = m.group(1)
         return inner if _SIMPLE_EXPR.fullmatch(inner) else f"({inner})"
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _template_text(value: Any) -> str:
@@ -242,7 +246,9 @@ def _template_text(value: Any) -> str:
     return "${" + _expr_text(value) + "}"
 
 
-def _substitute(value: Any, whole: dict[str, Any], pattern: re.Pattern, replace) -> Any:
+def _substitute(
+    value: Any, whole: dict[str, Any], pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str]
+) -> Any:
     """Rewrite every string of `value`: a string that is exactly one
     reference becomes `whole[reference]` (keeping its type); otherwise each
     match of `pattern` is replaced by `replace(match, in_template)`."""
@@ -272,7 +278,7 @@ def _instantiate(name: str, config: Config, args: dict[str, Any]) -> tuple[Confi
     # Resources referenced as a whole (depends_on) or by attribute.
     pattern = re.compile(r"\$\{((?:var|local)\.\w+)\}|(?<![\w.])((?:var|local)\.\w+|(?:data\.)?[a-z]\w*\.\w+)")
 
-    def replace(m: re.Match) -> str:
+    def replace(m: re.Match[str]) -> str:
         if m.group(1):  # ${var.x} inside a template
             return _template_text(values[m.group(1)]) if m.group(1) in values else m.group(0)
         ref = m.group(2)
@@ -298,7 +304,7 @@ def _resolve_module_outputs(value: Any, outputs: dict[str, dict[str, Any]]) -> A
     whole = {f"module.{m}.{o}": v for m, outs in outputs.items() for o, v in outs.items()}
     pattern = re.compile(r"\$\{(module\.\w+\.\w+)\}(?!\.)|(?<![\w.])(module\.\w+\.\w+)(?![\w(])")
 
-    def replace(m: re.Match) -> str:
+    def replace(m: re.Match[str]) -> str:
         if m.group(1):
             return _template_text(whole[m.group(1)]) if m.group(1) in whole else m.group(0)
         return _expr_text(whole[m.group(2)]) if m.group(2) in whole else m.group(0)
@@ -353,7 +359,7 @@ def _reference(value: str) -> str:
     return m.group(1)
 
 
-def old_resource_addresses(text: str) -> dict[str, dict]:
+def old_resource_addresses(text: str) -> dict[str, Body]:
     """Resource addresses (type.name) a single-directory configuration
     declares, with their bodies."""
     parsed = parse_config({"main.tf": text})

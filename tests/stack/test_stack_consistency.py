@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -68,10 +69,13 @@ README_DRAFT = Path(__file__).with_name("README-deploy-section.md")
 
 
 def function_environment(stack: Stack, function: str) -> dict[str, str]:
-    return stack.resource("aws_lambda_function", f"module.{function}.this")["environment"][0]["variables"]
+    variables: dict[str, str] = stack.resource("aws_lambda_function", f"module.{function}.this")["environment"][0][
+        "variables"
+    ]
+    return variables
 
 
-def read_by(files: list[Path], extract) -> set[str]:
+def read_by(files: list[Path], extract: Callable[[str], set[str]]) -> set[str]:
     found: set[str] = set()
     for f in files:
         found |= extract(f.read_text())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from stack_hcl import Stack, blocks, is_expr
+from stack_hcl import Body, Stack, blocks, is_expr
 
 # Resource "*" is allowed only for actions that have no resource-level
 # permissions, and always with a condition.
@@ -29,7 +29,7 @@ BUCKET_ARN = "${module.storage.aws_s3_bucket.this.arn}"
 TOPIC_ARN = "${module.alerting.aws_sns_topic.this.arn}"
 
 
-def statements_by_sid(stack: Stack, document: str) -> dict[str, dict]:
+def statements_by_sid(stack: Stack, document: str) -> dict[str, Body]:
     """The document's statements with those of its source documents, by
     sid; a sid twice would make AWS keep only one of them."""
     statements = stack.document_statements(document)
@@ -59,7 +59,7 @@ def test_no_wildcard_actions(stack: Stack) -> None:
             assert re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9*]+", action), f"{doc}: {action}"
             if "*" not in action:
                 continue
-            allowed = WILDCARD_DENIES.get((doc, st.get("sid")), set())
+            allowed = WILDCARD_DENIES.get((doc, str(st.get("sid"))), set())
             assert st.get("effect") == "Deny", f"{doc}/{st.get('sid')}: wildcard action {action} in an Allow"
             assert action in allowed, f"{doc}/{st.get('sid')}: wildcard action {action}"
 

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 import pytest
-from stack_hcl import Stack, old_resource_addresses, parse_config
+from stack_hcl import Body, Stack, old_resource_addresses, parse_config
 from test_stack_structure import NAMED_TYPES
 
 OLD_MAIN = Path(__file__).with_name("fixtures") / "main.tf.1bbbd43"
@@ -24,14 +24,14 @@ OLD_MAIN = Path(__file__).with_name("fixtures") / "main.tf.1bbbd43"
 OLD_MAIN_SHA256 = "399b59bdfde5e02e0490210900276b6d20f7a389ae6d4fcfded2ae58dba29716"
 
 
-def _body(stack: Stack, address: str) -> dict:
+def _body(stack: Stack, address: str) -> Body:
     parts = address.split(".")
     if parts[0] == "module":
         return stack.resource(parts[2], f"module.{parts[1]}.{parts[3]}")
     return stack.resource(parts[0], parts[1])
 
 
-def coverage_problems(stack: Stack, old: dict[str, dict], moved: list[tuple[str, str]]) -> list[str]:
+def coverage_problems(stack: Stack, old: dict[str, Body], moved: list[tuple[str, str]]) -> list[str]:
     """Why an old state would not upgrade in place; empty when it would."""
     problems: list[str] = []
     froms = [f for f, _ in moved]
@@ -65,13 +65,13 @@ def coverage_problems(stack: Stack, old: dict[str, dict], moved: list[tuple[str,
 
 
 @pytest.fixture(scope="module")
-def old() -> dict[str, dict]:
+def old() -> dict[str, Body]:
     text = OLD_MAIN.read_bytes()
     assert hashlib.sha256(text).hexdigest() == OLD_MAIN_SHA256, "the fixture must stay the 1bbbd43 main.tf"
     return old_resource_addresses(text.decode())
 
 
-def test_the_old_stack_is_read_whole(old: dict[str, dict]) -> None:
+def test_the_old_stack_is_read_whole(old: dict[str, Body]) -> None:
     assert len(old) == 43
     assert {
         "aws_lambda_function.worker",
@@ -80,7 +80,7 @@ def test_the_old_stack_is_read_whole(old: dict[str, dict]) -> None:
     } <= set(old)
 
 
-def test_every_old_resource_is_kept_or_moved(stack: Stack, old: dict[str, dict]) -> None:
+def test_every_old_resource_is_kept_or_moved(stack: Stack, old: dict[str, Body]) -> None:
     assert stack.moved, "moved.tf holds the moves"
     assert coverage_problems(stack, old, stack.moved) == []
 
@@ -91,7 +91,7 @@ def test_every_moved_resource_now_lives_in_a_module(stack: Stack) -> None:
         assert target.split(".")[1] in stack.modules, target
 
 
-def test_the_coverage_check_catches_what_would_replace_a_resource(stack: Stack, old: dict[str, dict]) -> None:
+def test_the_coverage_check_catches_what_would_replace_a_resource(stack: Stack, old: dict[str, Body]) -> None:
     # Guards the check: a dropped block, a wrong target, a changed type or
     # instance keys and a stale block each fail it.
     moved = list(stack.moved)
@@ -124,7 +124,7 @@ def _resolve_locals(value: str, locals_: dict[str, object]) -> str:
     return re.sub(r"\$\{local\.(\w+)\}", inline, value)
 
 
-def test_moves_keep_every_name(stack: Stack, old: dict[str, dict]) -> None:
+def test_moves_keep_every_name(stack: Stack, old: dict[str, Body]) -> None:
     # A changed name forces a new resource whatever the move says: each
     # named resource keeps the name template it had, locals spelled out.
     old_locals = parse_config({"main.tf": OLD_MAIN.read_text()}).locals

@@ -10,7 +10,7 @@ import json
 import re
 
 import pytest
-from stack_hcl import REPO, Stack, blocks, hcl_unescape, is_expr
+from stack_hcl import REPO, Body, Stack, blocks, hcl_unescape, is_expr
 
 # Every resource type the stack must contain (issue 5).
 REQUIRED_TYPES = {
@@ -617,7 +617,7 @@ def test_dashboard(stack: Stack) -> None:
     assert "sort @timestamp desc" in query.group(1)
 
 
-def _alarm(stack: Stack, name: str) -> dict:
+def _alarm(stack: Stack, name: str) -> Body:
     alarm = stack.resource("aws_cloudwatch_metric_alarm", name)
     assert alarm["alarm_actions"] == ["${module.alerting.aws_sns_topic.this.arn}"], name
     return alarm
