@@ -6,6 +6,7 @@ credentials or a network. See stack_hcl.py for the parsed shape.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 
@@ -693,3 +694,65 @@ def test_functions_share_one_module(stack: Stack) -> None:
         for rtype in ("aws_iam_role", "aws_iam_role_policy", "aws_cloudwatch_log_group"):
             assert (rtype, f"module.{name}.this") in stack.resources, f"{name}: {rtype}"
         assert ("aws_cloudwatch_metric_alarm", f"module.{name}.errors") in stack.resources
+
+
+def _references(value: object) -> set[str]:
+    """Every var., local., module. and resource reference in a value."""
+    found: set[str] = set()
+    for text in re.findall(r"\$\{.*\}", json.dumps(value)):
+        found |= set(
+            re.findall(
+                r"(?<![\w.])(?:var|local)\.\w+"
+                r"|(?<![\w.])module\.\w+\.(?:data\.)?\w+\.\w+"
+                r"|(?<![\w.])module\.\w+\.\w+(?![\w.])"
+                r"|(?<![\w.])(?:data\.)?(?:aws_\w+|archive_file|terraform_remote_state)\.\w+",
+                text,
+            )
+        )
+    return found
+
+
+def _dangling(stack: Stack) -> list[str]:
+    values = [
+        list(stack.resources.values()),
+        list(stack.data.values()),
+        stack.outputs,
+        stack.locals,
+        [m.args for m in stack.modules.values()],
+    ]
+    dangling = []
+    for ref in sorted(set().union(*(_references(v) for v in values))):
+        parts = ref.split(".")
+        if parts[0] == "var":
+            ok = parts[1] in stack.variables
+        elif parts[0] == "local":
+            ok = parts[1] in stack.locals
+        elif parts[0] == "module" and len(parts) == 3:
+            ok = False  # an output the module does not declare stays unresolved
+        elif parts[0] == "module":
+            table = stack.data if parts[2] == "data" else stack.resources
+            rtype, name = parts[-2:]
+            ok = (rtype, f"module.{parts[1]}.{name}") in table
+        else:
+            table = stack.data if parts[0] == "data" else stack.resources
+            ok = tuple(parts[-2:]) in table
+        if not ok:
+            dangling.append(ref)
+    return dangling
+
+
+def test_every_reference_resolves(stack: Stack) -> None:
+    # What `terraform validate` would say first, without a provider: with
+    # the modules instantiated, every variable, local and resource a value
+    # names is declared (a module output that does not exist stays a
+    # `module.M.name` reference and fails here too).
+    assert _dangling(stack) == []
+
+
+def test_the_reference_check_finds_a_dangling_one(stack: Stack) -> None:
+    broken = copy.deepcopy(stack)
+    body = broken.resources[("aws_lambda_function", "module.worker.this")]
+    body["timeout"] = "${var.worker_timeout}"
+    body["role"] = "${module.worker.aws_iam_role.that.arn}"
+    broken.outputs["x"] = {"value": "${module.worker.role}"}
+    assert _dangling(broken) == ["module.worker.aws_iam_role.that", "module.worker.role", "var.worker_timeout"]
