@@ -1,4 +1,6 @@
-# drift-detection: the whole system in one root stack.
+# drift-detection: the whole system in one root stack, wired from the
+# modules in modules/ (function, storage, alerting, config-recorder,
+# dashboard); moved.tf maps the addresses of the former single-file stack.
 #
 # An EventBridge schedule (and on-demand invocations) starts the Python
 # orchestrator, which fans out to the Rust worker once per workspace. The
@@ -50,10 +52,7 @@ locals {
 
   # Names used in more than one place. Every name is
   # drift-detection-<component>-<suffix>.
-  worker_function_name       = "drift-detection-worker-${var.environment_suffix}"
-  orchestrator_function_name = "drift-detection-orchestrator-${var.environment_suffix}"
-  dead_letter_queue_name     = "drift-detection-dlq-${var.environment_suffix}"
-  dashboard_name             = "drift-detection-dashboard-${var.environment_suffix}"
+  dead_letter_queue_name = "drift-detection-dlq-${var.environment_suffix}"
 
   # The orchestrator's Powertools service name: the `service` dimension of its
   # metrics, which the alarms select on.
@@ -150,14 +149,14 @@ locals {
   # state buckets get s3:ListBucket so that a missing key is a 404, not a 403.
   workspace_source_arns = [for w in var.workspaces : "arn:${local.partition}:s3:::${trimprefix(w.source, "s3://")}"]
   workspace_bundle_arns = distinct(concat(
-    var.workspace_bundle_arns == null ? ["${aws_s3_bucket.this.arn}/bundles/*"] : var.workspace_bundle_arns,
+    var.workspace_bundle_arns == null ? ["${module.storage.bucket_arn}/bundles/*"] : var.workspace_bundle_arns,
     local.workspace_source_arns,
   ))
   state_bucket_arns = distinct([for a in var.state_object_arns : split("/", a)[0]])
   state_objects_by_bucket = {
     for b in local.state_bucket_arns : split(":::", b)[1] => [for a in var.state_object_arns : a if startswith(a, "${b}/")]
   }
-  lock_table_arns      = concat([for t in aws_dynamodb_table.state_lock : t.arn], var.state_lock_table_arns)
+  lock_table_arns      = concat(values(module.storage.lock_table_arns), var.state_lock_table_arns)
   inventory_object_arn = var.inventory_s3_uri == null ? null : "arn:${local.partition}:s3:::${trimprefix(var.inventory_s3_uri, "s3://")}"
 
   # Target accounts of the cross-account drift role, each with the external
@@ -352,143 +351,30 @@ resource "aws_kms_alias" "this" {
 }
 
 ################################################################################
-# Reports bucket
+# Reports bucket and state-lock tables
 ################################################################################
 
-resource "aws_s3_bucket" "this" {
-  # checkov:skip=CKV_AWS_18:Server access logs would need a second bucket that outlives this one; object access is audited by CloudTrail data events in the account trail.
-  # checkov:skip=CKV_AWS_144:Reports are regenerated every run; a replica in another region would survive `terraform destroy`, which this stack must not leave behind.
-  # checkov:skip=CKV2_AWS_62:Nothing consumes object events; alerts are published to SNS by the functions themselves.
-  bucket        = "drift-detection-reports-${var.environment_suffix}"
-  force_destroy = true
+module "storage" {
+  source = "./modules/storage"
+
+  environment_suffix                 = var.environment_suffix
+  kms_key_arn                        = aws_kms_key.this.arn
+  expiring_prefixes                  = local.expiring_prefixes
+  infrequent_access_days             = local.infrequent_access_at
+  glacier_ir_transition_days         = var.report_glacier_ir_transition_days
+  expiration_days                    = var.report_retention_days
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  policy_documents                   = [data.aws_iam_policy_document.bucket_config_delivery.json]
+  lock_tables                        = var.state_lock_tables
 }
 
-resource "aws_s3_bucket_ownership_controls" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.this.arn
-    }
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  # Reports, run summaries and Config snapshots: cheaper storage as they age,
-  # then gone.
-  dynamic "rule" {
-    for_each = toset(local.expiring_prefixes)
-
-    content {
-      id     = "age-out-${trimsuffix(rule.value, "/")}"
-      status = "Enabled"
-
-      filter {
-        prefix = rule.value
-      }
-
-      transition {
-        days          = local.infrequent_access_at
-        storage_class = "STANDARD_IA"
-      }
-
-      transition {
-        days          = var.report_glacier_ir_transition_days
-        storage_class = "GLACIER_IR"
-      }
-
-      expiration {
-        days = var.report_retention_days
-      }
-    }
-  }
-
-  # Whole bucket: old versions, dangling delete markers and failed uploads.
-  rule {
-    id     = "clean-up-versions-and-uploads"
-    status = "Enabled"
-
-    filter {}
-
-    noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_expiration_days
-    }
-
-    expiration {
-      expired_object_delete_marker = true
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-
-  # Lifecycle rules on noncurrent versions need versioning in place first.
-  depends_on = [aws_s3_bucket_versioning.this]
-
-  lifecycle {
-    precondition {
-      condition     = var.report_retention_days > var.report_glacier_ir_transition_days
-      error_message = "The report_retention_days must be greater than report_glacier_ir_transition_days."
-    }
-  }
-}
-
-data "aws_iam_policy_document" "bucket" {
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.this.arn,
-      "${aws_s3_bucket.this.arn}/*",
-    ]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-
+# AWS Config's delivery to the reports bucket, admitted by source account
+# (whether the recorder is this stack's or the account's own).
+data "aws_iam_policy_document" "bucket_config_delivery" {
   statement {
     sid       = "AWSConfigBucketPermissionsCheck"
     actions   = ["s3:GetBucketAcl"]
-    resources = [aws_s3_bucket.this.arn]
+    resources = [module.storage.bucket_arn]
 
     principals {
       type        = "Service"
@@ -505,7 +391,7 @@ data "aws_iam_policy_document" "bucket" {
   statement {
     sid       = "AWSConfigBucketExistenceCheck"
     actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.this.arn]
+    resources = [module.storage.bucket_arn]
 
     principals {
       type        = "Service"
@@ -522,7 +408,7 @@ data "aws_iam_policy_document" "bucket" {
   statement {
     sid       = "AWSConfigBucketDelivery"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.this.arn}/${local.config_prefix}/AWSLogs/${local.account_id}/Config/*"]
+    resources = ["${module.storage.bucket_arn}/${local.config_prefix}/AWSLogs/${local.account_id}/Config/*"]
 
     principals {
       type        = "Service"
@@ -541,184 +427,26 @@ data "aws_iam_policy_document" "bucket" {
       values   = [local.account_id]
     }
   }
-}
-
-resource "aws_s3_bucket_policy" "this" {
-  bucket = aws_s3_bucket.this.id
-  policy = data.aws_iam_policy_document.bucket.json
-
-  # S3 rejects a bucket policy while the public access block is being applied.
-  depends_on = [aws_s3_bucket_public_access_block.this]
-}
-
-################################################################################
-# State-lock tables
-################################################################################
-
-resource "aws_dynamodb_table" "state_lock" {
-  for_each = var.state_lock_tables
-
-  name                        = each.key == "default" ? "drift-detection-state-lock-${var.environment_suffix}" : "drift-detection-state-lock-${each.key}-${var.environment_suffix}"
-  billing_mode                = "PAY_PER_REQUEST"
-  hash_key                    = "LockID"
-  deletion_protection_enabled = false
-
-  attribute {
-    name = "LockID"
-    type = "S"
-  }
-
-  point_in_time_recovery {
-    enabled = true
-  }
-
-  server_side_encryption {
-    enabled     = true
-    kms_key_arn = aws_kms_key.this.arn
-  }
-
-  tags = each.value.tags
 }
 
 ################################################################################
 # AWS Config
 ################################################################################
 
-data "aws_iam_policy_document" "config_assume_role" {
-  statement {
-    actions = ["sts:AssumeRole"]
+module "config" {
+  source = "./modules/config-recorder"
 
-    principals {
-      type        = "Service"
-      identifiers = ["config.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "config" {
-  count = var.create_aws_config ? 1 : 0
-
-  name               = "drift-detection-config-${var.environment_suffix}"
-  description        = "AWS Config recorder of drift-detection-${var.environment_suffix}"
-  assume_role_policy = data.aws_iam_policy_document.config_assume_role.json
-}
-
-resource "aws_iam_role_policy_attachment" "config" {
-  count = var.create_aws_config ? 1 : 0
-
-  role       = aws_iam_role.config[0].name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWS_ConfigRole"
-}
-
-data "aws_iam_policy_document" "config_delivery" {
-  statement {
-    sid       = "DeliverToConfigPrefix"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.this.arn}/${local.config_prefix}/AWSLogs/${local.account_id}/*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "s3:x-amz-acl"
-      values   = ["bucket-owner-full-control"]
-    }
-  }
-
-  statement {
-    sid       = "CheckBucketAcl"
-    actions   = ["s3:GetBucketAcl"]
-    resources = [aws_s3_bucket.this.arn]
-  }
-
-  statement {
-    sid       = "EncryptDeliveries"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.this.arn]
-  }
-}
-
-resource "aws_iam_role_policy" "config" {
-  count = var.create_aws_config ? 1 : 0
-
-  name   = "drift-detection-config-delivery-${var.environment_suffix}"
-  role   = aws_iam_role.config[0].id
-  policy = data.aws_iam_policy_document.config_delivery.json
-}
-
-resource "aws_config_configuration_recorder" "this" {
-  # checkov:skip=CKV2_AWS_48:Scope is deliberately EC2, RDS and S3 (issue 5); recording every type, global IAM types included, would multiply the Config bill for resources drift-detection does not report on.
-  count = var.create_aws_config ? 1 : 0
-
-  name     = "drift-detection-config-recorder-${var.environment_suffix}"
-  role_arn = aws_iam_role.config[0].arn
-
-  recording_group {
-    all_supported                 = false
-    include_global_resource_types = false
-    resource_types                = local.config_resource_types
-
-    recording_strategy {
-      use_only = "INCLUSION_BY_RESOURCE_TYPES"
-    }
-  }
-}
-
-resource "aws_config_delivery_channel" "this" {
-  count = var.create_aws_config ? 1 : 0
-
-  name           = "drift-detection-config-delivery-${var.environment_suffix}"
-  s3_bucket_name = aws_s3_bucket.this.id
-  s3_key_prefix  = local.config_prefix
-  s3_kms_key_arn = aws_kms_key.this.arn
-
-  snapshot_delivery_properties {
-    delivery_frequency = var.config_snapshot_delivery_frequency
-  }
-
-  # Config needs the recorder first, and checks the bucket policy and its
-  # role's permissions when the channel is created.
-  depends_on = [
-    aws_config_configuration_recorder.this,
-    aws_s3_bucket_policy.this,
-    aws_iam_role_policy.config,
-    aws_iam_role_policy_attachment.config,
-  ]
-}
-
-resource "aws_config_configuration_recorder_status" "this" {
-  # checkov:skip=CKV2_AWS_45:The recorder it starts deliberately records only EC2, RDS and S3 types (issue 5), not all supported resources.
-  count = var.create_aws_config ? 1 : 0
-
-  name       = aws_config_configuration_recorder.this[0].name
-  is_enabled = true
-
-  # A recorder can only start once it has a delivery channel.
-  depends_on = [aws_config_delivery_channel.this]
-}
-
-resource "aws_config_config_rule" "this" {
-  for_each = local.config_rules
-
-  name        = "drift-detection-${each.key}-${var.environment_suffix}"
-  description = each.value.description
-
-  source {
-    owner             = "AWS"
-    source_identifier = each.value.identifier
-  }
-
-  scope {
-    compliance_resource_types = each.value.resource_types
-  }
-
-  # Rules need a running recorder; when it is ours, wait for it (with
-  # create_aws_config = false the account's existing recorder is used).
-  depends_on = [aws_config_configuration_recorder_status.this]
+  enabled                     = var.create_aws_config
+  environment_suffix          = var.environment_suffix
+  partition                   = local.partition
+  account_id                  = local.account_id
+  bucket_name                 = module.storage.bucket_name_with_policy
+  bucket_arn                  = module.storage.bucket_arn
+  key_prefix                  = local.config_prefix
+  kms_key_arn                 = aws_kms_key.this.arn
+  snapshot_delivery_frequency = var.config_snapshot_delivery_frequency
+  resource_types              = local.config_resource_types
+  rules                       = local.config_rules
 }
 
 ################################################################################
@@ -760,112 +488,15 @@ resource "aws_sqs_queue_policy" "this" {
 # Alert topic
 ################################################################################
 
-resource "aws_sns_topic" "this" {
-  name              = "drift-detection-alerts-${var.environment_suffix}"
-  display_name      = "Drift detection alerts (${var.environment_suffix})"
-  kms_master_key_id = aws_kms_key.this.arn
-}
+module "alerting" {
+  source = "./modules/alerting"
 
-data "aws_iam_policy_document" "topic" {
-  statement {
-    sid       = "FunctionsPublish"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.this.arn]
-
-    principals {
-      type        = "AWS"
-      identifiers = [aws_iam_role.worker.arn, aws_iam_role.orchestrator.arn]
-    }
-  }
-
-  statement {
-    sid       = "CloudWatchAlarmsPublish"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.this.arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = [local.alarm_arn_pattern]
-    }
-  }
-
-  # No other IAM principal publishes, whatever its own policies allow. Service
-  # principals carry no aws:PrincipalArn and are not affected.
-  statement {
-    sid       = "DenyPublishFromOtherPrincipals"
-    effect    = "Deny"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.this.arn]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Null"
-      variable = "aws:PrincipalArn"
-      values   = ["false"]
-    }
-
-    condition {
-      test     = "StringNotEquals"
-      variable = "aws:PrincipalArn"
-      values   = [aws_iam_role.worker.arn, aws_iam_role.orchestrator.arn]
-    }
-  }
-}
-
-resource "aws_sns_topic_policy" "this" {
-  arn    = aws_sns_topic.this.arn
-  policy = data.aws_iam_policy_document.topic.json
-}
-
-resource "aws_sns_topic_subscription" "email" {
-  for_each = toset(var.alert_emails)
-
-  topic_arn = aws_sns_topic.this.arn
-  protocol  = "email"
-  endpoint  = each.value
-}
-
-################################################################################
-# Lambda: shared
-################################################################################
-
-data "aws_iam_policy_document" "lambda_assume_role" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_cloudwatch_log_group" "worker" {
-  name              = "/aws/lambda/${local.worker_function_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
-}
-
-resource "aws_cloudwatch_log_group" "orchestrator" {
-  name              = "/aws/lambda/${local.orchestrator_function_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  environment_suffix  = var.environment_suffix
+  kms_key_arn         = aws_kms_key.this.arn
+  account_id          = local.account_id
+  alarm_arn_pattern   = local.alarm_arn_pattern
+  publisher_role_arns = [module.worker.role_arn, module.orchestrator.role_arn]
+  emails              = var.alert_emails
 }
 
 ################################################################################
@@ -881,29 +512,19 @@ resource "aws_lambda_layer_version" "terraform" {
   compatible_architectures = ["arm64"]
 }
 
-resource "aws_iam_role" "worker" {
-  name               = "drift-detection-worker-${var.environment_suffix}"
-  description        = "Execution role of ${local.worker_function_name}"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume_role.json
-}
-
+# The worker's own statements; the function module adds its logs, traces,
+# the stack key and the dead-letter queue.
 data "aws_iam_policy_document" "worker" {
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.worker.arn}:*"]
-  }
-
   statement {
     sid       = "ReadWriteDriftReports"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${aws_s3_bucket.this.arn}/${local.report_prefix}/*"]
+    resources = ["${module.storage.bucket_arn}/${local.report_prefix}/*"]
   }
 
   statement {
     sid       = "ListDriftReports"
     actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.this.arn]
+    resources = [module.storage.bucket_arn]
 
     condition {
       test     = "StringLike"
@@ -967,116 +588,55 @@ data "aws_iam_policy_document" "worker" {
   statement {
     sid       = "PublishAlerts"
     actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.this.arn]
-  }
-
-  statement {
-    sid       = "UseStackKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.this.arn]
-  }
-
-  statement {
-    sid       = "SendFailedInvocations"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.this.arn]
-  }
-
-  # X-Ray has no resource-level permissions: Resource "*", held to this region.
-  statement {
-    sid       = "WriteTraces"
-    actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
-    resources = ["*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = [local.region]
-    }
+    resources = [module.alerting.topic_arn]
   }
 }
 
-resource "aws_iam_role_policy" "worker" {
-  name   = "drift-detection-worker-${var.environment_suffix}"
-  role   = aws_iam_role.worker.id
-  policy = data.aws_iam_policy_document.worker.json
+module "worker" {
+  source = "./modules/function"
 
-  lifecycle {
-    precondition {
-      condition     = length(setsubtract(compact([for w in var.workspaces : w.role_arn]), var.cross_account_role_arns)) == 0
-      error_message = "Every role_arn in workspaces must also be listed in cross_account_role_arns, or the worker cannot assume it."
-    }
-  }
-}
+  component          = "worker"
+  environment_suffix = var.environment_suffix
+  description        = "drift-detection worker: runs Terraform against one workspace and reports drift"
 
-resource "aws_lambda_function" "worker" {
-  # checkov:skip=CKV_AWS_116:Failed async invocations go to the on-failure destination (aws_lambda_function_event_invoke_config.worker), which records the error as well as the event; a DLQ as well would duplicate every failure.
-  # checkov:skip=CKV_AWS_117:The worker only calls AWS APIs and the Terraform registry; a VPC would need NAT gateways, adding cost without narrowing access, which IAM already scopes.
-  # checkov:skip=CKV_AWS_272:The zip is built locally by cargo-lambda and uploaded directly; code signing needs AWS Signer and S3-hosted signed artefacts, outside this stack.
-  function_name = local.worker_function_name
-  description   = "drift-detection worker: runs Terraform against one workspace and reports drift"
-  role          = aws_iam_role.worker.arn
+  runtime                = "provided.al2023"
+  handler                = "bootstrap"
+  filename               = local.worker_zip_path
+  source_code_hash       = filebase64sha256(local.worker_zip_path)
+  layers                 = [aws_lambda_layer_version.terraform.arn]
+  timeout                = var.worker_timeout_seconds
+  memory_size            = var.worker_memory_size
+  ephemeral_storage_size = var.worker_ephemeral_storage_size
+  reserved_concurrency   = var.worker_reserved_concurrency
 
-  runtime          = "provided.al2023"
-  handler          = "bootstrap"
-  architectures    = ["arm64"]
-  filename         = local.worker_zip_path
-  source_code_hash = filebase64sha256(local.worker_zip_path)
-  layers           = [aws_lambda_layer_version.terraform.arn]
-
-  timeout                        = var.worker_timeout_seconds
-  memory_size                    = var.worker_memory_size
-  reserved_concurrent_executions = var.worker_reserved_concurrency
-  kms_key_arn                    = aws_kms_key.this.arn
-
-  ephemeral_storage {
-    size = var.worker_ephemeral_storage_size
+  environment_variables = {
+    REPORT_BUCKET      = module.storage.bucket_name
+    REPORT_KMS_KEY_ARN = aws_kms_key.this.arn
+    SNS_TOPIC_ARN      = module.alerting.topic_arn
+    METRICS_NAMESPACE  = var.metrics_namespace
+    TERRAFORM_PATH     = "/opt/bin/terraform"
+    LOG_LEVEL          = lower(var.log_level)
   }
 
-  environment {
-    variables = {
-      REPORT_BUCKET      = aws_s3_bucket.this.id
-      REPORT_KMS_KEY_ARN = aws_kms_key.this.arn
-      SNS_TOPIC_ARN      = aws_sns_topic.this.arn
-      METRICS_NAMESPACE  = var.metrics_namespace
-      TERRAFORM_PATH     = "/opt/bin/terraform"
-      LOG_LEVEL          = lower(var.log_level)
-    }
-  }
+  kms_key_arn                = aws_kms_key.this.arn
+  log_retention_days         = var.log_retention_days
+  tracing_mode               = var.tracing_mode
+  policy_documents           = [data.aws_iam_policy_document.worker.json]
+  on_failure_destination_arn = aws_sqs_queue.this.arn
+  maximum_retry_attempts     = var.worker_maximum_retry_attempts
+  maximum_event_age_seconds  = var.async_maximum_event_age_seconds
+  alarm_topic_arn            = module.alerting.topic_arn
 
-  logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.worker.name
-  }
-
-  tracing_config {
-    mode = var.tracing_mode
-  }
-
-  # The role must be able to write logs before the first invocation.
-  depends_on = [aws_iam_role_policy.worker]
-
-  lifecycle {
-    precondition {
+  preconditions = [
+    {
       condition     = var.worker_reserved_concurrency == -1 || var.worker_reserved_concurrency >= var.max_concurrency
       error_message = "The worker_reserved_concurrency must be -1 or at least max_concurrency, or the orchestrator's fan-out is throttled."
-    }
-  }
-}
-
-resource "aws_lambda_function_event_invoke_config" "worker" {
-  function_name                = aws_lambda_function.worker.function_name
-  maximum_retry_attempts       = var.worker_maximum_retry_attempts
-  maximum_event_age_in_seconds = var.async_maximum_event_age_seconds
-
-  destination_config {
-    on_failure {
-      destination = aws_sqs_queue.this.arn
-    }
-  }
-
-  # Lambda checks that the role may send to the destination when saving this.
-  depends_on = [aws_iam_role_policy.worker]
+    },
+    {
+      condition     = length(setsubtract(compact([for w in var.workspaces : w.role_arn]), var.cross_account_role_arns)) == 0
+      error_message = "Every role_arn in workspaces must also be listed in cross_account_role_arns, or the worker cannot assume it."
+    },
+  ]
 }
 
 ################################################################################
@@ -1110,23 +670,13 @@ resource "aws_lambda_layer_version" "orchestrator" {
   compatible_architectures = ["arm64"]
 }
 
-resource "aws_iam_role" "orchestrator" {
-  name               = "drift-detection-orchestrator-${var.environment_suffix}"
-  description        = "Execution role of ${local.orchestrator_function_name}"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume_role.json
-}
-
+# The orchestrator's own statements; the function module adds its logs,
+# traces, the stack key and the dead-letter queue.
 data "aws_iam_policy_document" "orchestrator" {
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.orchestrator.arn}:*"]
-  }
-
   statement {
     sid       = "InvokeWorker"
     actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.worker.arn]
+    resources = [module.worker.function_arn]
   }
 
   dynamic "statement" {
@@ -1144,13 +694,13 @@ data "aws_iam_policy_document" "orchestrator" {
   statement {
     sid       = "ReadWriteRunSummaries"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${aws_s3_bucket.this.arn}/${local.run_prefix}/*"]
+    resources = ["${module.storage.bucket_arn}/${local.run_prefix}/*"]
   }
 
   statement {
     sid       = "ListRunSummaries"
     actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.this.arn]
+    resources = [module.storage.bucket_arn]
 
     condition {
       test     = "StringLike"
@@ -1162,114 +712,58 @@ data "aws_iam_policy_document" "orchestrator" {
   statement {
     sid       = "PublishAlerts"
     actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.this.arn]
-  }
-
-  statement {
-    sid       = "UseStackKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.this.arn]
-  }
-
-  statement {
-    sid       = "SendFailedInvocations"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.this.arn]
-  }
-
-  # X-Ray has no resource-level permissions: Resource "*", held to this region.
-  statement {
-    sid       = "WriteTraces"
-    actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
-    resources = ["*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = [local.region]
-    }
+    resources = [module.alerting.topic_arn]
   }
 }
 
-resource "aws_iam_role_policy" "orchestrator" {
-  name   = "drift-detection-orchestrator-${var.environment_suffix}"
-  role   = aws_iam_role.orchestrator.id
-  policy = data.aws_iam_policy_document.orchestrator.json
-}
+module "orchestrator" {
+  source = "./modules/function"
 
-resource "aws_lambda_function" "orchestrator" {
-  # checkov:skip=CKV_AWS_116:Failed async invocations go to the on-failure destination (aws_lambda_function_event_invoke_config.orchestrator) and undeliverable schedules to the rule target's DLQ, both the same encrypted queue; a function DLQ as well would duplicate every failure.
-  # checkov:skip=CKV_AWS_117:The orchestrator only calls AWS APIs; a VPC would need NAT gateways or endpoints and add cost without narrowing access, which IAM already scopes.
-  # checkov:skip=CKV_AWS_272:The zip is built from lib/lambda by archive_file and uploaded directly; code signing needs AWS Signer and S3-hosted signed artefacts, outside this stack.
-  function_name = local.orchestrator_function_name
-  description   = "drift-detection orchestrator: fans out to the worker per workspace and summarises the run"
-  role          = aws_iam_role.orchestrator.arn
+  component          = "orchestrator"
+  environment_suffix = var.environment_suffix
+  description        = "drift-detection orchestrator: fans out to the worker per workspace and summarises the run"
 
-  runtime          = "python3.11"
-  handler          = "orchestrator.handler"
-  architectures    = ["arm64"]
-  filename         = data.archive_file.orchestrator.output_path
-  source_code_hash = data.archive_file.orchestrator.output_base64sha256
-  layers           = [aws_lambda_layer_version.orchestrator.arn]
+  runtime              = "python3.11"
+  handler              = "orchestrator.handler"
+  filename             = data.archive_file.orchestrator.output_path
+  source_code_hash     = data.archive_file.orchestrator.output_base64sha256
+  layers               = [aws_lambda_layer_version.orchestrator.arn]
+  timeout              = var.orchestrator_timeout_seconds
+  memory_size          = var.orchestrator_memory_size
+  reserved_concurrency = var.orchestrator_reserved_concurrency
 
-  timeout                        = var.orchestrator_timeout_seconds
-  memory_size                    = var.orchestrator_memory_size
-  reserved_concurrent_executions = var.orchestrator_reserved_concurrency
-  kms_key_arn                    = aws_kms_key.this.arn
-
-  environment {
-    variables = {
-      WORKER_FUNCTION_ARN          = aws_lambda_function.worker.arn
-      REPORT_BUCKET                = aws_s3_bucket.this.id
-      SNS_TOPIC_ARN                = aws_sns_topic.this.arn
-      INVENTORY_S3_URI             = var.inventory_s3_uri == null ? "" : var.inventory_s3_uri
-      WORKSPACES_JSON              = var.inventory_s3_uri == null ? jsonencode(var.workspaces) : ""
-      MAX_CONCURRENCY              = tostring(var.max_concurrency)
-      WORKER_TIMEOUT_SECONDS       = tostring(var.worker_timeout_seconds)
-      POWERTOOLS_SERVICE_NAME      = local.orchestrator_service_name
-      POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-      LOG_LEVEL                    = var.log_level == "WARN" ? "WARNING" : var.log_level
-    }
+  environment_variables = {
+    WORKER_FUNCTION_ARN          = module.worker.function_arn
+    REPORT_BUCKET                = module.storage.bucket_name
+    SNS_TOPIC_ARN                = module.alerting.topic_arn
+    INVENTORY_S3_URI             = var.inventory_s3_uri == null ? "" : var.inventory_s3_uri
+    WORKSPACES_JSON              = var.inventory_s3_uri == null ? jsonencode(var.workspaces) : ""
+    MAX_CONCURRENCY              = tostring(var.max_concurrency)
+    WORKER_TIMEOUT_SECONDS       = tostring(var.worker_timeout_seconds)
+    POWERTOOLS_SERVICE_NAME      = local.orchestrator_service_name
+    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+    LOG_LEVEL                    = var.log_level == "WARN" ? "WARNING" : var.log_level
   }
 
-  logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.orchestrator.name
-  }
+  kms_key_arn                = aws_kms_key.this.arn
+  log_retention_days         = var.log_retention_days
+  tracing_mode               = var.tracing_mode
+  policy_documents           = [data.aws_iam_policy_document.orchestrator.json]
+  on_failure_destination_arn = aws_sqs_queue.this.arn
+  maximum_retry_attempts     = var.orchestrator_maximum_retry_attempts
+  maximum_event_age_seconds  = var.async_maximum_event_age_seconds
+  alarm_topic_arn            = module.alerting.topic_arn
 
-  tracing_config {
-    mode = var.tracing_mode
-  }
-
-  # The role must be able to write logs before the first invocation.
-  depends_on = [aws_iam_role_policy.orchestrator]
-
-  lifecycle {
-    precondition {
+  preconditions = [
+    {
       condition     = var.orchestrator_timeout_seconds >= var.worker_timeout_seconds + 60
       error_message = "The orchestrator_timeout_seconds must be at least worker_timeout_seconds + 60: a check starts only while the orchestrator can wait out the worker's whole timeout plus 35 s for its summary and alerts, and it needs a few seconds to start."
-    }
-
-    precondition {
+    },
+    {
       condition     = var.inventory_s3_uri == null || length(var.workspaces) == 0
       error_message = "Set either workspaces or inventory_s3_uri, not both: the orchestrator reads exactly one inventory."
-    }
-  }
-}
-
-resource "aws_lambda_function_event_invoke_config" "orchestrator" {
-  function_name                = aws_lambda_function.orchestrator.function_name
-  maximum_retry_attempts       = var.orchestrator_maximum_retry_attempts
-  maximum_event_age_in_seconds = var.async_maximum_event_age_seconds
-
-  destination_config {
-    on_failure {
-      destination = aws_sqs_queue.this.arn
-    }
-  }
-
-  # Lambda checks that the role may send to the destination when saving this.
-  depends_on = [aws_iam_role_policy.orchestrator]
+    },
+  ]
 }
 
 ################################################################################
@@ -1286,7 +780,7 @@ resource "aws_cloudwatch_event_rule" "this" {
 resource "aws_cloudwatch_event_target" "this" {
   rule      = aws_cloudwatch_event_rule.this.name
   target_id = "orchestrator"
-  arn       = aws_lambda_function.orchestrator.arn
+  arn       = module.orchestrator.function_arn
 
   retry_policy {
     maximum_retry_attempts       = var.schedule_maximum_retry_attempts
@@ -1304,7 +798,7 @@ resource "aws_cloudwatch_event_target" "this" {
 resource "aws_lambda_permission" "schedule" {
   statement_id  = "AllowDriftDetectionSchedule"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.orchestrator.function_name
+  function_name = module.orchestrator.function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.this.arn
 }
@@ -1324,7 +818,7 @@ data "aws_iam_policy_document" "cross_account_trust" {
 
     principals {
       type        = "AWS"
-      identifiers = [aws_iam_role.worker.arn]
+      identifiers = [module.worker.role_arn]
     }
 
     condition {
@@ -1356,7 +850,7 @@ data "aws_iam_policy_document" "state_bucket_access" {
 
     principals {
       type        = "AWS"
-      identifiers = concat([aws_iam_role.worker.arn], var.cross_account_role_arns)
+      identifiers = concat([module.worker.role_arn], var.cross_account_role_arns)
     }
   }
 
@@ -1367,7 +861,7 @@ data "aws_iam_policy_document" "state_bucket_access" {
 
     principals {
       type        = "AWS"
-      identifiers = concat([aws_iam_role.worker.arn], var.cross_account_role_arns)
+      identifiers = concat([module.worker.role_arn], var.cross_account_role_arns)
     }
   }
 }
@@ -1384,124 +878,31 @@ data "terraform_remote_state" "this" {
 # Dashboard
 ################################################################################
 
-resource "aws_cloudwatch_dashboard" "this" {
-  dashboard_name = local.dashboard_name
+module "dashboard" {
+  source = "./modules/dashboard"
 
-  dashboard_body = jsonencode({
-    widgets = concat(
-      # Worker metrics (dimensions Environment, Workspace), one line per
-      # environment: the sum over that environment's workspaces.
-      [
-        for i, m in local.dashboard_drift_metrics : {
-          type   = "metric"
-          x      = (i % 2) * 12
-          y      = floor(i / 2) * 6
-          width  = 12
-          height = 6
-          properties = {
-            title   = m.title
-            region  = local.region
-            view    = "timeSeries"
-            stacked = false
-            period  = 3600
-            yAxis   = { left = { min = 0 } }
-            metrics = [
-              for j, env in var.dashboard_environments : [{
-                id         = "e${j}"
-                label      = env
-                expression = "SUM(SEARCH('{${var.metrics_namespace},Environment,Workspace} MetricName=\"${m.metric}\" Environment=\"${env}\"', 'Maximum', 3600))"
-              }]
-            ]
-          }
-        }
-      ],
-      [
-        {
-          type   = "metric"
-          x      = 0
-          y      = 12
-          width  = 8
-          height = 6
-          properties = {
-            title   = "Orchestrator runs"
-            region  = local.region
-            view    = "timeSeries"
-            stacked = false
-            period  = 3600
-            stat    = "Sum"
-            metrics = [
-              [var.metrics_namespace, "WorkspacesChecked", "service", local.orchestrator_service_name, { label = "Workspaces checked" }],
-              [var.metrics_namespace, "WorkspacesDrifted", "service", local.orchestrator_service_name, { label = "Workspaces drifted" }],
-              [var.metrics_namespace, "CriticalDrift", "service", local.orchestrator_service_name, { label = "Critical drift" }],
-              [var.metrics_namespace, "DetectionErrors", "service", local.orchestrator_service_name, { label = "Detection errors" }],
-            ]
-          }
-        },
-        {
-          type   = "metric"
-          x      = 8
-          y      = 12
-          width  = 8
-          height = 6
-          properties = {
-            title   = "Worker duration (ms)"
-            region  = local.region
-            view    = "timeSeries"
-            stacked = false
-            period  = 3600
-            metrics = [
-              ["AWS/Lambda", "Duration", "FunctionName", aws_lambda_function.worker.function_name, { stat = "p50", label = "p50" }],
-              ["AWS/Lambda", "Duration", "FunctionName", aws_lambda_function.worker.function_name, { stat = "p90", label = "p90" }],
-              ["AWS/Lambda", "Duration", "FunctionName", aws_lambda_function.worker.function_name, { stat = "Maximum", label = "max" }],
-            ]
-          }
-        },
-        {
-          type   = "metric"
-          x      = 16
-          y      = 12
-          width  = 8
-          height = 6
-          properties = {
-            title   = "Lambda errors and throttles"
-            region  = local.region
-            view    = "timeSeries"
-            stacked = false
-            period  = 300
-            stat    = "Sum"
-            metrics = [
-              ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.worker.function_name, { label = "worker errors" }],
-              ["AWS/Lambda", "Throttles", "FunctionName", aws_lambda_function.worker.function_name, { label = "worker throttles" }],
-              ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.orchestrator.function_name, { label = "orchestrator errors" }],
-              ["AWS/Lambda", "Throttles", "FunctionName", aws_lambda_function.orchestrator.function_name, { label = "orchestrator throttles" }],
-            ]
-          }
-        },
-        {
-          type   = "log"
-          x      = 0
-          y      = 18
-          width  = 24
-          height = 8
-          properties = {
-            title  = "Latest critical drift"
-            region = local.region
-            view   = "table"
-            query  = "SOURCE '${aws_cloudwatch_log_group.worker.name}' | fields @timestamp, environment, workspace, address, rule, report_key | filter event = \"critical_drift\" | sort @timestamp desc | limit 50"
-          }
-        },
-      ],
-    )
-  })
+  environment_suffix        = var.environment_suffix
+  region                    = local.region
+  metrics_namespace         = var.metrics_namespace
+  environments              = var.dashboard_environments
+  drift_metrics             = local.dashboard_drift_metrics
+  orchestrator_service_name = local.orchestrator_service_name
+  worker_function_name      = module.worker.function_name
+  worker_log_group_name     = module.worker.log_group_name
+  functions = [
+    { label = "worker", function_name = module.worker.function_name },
+    { label = "orchestrator", function_name = module.orchestrator.function_name },
+  ]
 }
 
 ################################################################################
-# Alarms (all notify the alert topic)
+# Stack alarms (all notify the alert topic; each function module has its own
+# errors alarm)
 ################################################################################
 
 resource "aws_cloudwatch_metric_alarm" "critical_drift" {
   alarm_name          = "drift-detection-critical-drift-${var.environment_suffix}"
-  alarm_description   = "A drift-detection run found critical drift. The latest critical items are on the ${local.dashboard_name} dashboard."
+  alarm_description   = "A drift-detection run found critical drift. The latest critical items are on the ${module.dashboard.dashboard_name} dashboard."
   namespace           = var.metrics_namespace
   metric_name         = "CriticalDrift"
   dimensions          = { service = local.orchestrator_service_name }
@@ -1511,40 +912,8 @@ resource "aws_cloudwatch_metric_alarm" "critical_drift" {
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.this.arn]
-  ok_actions          = [aws_sns_topic.this.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "worker_errors" {
-  alarm_name          = "drift-detection-worker-errors-${var.environment_suffix}"
-  alarm_description   = "The drift-detection worker failed (Lambda Errors > 0)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.worker.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.this.arn]
-  ok_actions          = [aws_sns_topic.this.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "orchestrator_errors" {
-  alarm_name          = "drift-detection-orchestrator-errors-${var.environment_suffix}"
-  alarm_description   = "The drift-detection orchestrator failed (Lambda Errors > 0)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.orchestrator.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.this.arn]
-  ok_actions          = [aws_sns_topic.this.arn]
+  alarm_actions       = [module.alerting.topic_arn]
+  ok_actions          = [module.alerting.topic_arn]
 }
 
 resource "aws_cloudwatch_metric_alarm" "missed_run" {
@@ -1560,8 +929,8 @@ resource "aws_cloudwatch_metric_alarm" "missed_run" {
   threshold           = 1
   comparison_operator = "LessThanThreshold"
   treat_missing_data  = "breaching"
-  alarm_actions       = [aws_sns_topic.this.arn]
-  ok_actions          = [aws_sns_topic.this.arn]
+  alarm_actions       = [module.alerting.topic_arn]
+  ok_actions          = [module.alerting.topic_arn]
 }
 
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {
@@ -1576,6 +945,6 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.this.arn]
-  ok_actions          = [aws_sns_topic.this.arn]
+  alarm_actions       = [module.alerting.topic_arn]
+  ok_actions          = [module.alerting.topic_arn]
 }

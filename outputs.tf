@@ -4,22 +4,22 @@
 
 output "reports_bucket_name" {
   description = "Name of the reports bucket (drift reports under `drift-reports/`, run summaries under `runs/`, AWS Config under `config/`, bundles under `bundles/`)."
-  value       = try(aws_s3_bucket.this.id, null)
+  value       = module.storage.bucket_name
 }
 
 output "reports_bucket_arn" {
   description = "ARN of the reports bucket."
-  value       = try(aws_s3_bucket.this.arn, null)
+  value       = module.storage.bucket_arn
 }
 
 output "kms_key_arn" {
   description = "ARN of the customer-managed KMS key encrypting the bucket, lock tables, topic, queue, logs and Lambda environment."
-  value       = try(aws_kms_key.this.arn, null)
+  value       = aws_kms_key.this.arn
 }
 
 output "kms_key_alias" {
   description = "Alias of the KMS key."
-  value       = try(aws_kms_alias.this.name, null)
+  value       = aws_kms_alias.this.name
 }
 
 ################################################################################
@@ -28,12 +28,12 @@ output "kms_key_alias" {
 
 output "state_lock_table_names" {
   description = "Names of the DynamoDB state-lock tables, keyed by workspace group (use as `dynamodb_table` in S3 backends)."
-  value       = { for k, t in aws_dynamodb_table.state_lock : k => t.name }
+  value       = module.storage.lock_table_names
 }
 
 output "state_lock_table_arns" {
   description = "ARNs of the DynamoDB state-lock tables, keyed by workspace group."
-  value       = { for k, t in aws_dynamodb_table.state_lock : k => t.arn }
+  value       = module.storage.lock_table_arns
 }
 
 ################################################################################
@@ -42,42 +42,42 @@ output "state_lock_table_arns" {
 
 output "worker_function_name" {
   description = "Name of the Rust worker Lambda function."
-  value       = try(aws_lambda_function.worker.function_name, null)
+  value       = module.worker.function_name
 }
 
 output "worker_function_arn" {
   description = "ARN of the Rust worker Lambda function."
-  value       = try(aws_lambda_function.worker.arn, null)
+  value       = module.worker.function_arn
 }
 
 output "worker_role_arn" {
   description = "ARN of the worker's execution role: the principal target accounts trust and state buckets grant read to."
-  value       = try(aws_iam_role.worker.arn, null)
+  value       = module.worker.role_arn
 }
 
 output "orchestrator_function_name" {
   description = "Name of the Python orchestrator Lambda function (invoke it for an on-demand run)."
-  value       = try(aws_lambda_function.orchestrator.function_name, null)
+  value       = module.orchestrator.function_name
 }
 
 output "orchestrator_function_arn" {
   description = "ARN of the Python orchestrator Lambda function."
-  value       = try(aws_lambda_function.orchestrator.arn, null)
+  value       = module.orchestrator.function_arn
 }
 
 output "orchestrator_role_arn" {
   description = "ARN of the orchestrator's execution role."
-  value       = try(aws_iam_role.orchestrator.arn, null)
+  value       = module.orchestrator.role_arn
 }
 
 output "terraform_layer_arn" {
   description = "ARN (with version) of the Terraform CLI layer."
-  value       = try(aws_lambda_layer_version.terraform.arn, null)
+  value       = aws_lambda_layer_version.terraform.arn
 }
 
 output "orchestrator_layer_arn" {
   description = "ARN (with version) of the orchestrator's dependency layer."
-  value       = try(aws_lambda_layer_version.orchestrator.arn, null)
+  value       = aws_lambda_layer_version.orchestrator.arn
 }
 
 ################################################################################
@@ -86,36 +86,38 @@ output "orchestrator_layer_arn" {
 
 output "schedule_rule_name" {
   description = "Name of the EventBridge rule that starts scheduled runs."
-  value       = try(aws_cloudwatch_event_rule.this.name, null)
+  value       = aws_cloudwatch_event_rule.this.name
 }
 
 output "sns_topic_arn" {
   description = "ARN of the KMS-encrypted drift alert topic."
-  value       = try(aws_sns_topic.this.arn, null)
+  value       = module.alerting.topic_arn
 }
 
 output "dead_letter_queue_url" {
   description = "URL of the dead-letter queue holding failed scheduled deliveries and asynchronous invocations."
-  value       = try(aws_sqs_queue.this.url, null)
+  value       = aws_sqs_queue.this.url
 }
 
 output "dead_letter_queue_arn" {
   description = "ARN of the dead-letter queue."
-  value       = try(aws_sqs_queue.this.arn, null)
+  value       = aws_sqs_queue.this.arn
 }
 
 ################################################################################
 # AWS Config
 ################################################################################
 
+# The recorder exists only with create_aws_config (the module's count); the
+# module's output is null without it, the one value here that can be absent.
 output "config_recorder_name" {
   description = "Name of the AWS Config recorder this stack created, or null when `create_aws_config` is false."
-  value       = try(aws_config_configuration_recorder.this[0].name, null)
+  value       = module.config.recorder_name
 }
 
 output "config_rule_names" {
   description = "Names of the managed AWS Config rules, keyed by rule."
-  value       = { for k, r in aws_config_config_rule.this : k => r.name }
+  value       = module.config.rule_names
 }
 
 ################################################################################
@@ -124,22 +126,22 @@ output "config_rule_names" {
 
 output "dashboard_name" {
   description = "Name of the CloudWatch dashboard."
-  value       = try(aws_cloudwatch_dashboard.this.dashboard_name, null)
+  value       = module.dashboard.dashboard_name
 }
 
 output "dashboard_url" {
   description = "Console URL of the CloudWatch dashboard."
-  value       = try("https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards/dashboard/${aws_cloudwatch_dashboard.this.dashboard_name}", null)
+  value       = "https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards/dashboard/${module.dashboard.dashboard_name}"
 }
 
 output "alarm_arns" {
   description = "ARNs of the CloudWatch alarms, keyed by purpose."
   value = {
-    critical_drift      = try(aws_cloudwatch_metric_alarm.critical_drift.arn, null)
-    worker_errors       = try(aws_cloudwatch_metric_alarm.worker_errors.arn, null)
-    orchestrator_errors = try(aws_cloudwatch_metric_alarm.orchestrator_errors.arn, null)
-    missed_run          = try(aws_cloudwatch_metric_alarm.missed_run.arn, null)
-    dead_letters        = try(aws_cloudwatch_metric_alarm.dead_letters.arn, null)
+    critical_drift      = aws_cloudwatch_metric_alarm.critical_drift.arn
+    worker_errors       = module.worker.errors_alarm_arn
+    orchestrator_errors = module.orchestrator.errors_alarm_arn
+    missed_run          = aws_cloudwatch_metric_alarm.missed_run.arn
+    dead_letters        = aws_cloudwatch_metric_alarm.dead_letters.arn
   }
 }
 

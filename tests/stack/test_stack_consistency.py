@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -68,10 +69,13 @@ README_DRAFT = Path(__file__).with_name("README-deploy-section.md")
 
 
 def function_environment(stack: Stack, function: str) -> dict[str, str]:
-    return stack.resource("aws_lambda_function", function)["environment"][0]["variables"]
+    variables: dict[str, str] = stack.resource("aws_lambda_function", f"module.{function}.this")["environment"][0][
+        "variables"
+    ]
+    return variables
 
 
-def read_by(files: list[Path], extract) -> set[str]:
+def read_by(files: list[Path], extract: Callable[[str], set[str]]) -> set[str]:
     found: set[str] = set()
     for f in files:
         found |= extract(f.read_text())
@@ -81,28 +85,28 @@ def read_by(files: list[Path], extract) -> set[str]:
 def test_worker_environment_covers_what_the_worker_reads(stack: Stack) -> None:
     wanted = WORKER_CONTRACT | read_by(worker_sources(), rust_env_vars)
     missing = wanted - set(function_environment(stack, "worker"))
-    assert not missing, f"worker reads {sorted(missing)} but main.tf does not set them"
+    assert not missing, f"worker reads {sorted(missing)} but the stack does not set them"
 
 
 def test_orchestrator_environment_covers_what_the_orchestrator_reads(stack: Stack) -> None:
     wanted = ORCHESTRATOR_CONTRACT | read_by(orchestrator_sources(), python_env_vars)
     missing = wanted - set(function_environment(stack, "orchestrator"))
-    assert not missing, f"orchestrator reads {sorted(missing)} but main.tf does not set them"
+    assert not missing, f"orchestrator reads {sorted(missing)} but the stack does not set them"
 
 
 def test_environment_values_are_wired_to_the_stack(stack: Stack) -> None:
     worker = function_environment(stack, "worker")
-    assert is_expr(worker["REPORT_BUCKET"], "aws_s3_bucket.this.id")
-    assert is_expr(worker["SNS_TOPIC_ARN"], "aws_sns_topic.this.arn")
+    assert is_expr(worker["REPORT_BUCKET"], "module.storage.aws_s3_bucket.this.id")
+    assert is_expr(worker["SNS_TOPIC_ARN"], "module.alerting.aws_sns_topic.this.arn")
     assert is_expr(worker["METRICS_NAMESPACE"], "var.metrics_namespace")
     assert stack.variables["metrics_namespace"]["default"] == "DriftDetection"
     assert worker["TERRAFORM_PATH"] == "/opt/bin/terraform"
     assert is_expr(worker["REPORT_KMS_KEY_ARN"], "aws_kms_key.this.arn")
     assert is_expr(worker["LOG_LEVEL"], "lower(var.log_level)")
     orchestrator = function_environment(stack, "orchestrator")
-    assert is_expr(orchestrator["WORKER_FUNCTION_ARN"], "aws_lambda_function.worker.arn")
-    assert is_expr(orchestrator["REPORT_BUCKET"], "aws_s3_bucket.this.id")
-    assert is_expr(orchestrator["SNS_TOPIC_ARN"], "aws_sns_topic.this.arn")
+    assert is_expr(orchestrator["WORKER_FUNCTION_ARN"], "module.worker.aws_lambda_function.this.arn")
+    assert is_expr(orchestrator["REPORT_BUCKET"], "module.storage.aws_s3_bucket.this.id")
+    assert is_expr(orchestrator["SNS_TOPIC_ARN"], "module.alerting.aws_sns_topic.this.arn")
     assert is_expr(orchestrator["WORKSPACES_JSON"], 'var.inventory_s3_uri == null ? jsonencode(var.workspaces) : ""')
     assert is_expr(orchestrator["MAX_CONCURRENCY"], "tostring(var.max_concurrency)")
     assert is_expr(orchestrator["WORKER_TIMEOUT_SECONDS"], "tostring(var.worker_timeout_seconds)")

@@ -1,7 +1,9 @@
 """IAM and resource policies: least privilege, exact actions, specific ARNs.
 
 Every policy in the stack is an `aws_iam_policy_document` (checked below), so
-reading those documents covers them all.
+reading those documents covers them all, the modules' as instantiated (see
+stack_hcl.py): a function's policy is the module's own statements merged
+with the document its call passes in `policy_documents`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from stack_hcl import Stack, blocks, is_expr
+from stack_hcl import Body, Stack, blocks, is_expr
 
 # Resource "*" is allowed only for actions that have no resource-level
 # permissions, and always with a condition.
@@ -19,21 +21,32 @@ STAR_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 KEY_POLICIES = {"kms"}
 
 # Deny statements may name a whole service: the wider a deny, the safer.
-WILDCARD_DENIES = {("bucket", "DenyInsecureTransport"): {"s3:*"}}
+WILDCARD_DENIES = {("module.storage.bucket", "DenyInsecureTransport"): {"s3:*"}}
+
+WORKER_ROLE = "${module.worker.aws_iam_role.this.arn}"
+ORCHESTRATOR_ROLE = "${module.orchestrator.aws_iam_role.this.arn}"
+BUCKET_ARN = "${module.storage.aws_s3_bucket.this.arn}"
+TOPIC_ARN = "${module.alerting.aws_sns_topic.this.arn}"
 
 
-def statements_by_sid(stack: Stack, document: str) -> dict[str, dict]:
-    return {s["sid"]: s for s in blocks(stack.data_source("aws_iam_policy_document", document), "statement")}
+def statements_by_sid(stack: Stack, document: str) -> dict[str, Body]:
+    """The document's statements with those of its source documents, by
+    sid; a sid twice would make AWS keep only one of them."""
+    statements = stack.document_statements(document)
+    sids = [s.get("sid") for s in statements]
+    assert len(sids) == len(set(sids)), f"{document}: duplicate sids {sids}"
+    return {s["sid"]: s for s in statements}
 
 
 def test_every_policy_is_a_policy_document(stack: Stack) -> None:
     for (rtype, name), body in stack.resources.items():
         for attr in ("policy", "assume_role_policy"):
             if attr in body:
-                assert re.fullmatch(r"\$\{data\.aws_iam_policy_document\.\w+\.json\}", body[attr]), (
+                assert re.fullmatch(r"\$\{(module\.\w+\.)?data\.aws_iam_policy_document\.\w+\.json\}", body[attr]), (
                     f"{rtype}.{name}.{attr}"
                 )
-    assert not re.search(r"\bStatement\b", stack.text["main.tf"]), "no hand-written JSON policies"
+    for path, text in stack.text.items():
+        assert not re.search(r"\bStatement\b", text), f"{path}: no hand-written JSON policies"
 
 
 def test_no_wildcard_actions(stack: Stack) -> None:
@@ -46,7 +59,7 @@ def test_no_wildcard_actions(stack: Stack) -> None:
             assert re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9*]+", action), f"{doc}: {action}"
             if "*" not in action:
                 continue
-            allowed = WILDCARD_DENIES.get((doc, st.get("sid")), set())
+            allowed = WILDCARD_DENIES.get((doc, str(st.get("sid"))), set())
             assert st.get("effect") == "Deny", f"{doc}/{st.get('sid')}: wildcard action {action} in an Allow"
             assert action in allowed, f"{doc}/{st.get('sid')}: wildcard action {action}"
 
@@ -88,9 +101,9 @@ def test_key_policy(stack: Stack) -> None:
 
 
 def test_worker_policy(stack: Stack) -> None:
-    st = statements_by_sid(stack, "worker")
-    assert st["WriteOwnLogs"]["resources"] == ["${aws_cloudwatch_log_group.worker.arn}:*"]
-    assert st["ReadWriteDriftReports"]["resources"] == ["${aws_s3_bucket.this.arn}/${local.report_prefix}/*"]
+    st = statements_by_sid(stack, "module.worker.this")
+    assert st["WriteOwnLogs"]["resources"] == ["${module.worker.aws_cloudwatch_log_group.this.arn}:*"]
+    assert st["ReadWriteDriftReports"]["resources"] == [BUCKET_ARN + "/${local.report_prefix}/*"]
     assert stack.locals["report_prefix"] == "drift-reports"
     assert sorted(st["ReadWriteDriftReports"]["actions"]) == ["s3:GetObject", "s3:PutObject"]
     assert st["ReadWorkspaceBundles"]["actions"] == ["s3:GetObject"]
@@ -104,46 +117,50 @@ def test_worker_policy(stack: Stack) -> None:
     assert is_expr(st["LockTerraformState"]["resources"], "local.lock_table_arns")
     assert st["AssumeCrossAccountDriftRoles"]["actions"] == ["sts:AssumeRole"]
     assert is_expr(st["AssumeCrossAccountDriftRoles"]["resources"], "var.cross_account_role_arns")
-    assert st["PublishAlerts"]["resources"] == ["${aws_sns_topic.this.arn}"]
+    assert st["PublishAlerts"]["resources"] == [TOPIC_ARN]
     assert st["UseStackKey"]["resources"] == ["${aws_kms_key.this.arn}"]
     assert sorted(st["UseStackKey"]["actions"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     # sts:AssumeRole appears nowhere else, and every workspace role is listed.
-    assumers = {d for d, s in stack.statements() if "sts:AssumeRole" in s["actions"] and not d.endswith("_assume_role")}
+    assumers = {d for d, s in stack.statements() if "sts:AssumeRole" in s["actions"] and not d.endswith("assume_role")}
     assert assumers == {"worker", "cross_account_trust"}
-    precondition = stack.resource("aws_iam_role_policy", "worker")["lifecycle"][0]["precondition"][0]["condition"]
+    assert stack.data_source("aws_iam_policy_document", "module.worker.this")["source_policy_documents"] == [
+        "${data.aws_iam_policy_document.worker.json}"
+    ]
+    function = stack.resource("aws_lambda_function", "module.worker.this")
+    precondition = function["lifecycle"][0]["precondition"][0]["condition"]
     assert "var.cross_account_role_arns" in precondition
     assert "w.role_arn" in precondition
 
 
 def test_orchestrator_policy(stack: Stack) -> None:
-    st = statements_by_sid(stack, "orchestrator")
-    assert st["WriteOwnLogs"]["resources"] == ["${aws_cloudwatch_log_group.orchestrator.arn}:*"]
+    st = statements_by_sid(stack, "module.orchestrator.this")
+    assert st["WriteOwnLogs"]["resources"] == ["${module.orchestrator.aws_cloudwatch_log_group.this.arn}:*"]
     assert st["InvokeWorker"]["actions"] == ["lambda:InvokeFunction"]
-    assert st["InvokeWorker"]["resources"] == ["${aws_lambda_function.worker.arn}"]
+    assert st["InvokeWorker"]["resources"] == ["${module.worker.aws_lambda_function.this.arn}"]
     assert st["ReadInventory"]["actions"] == ["s3:GetObject"]
     assert sorted(st["ReadWriteRunSummaries"]["actions"]) == ["s3:GetObject", "s3:PutObject"]
-    assert st["ReadWriteRunSummaries"]["resources"] == ["${aws_s3_bucket.this.arn}/${local.run_prefix}/*"]
+    assert st["ReadWriteRunSummaries"]["resources"] == [BUCKET_ARN + "/${local.run_prefix}/*"]
     assert st["ListRunSummaries"]["condition"][0]["values"] == ["${local.run_prefix}/*"]
     # Nothing else in the bucket: not the reports, not the bundles.
     for sid, s in st.items():
         for resource in s.get("resources", []):
-            if isinstance(resource, str) and resource.startswith("${aws_s3_bucket.this.arn}/"):
-                assert resource == "${aws_s3_bucket.this.arn}/${local.run_prefix}/*", sid
+            if isinstance(resource, str) and resource.startswith(BUCKET_ARN + "/"):
+                assert resource == BUCKET_ARN + "/${local.run_prefix}/*", sid
     assert stack.locals["run_prefix"] == "runs"
-    assert st["PublishAlerts"]["resources"] == ["${aws_sns_topic.this.arn}"]
+    assert st["PublishAlerts"]["resources"] == [TOPIC_ARN]
 
 
-@pytest.mark.parametrize("document", ["worker", "orchestrator"])
-def test_functions_write_only_their_own_logs(stack: Stack, document: str) -> None:
-    for st in blocks(stack.data_source("aws_iam_policy_document", document), "statement"):
+@pytest.mark.parametrize("function", ["worker", "orchestrator"])
+def test_functions_write_only_their_own_logs(stack: Stack, function: str) -> None:
+    for st in stack.document_statements(f"module.{function}.this"):
         if any(a.startswith("logs:") for a in st["actions"]):
             assert "logs:CreateLogGroup" not in st["actions"], "log groups are created by Terraform"
-            assert st["resources"] == [f"${{aws_cloudwatch_log_group.{document}.arn}}:*"]
+            assert st["resources"] == [f"${{module.{function}.aws_cloudwatch_log_group.this.arn}}:*"]
 
 
 def test_topic_policy_admits_only_the_two_roles_and_alarms(stack: Stack) -> None:
-    st = statements_by_sid(stack, "topic")
-    roles = ["${aws_iam_role.worker.arn}", "${aws_iam_role.orchestrator.arn}"]
+    st = statements_by_sid(stack, "module.alerting.topic")
+    roles = [WORKER_ROLE, ORCHESTRATOR_ROLE]
     assert st["FunctionsPublish"]["principals"][0]["identifiers"] == roles
     alarms = st["CloudWatchAlarmsPublish"]
     assert alarms["principals"][0]["identifiers"] == ["cloudwatch.amazonaws.com"]
@@ -166,9 +183,13 @@ def test_queue_policy_admits_only_the_schedule_rule(stack: Stack) -> None:
 
 
 def test_lambda_and_config_trust(stack: Stack) -> None:
-    (lambda_trust,) = blocks(stack.data_source("aws_iam_policy_document", "lambda_assume_role"), "statement")
-    assert lambda_trust["principals"][0]["identifiers"] == ["lambda.amazonaws.com"]
-    (config_trust,) = blocks(stack.data_source("aws_iam_policy_document", "config_assume_role"), "statement")
+    for function in ("worker", "orchestrator"):
+        trust = stack.data_source("aws_iam_policy_document", f"module.{function}.assume_role")
+        (lambda_trust,) = blocks(trust, "statement")
+        assert lambda_trust["principals"][0]["identifiers"] == ["lambda.amazonaws.com"]
+        role = stack.resource("aws_iam_role", f"module.{function}.this")
+        assert role["assume_role_policy"] == f"${{module.{function}.data.aws_iam_policy_document.assume_role.json}}"
+    (config_trust,) = blocks(stack.data_source("aws_iam_policy_document", "module.config.assume_role"), "statement")
     assert config_trust["principals"][0]["identifiers"] == ["config.amazonaws.com"]
     assert config_trust["condition"][0]["variable"] == "aws:SourceAccount"
 
@@ -177,7 +198,7 @@ def test_cross_account_documents(stack: Stack) -> None:
     trust = stack.data_source("aws_iam_policy_document", "cross_account_trust")
     (st,) = blocks(trust, "statement")
     assert st["actions"] == ["sts:AssumeRole"]
-    assert st["principals"][0] == {"type": "AWS", "identifiers": ["${aws_iam_role.worker.arn}"]}
+    assert st["principals"][0] == {"type": "AWS", "identifiers": [WORKER_ROLE]}
     assert st["condition"][0]["variable"] == "sts:ExternalId"
     assert "length(each.value) > 0" in trust["lifecycle"][0]["precondition"][0]["condition"]
     state = statements_by_sid(stack, "state_bucket_access")
@@ -187,7 +208,8 @@ def test_cross_account_documents(stack: Stack) -> None:
     # backend included, and as the worker role otherwise.
     for s in state.values():
         assert is_expr(
-            s["principals"][0]["identifiers"], "concat([aws_iam_role.worker.arn], var.cross_account_role_arns)"
+            s["principals"][0]["identifiers"],
+            "concat([module.worker.aws_iam_role.this.arn], var.cross_account_role_arns)",
         )
     remote = stack.data_source("terraform_remote_state", "this")
     assert is_expr(remote["for_each"], "var.remote_states")

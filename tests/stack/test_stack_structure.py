@@ -6,11 +6,12 @@ credentials or a network. See stack_hcl.py for the parsed shape.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 
 import pytest
-from stack_hcl import REPO, Stack, blocks, hcl_unescape, is_expr
+from stack_hcl import REPO, Body, Stack, blocks, hcl_unescape, is_expr
 
 # Every resource type the stack must contain (issue 5).
 REQUIRED_TYPES = {
@@ -215,17 +216,18 @@ def test_nothing_survives_destroy(stack: Stack) -> None:
     for (rtype, name), body in stack.resources.items():
         for lc in body.get("lifecycle", []):
             assert not lc.get("prevent_destroy"), f"{rtype}.{name}"
-    assert stack.resource("aws_s3_bucket", "this")["force_destroy"] is True
+    assert stack.resource("aws_s3_bucket", "module.storage.this")["force_destroy"] is True
     key = stack.resource("aws_kms_key", "this")
     assert key["deletion_window_in_days"] == 7, "minimum deletion window"
 
 
 def test_every_depends_on_is_commented(stack: Stack) -> None:
-    lines = stack.text["main.tf"].splitlines()
-    for i, line in enumerate(lines):
-        if re.match(r"\s*depends_on\s*=", line):
-            previous = next(p for p in reversed(lines[:i]) if p.strip())
-            assert previous.strip().startswith("#"), f"main.tf:{i + 1} depends_on without a comment"
+    for path, text in stack.text.items():
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            if re.match(r"\s*depends_on\s*=", line):
+                previous = next(p for p in reversed(lines[:i]) if p.strip())
+                assert previous.strip().startswith("#"), f"{path}:{i + 1} depends_on without a comment"
 
 
 def test_checkov_skips_are_inline_with_a_reason(stack: Stack) -> None:
@@ -274,31 +276,61 @@ REQUIRED_OUTPUTS = {
 }
 
 
+def _try_guards_only_absent_values(stack: Stack, where: str, value: object) -> None:
+    """A `try()` in an output must guard a resource that `count` or
+    `for_each` can leave absent; around any other resource it hides nothing
+    but a typo."""
+    text = json.dumps(value)
+    for m in re.finditer(r"try\(\s*((?:module\.\w+\.)?(?:data\.)?[a-z]\w*\.\w+)", text):
+        parts = m.group(1).split(".")
+        module = f"module.{parts[1]}." if parts[0] == "module" else ""
+        rest = parts[2:] if module else parts
+        table = stack.data if rest[0] == "data" else stack.resources
+        rtype, name = rest[-2:]
+        body = table.get((rtype, module + name))
+        assert body is not None, f"{where}: try() around {m.group(1)}, which is not a resource"
+        assert "count" in body or "for_each" in body, f"{where}: try() around {m.group(1)}, which is always there"
+
+
 def test_outputs(stack: Stack) -> None:
     assert set(stack.outputs) >= REQUIRED_OUTPUTS
     for name, body in stack.outputs.items():
         assert body.get("description", "").strip(), f"output {name}: description"
         assert re.fullmatch(r"[a-z][a-z0-9_]*", name)
-        value = body["value"]
-        single = re.fullmatch(r"\$\{(aws_[a-z0-9_]+)\.(\w+)(\[0\])?\.\w+\}", value) if isinstance(value, str) else None
-        assert not single, f"output {name}: guard a resource attribute with try()"
+        _try_guards_only_absent_values(stack, f"output {name}", body["value"])
+    # The one output that can be absent: the recorder, with create_aws_config = false.
+    assert stack.outputs["config_recorder_name"]["value"] == (
+        "${one(module.config.aws_config_configuration_recorder.this[*].name)}"
+    )
+    for module in stack.modules.values():
+        for name, body in module.config.outputs.items():
+            assert body.get("description", "").strip(), f"{module.source} output {name}: description"
+
+
+def test_try_guard_check_catches_a_needless_try(stack: Stack) -> None:
+    # Guards the check above: a try() around a resource without count fails it.
+    with pytest.raises(AssertionError, match="always there"):
+        _try_guards_only_absent_values(stack, "probe", "${try(aws_kms_key.this.arn, null)}")
+    with pytest.raises(AssertionError, match="always there"):
+        _try_guards_only_absent_values(stack, "probe", "${try(module.worker.aws_lambda_function.this.arn, null)}")
+    _try_guards_only_absent_values(stack, "probe", "${try(module.config.aws_iam_role.this[0].arn, null)}")
 
 
 # Reports bucket -------------------------------------------------------------
 
 
 def test_bucket_versioning_and_public_access_block(stack: Stack) -> None:
-    versioning = stack.resource("aws_s3_bucket_versioning", "this")
+    versioning = stack.resource("aws_s3_bucket_versioning", "module.storage.this")
     assert versioning["versioning_configuration"][0]["status"] == "Enabled"
-    pab = stack.resource("aws_s3_bucket_public_access_block", "this")
+    pab = stack.resource("aws_s3_bucket_public_access_block", "module.storage.this")
     for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
         assert pab[flag] is True, flag
-    ownership = stack.resource("aws_s3_bucket_ownership_controls", "this")
+    ownership = stack.resource("aws_s3_bucket_ownership_controls", "module.storage.this")
     assert ownership["rule"][0]["object_ownership"] == "BucketOwnerEnforced"
 
 
 def test_bucket_encrypted_with_the_rotating_customer_managed_key(stack: Stack) -> None:
-    sse = stack.resource("aws_s3_bucket_server_side_encryption_configuration", "this")
+    sse = stack.resource("aws_s3_bucket_server_side_encryption_configuration", "module.storage.this")
     default = sse["rule"][0]["apply_server_side_encryption_by_default"][0]
     assert default["sse_algorithm"] == "aws:kms"
     assert is_expr(default["kms_master_key_id"], "aws_kms_key.this.arn")
@@ -308,7 +340,7 @@ def test_bucket_encrypted_with_the_rotating_customer_managed_key(stack: Stack) -
 
 
 def test_bucket_lifecycle(stack: Stack) -> None:
-    lifecycle = stack.resource("aws_s3_bucket_lifecycle_configuration", "this")
+    lifecycle = stack.resource("aws_s3_bucket_lifecycle_configuration", "module.storage.this")
     (aging,) = [d["rule"] for d in lifecycle["dynamic"]]
     content = aging["content"][0]
     transitions = {t["storage_class"]: t["days"] for t in content["transition"]}
@@ -329,7 +361,9 @@ def test_bucket_lifecycle(stack: Stack) -> None:
 
 
 def test_bucket_policy_denies_plain_http_and_admits_config_by_source_account(stack: Stack) -> None:
-    statements = {s["sid"]: s for s in blocks(stack.data_source("aws_iam_policy_document", "bucket"), "statement")}
+    statements = {s["sid"]: s for s in stack.document_statements("module.storage.bucket")}
+    policy = stack.resource("aws_s3_bucket_policy", "module.storage.this")
+    assert policy["policy"] == "${module.storage.data.aws_iam_policy_document.bucket.json}"
     deny = statements["DenyInsecureTransport"]
     assert deny["effect"] == "Deny"
     assert deny["condition"][0] == {"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}
@@ -342,7 +376,7 @@ def test_bucket_policy_denies_plain_http_and_admits_config_by_source_account(sta
         assert "aws:SourceAccount" in variables, s["sid"]
     delivery = statements["AWSConfigBucketDelivery"]
     assert delivery["resources"] == [
-        "${aws_s3_bucket.this.arn}/${local.config_prefix}/AWSLogs/${local.account_id}/Config/*"
+        "${module.storage.aws_s3_bucket.this.arn}/${local.config_prefix}/AWSLogs/${local.account_id}/Config/*"
     ]
 
 
@@ -350,7 +384,7 @@ def test_bucket_policy_denies_plain_http_and_admits_config_by_source_account(sta
 
 
 def test_lock_tables(stack: Stack) -> None:
-    table = stack.resource("aws_dynamodb_table", "state_lock")
+    table = stack.resource("aws_dynamodb_table", "module.storage.state_lock")
     assert is_expr(table["for_each"], "var.state_lock_tables")
     assert table["hash_key"] == "LockID"
     assert table["attribute"] == [{"name": "LockID", "type": "S"}]
@@ -380,12 +414,12 @@ CONFIG_TYPES = {
 
 def test_config_resources_are_conditional(stack: Stack) -> None:
     for rtype, name in [
-        ("aws_config_configuration_recorder", "this"),
-        ("aws_config_delivery_channel", "this"),
-        ("aws_config_configuration_recorder_status", "this"),
-        ("aws_iam_role", "config"),
-        ("aws_iam_role_policy", "config"),
-        ("aws_iam_role_policy_attachment", "config"),
+        ("aws_config_configuration_recorder", "module.config.this"),
+        ("aws_config_delivery_channel", "module.config.this"),
+        ("aws_config_configuration_recorder_status", "module.config.this"),
+        ("aws_iam_role", "module.config.this"),
+        ("aws_iam_role_policy", "module.config.this"),
+        ("aws_iam_role_policy_attachment", "module.config.this"),
     ]:
         assert stack.resource(rtype, name).get("count") == CONFIG_COUNT, f"{rtype}.{name}"
     assert stack.variables["create_aws_config"]["type"] == "bool"
@@ -393,7 +427,7 @@ def test_config_resources_are_conditional(stack: Stack) -> None:
 
 
 def test_config_recorder_records_exactly_ec2_rds_s3(stack: Stack) -> None:
-    recorder = stack.resource("aws_config_configuration_recorder", "this")
+    recorder = stack.resource("aws_config_configuration_recorder", "module.config.this")
     group = recorder["recording_group"][0]
     assert group["all_supported"] is False
     assert group["include_global_resource_types"] is False
@@ -404,30 +438,35 @@ def test_config_recorder_records_exactly_ec2_rds_s3(stack: Stack) -> None:
 
 
 def test_config_delivery_channel_and_status(stack: Stack) -> None:
-    channel = stack.resource("aws_config_delivery_channel", "this")
-    assert is_expr(channel["s3_bucket_name"], "aws_s3_bucket.this.id")
+    channel = stack.resource("aws_config_delivery_channel", "module.config.this")
+    # Read from the bucket policy, so that the channel waits for it.
+    assert is_expr(channel["s3_bucket_name"], "module.storage.aws_s3_bucket_policy.this.bucket")
+    assert is_expr(
+        stack.resource("aws_s3_bucket_policy", "module.storage.this")["bucket"], "module.storage.aws_s3_bucket.this.id"
+    )
     assert stack.resolve(channel["s3_key_prefix"]) == "config"
     assert is_expr(
         channel["snapshot_delivery_properties"][0]["delivery_frequency"], "var.config_snapshot_delivery_frequency"
     )
-    status = stack.resource("aws_config_configuration_recorder_status", "this")
+    status = stack.resource("aws_config_configuration_recorder_status", "module.config.this")
     assert status["is_enabled"] is True
-    assert is_expr(status["name"], "aws_config_configuration_recorder.this[0].name")
+    assert is_expr(status["name"], "module.config.aws_config_configuration_recorder.this[0].name")
 
 
 def test_config_role_has_aws_config_role_and_a_prefix_limited_inline_policy(stack: Stack) -> None:
-    attachment = stack.resource("aws_iam_role_policy_attachment", "config")
+    attachment = stack.resource("aws_iam_role_policy_attachment", "module.config.this")
     assert attachment["policy_arn"].endswith(":iam::aws:policy/service-role/AWS_ConfigRole")
-    statements = blocks(stack.data_source("aws_iam_policy_document", "config_delivery"), "statement")
+    statements = blocks(stack.data_source("aws_iam_policy_document", "module.config.delivery"), "statement")
     puts = [s for s in statements if "s3:PutObject" in s["actions"]]
     assert puts
-    assert all(r.startswith("${aws_s3_bucket.this.arn}/${local.config_prefix}/") for s in puts for r in s["resources"])
+    bucket_prefix = "${module.storage.aws_s3_bucket.this.arn}/${local.config_prefix}/"
+    assert all(r.startswith(bucket_prefix) for s in puts for r in s["resources"])
 
 
 def test_config_rules_cover_ec2_rds_s3_and_wait_for_our_recorder(stack: Stack) -> None:
-    rule = stack.resource("aws_config_config_rule", "this")
+    rule = stack.resource("aws_config_config_rule", "module.config.this")
     assert "count" not in rule, "rules are created whether or not the recorder is ours"
-    assert rule["depends_on"] == ["${aws_config_configuration_recorder_status.this}"]
+    assert rule["depends_on"] == ["${module.config.aws_config_configuration_recorder_status.this}"]
     assert rule["source"][0]["owner"] == "AWS"
     rules = stack.locals["config_rules"]
     identifiers = {r["identifier"] for r in rules.values()}
@@ -449,7 +488,7 @@ def test_config_rules_cover_ec2_rds_s3_and_wait_for_our_recorder(stack: Stack) -
 
 
 def test_worker_function(stack: Stack) -> None:
-    worker = stack.resource("aws_lambda_function", "worker")
+    worker = stack.resource("aws_lambda_function", "module.worker.this")
     assert worker["runtime"] == "provided.al2023"
     assert worker["handler"] == "bootstrap"
     assert worker["architectures"] == ["arm64"]
@@ -466,7 +505,7 @@ def test_worker_function(stack: Stack) -> None:
 
 
 def test_orchestrator_function(stack: Stack) -> None:
-    orchestrator = stack.resource("aws_lambda_function", "orchestrator")
+    orchestrator = stack.resource("aws_lambda_function", "module.orchestrator.this")
     assert orchestrator["runtime"] == "python3.11"
     assert orchestrator["handler"] == "orchestrator.handler"
     assert is_expr(orchestrator["filename"], "data.archive_file.orchestrator.output_path")
@@ -487,23 +526,25 @@ def test_orchestrator_function(stack: Stack) -> None:
 
 @pytest.mark.parametrize("function", ["worker", "orchestrator"])
 def test_functions_log_trace_encrypt_and_dead_letter(stack: Stack, function: str) -> None:
-    body = stack.resource("aws_lambda_function", function)
-    assert is_expr(body["logging_config"][0]["log_group"], f"aws_cloudwatch_log_group.{function}.name")
+    module = f"module.{function}"
+    body = stack.resource("aws_lambda_function", f"{module}.this")
+    assert is_expr(body["logging_config"][0]["log_group"], f"{module}.aws_cloudwatch_log_group.this.name")
     assert stack.resolve(
-        stack.resource("aws_cloudwatch_log_group", function)["name"]
+        stack.resource("aws_cloudwatch_log_group", f"{module}.this")["name"]
     ) == "/aws/lambda/" + stack.resolve(body["function_name"])
+    assert stack.resolve(body["function_name"]) == f"drift-detection-{function}-" + SUFFIX
     assert is_expr(body["kms_key_arn"], "aws_kms_key.this.arn")
     assert is_expr(body["tracing_config"][0]["mode"], "var.tracing_mode")
-    assert body["depends_on"] == [f"${{aws_iam_role_policy.{function}}}"]
-    invoke = stack.resource("aws_lambda_function_event_invoke_config", function)
-    assert is_expr(invoke["function_name"], f"aws_lambda_function.{function}.function_name")
+    assert body["depends_on"] == [f"${{{module}.aws_iam_role_policy.this}}"]
+    invoke = stack.resource("aws_lambda_function_event_invoke_config", f"{module}.this")
+    assert is_expr(invoke["function_name"], f"{module}.aws_lambda_function.this.function_name")
     assert invoke["maximum_retry_attempts"].startswith("${var.")
     assert is_expr(invoke["destination_config"][0]["on_failure"][0]["destination"], "aws_sqs_queue.this.arn")
 
 
 def test_log_groups_keep_at_least_seven_days(stack: Stack) -> None:
     groups = stack.resources_of("aws_cloudwatch_log_group")
-    assert set(groups) == {"worker", "orchestrator"}
+    assert set(groups) == {"module.worker.this", "module.orchestrator.this"}
     for name, group in groups.items():
         assert is_expr(group["retention_in_days"], "var.log_retention_days"), name
         assert is_expr(group["kms_key_id"], "aws_kms_key.this.arn"), name
@@ -528,7 +569,7 @@ def test_schedule(stack: Stack) -> None:
     assert is_expr(rule["schedule_expression"], "var.schedule_expression")
     assert stack.variables["schedule_expression"]["default"] == "rate(6 hours)"
     target = stack.resource("aws_cloudwatch_event_target", "this")
-    assert is_expr(target["arn"], "aws_lambda_function.orchestrator.arn")
+    assert is_expr(target["arn"], "module.orchestrator.aws_lambda_function.this.arn")
     assert target["retry_policy"][0]["maximum_retry_attempts"].startswith("${var.")
     assert is_expr(target["dead_letter_config"][0]["arn"], "aws_sqs_queue.this.arn")
     permission = stack.resource("aws_lambda_permission", "schedule")
@@ -541,9 +582,9 @@ def test_schedule(stack: Stack) -> None:
 
 
 def test_topic_is_encrypted_and_mails_validated_addresses(stack: Stack) -> None:
-    topic = stack.resource("aws_sns_topic", "this")
+    topic = stack.resource("aws_sns_topic", "module.alerting.this")
     assert is_expr(topic["kms_master_key_id"], "aws_kms_key.this.arn")
-    subscription = stack.resource("aws_sns_topic_subscription", "email")
+    subscription = stack.resource("aws_sns_topic_subscription", "module.alerting.email")
     assert subscription["protocol"] == "email"
     assert is_expr(subscription["for_each"], "toset(var.alert_emails)")
     variable = stack.variables["alert_emails"]
@@ -558,7 +599,7 @@ def test_topic_is_encrypted_and_mails_validated_addresses(stack: Stack) -> None:
 
 
 def test_dashboard(stack: Stack) -> None:
-    body = stack.resource("aws_cloudwatch_dashboard", "this")["dashboard_body"]
+    body = stack.resource("aws_cloudwatch_dashboard", "module.dashboard.this")["dashboard_body"]
     for metric in ("DriftedResources", "CriticalDrift", "PendingChanges", "DetectionErrors"):
         assert metric in json.dumps(stack.locals["dashboard_drift_metrics"]), metric
     # One line per environment: the sum over that environment's workspaces.
@@ -572,14 +613,14 @@ def test_dashboard(stack: Stack) -> None:
     assert '"Throttles"' in body
     query = re.search(r'type = "log".*?query = "(.*?)"\}', body)
     assert query, "a Logs Insights widget"
-    assert "SOURCE '${aws_cloudwatch_log_group.worker.name}'" in query.group(1)
+    assert "SOURCE '${module.worker.aws_cloudwatch_log_group.this.name}'" in query.group(1)
     assert 'filter event = \\"critical_drift\\"' in query.group(1)
     assert "sort @timestamp desc" in query.group(1)
 
 
-def _alarm(stack: Stack, name: str) -> dict:
+def _alarm(stack: Stack, name: str) -> Body:
     alarm = stack.resource("aws_cloudwatch_metric_alarm", name)
-    assert alarm["alarm_actions"] == ["${aws_sns_topic.this.arn}"], name
+    assert alarm["alarm_actions"] == ["${module.alerting.aws_sns_topic.this.arn}"], name
     return alarm
 
 
@@ -590,16 +631,128 @@ def test_alarms(stack: Stack) -> None:
     assert critical["threshold"] == 0
     assert critical["dimensions"] == {"service": "${local.orchestrator_service_name}"}
     assert stack.locals["orchestrator_service_name"] == "drift-detection-orchestrator"
-    for name, function in (("worker_errors", "worker"), ("orchestrator_errors", "orchestrator")):
+    for name, function in (("module.worker.errors", "worker"), ("module.orchestrator.errors", "orchestrator")):
         alarm = _alarm(stack, name)
+        assert stack.resolve(alarm["alarm_name"]) == f"drift-detection-{function}-errors-" + SUFFIX
         assert alarm["namespace"] == "AWS/Lambda"
         assert alarm["metric_name"] == "Errors"
         assert alarm["comparison_operator"] == "GreaterThanThreshold"
         assert alarm["threshold"] == 0
-        assert alarm["dimensions"] == {"FunctionName": f"${{aws_lambda_function.{function}.function_name}}"}
+        assert alarm["dimensions"] == {"FunctionName": f"${{module.{function}.aws_lambda_function.this.function_name}}"}
     missed = _alarm(stack, "missed_run")
     assert missed["metric_name"] == "WorkspacesChecked"
     assert missed["treat_missing_data"] == "breaching"
     assert missed["period"] == 3600
     assert is_expr(missed["evaluation_periods"], "var.missed_run_alarm_hours")
     assert stack.variables["missed_run_alarm_hours"]["default"] == 7
+
+
+# Modules --------------------------------------------------------------------
+
+
+def test_every_module_is_used_and_opens_with_what_it_makes(stack: Stack) -> None:
+    on_disk = {f"./modules/{p.name}" for p in (REPO / "modules").iterdir() if p.is_dir()}
+    used = {m.source for m in stack.modules.values()}
+    assert used == on_disk, f"unused modules: {sorted(on_disk - used)}"
+    assert set(stack.modules) >= {"worker", "orchestrator", "storage", "alerting", "config", "dashboard"}
+    for source in on_disk:
+        first = stack.text[f"{source[2:]}/main.tf"].splitlines()[0]
+        assert first.startswith("# ") and len(first) > 20, f"{source}/main.tf: a header comment says what it makes"
+
+
+def test_module_variables_are_typed_described_and_validated(stack: Stack) -> None:
+    for module in stack.modules.values():
+        for name, body in module.config.variables.items():
+            where = f"{module.source} variable {name}"
+            assert body.get("description", "").strip(), f"{where}: description"
+            assert "type" in body, f"{where}: type"
+            keys = [k for k in body if k in ("description", "type", "default")]
+            assert keys == sorted(keys, key=["description", "type", "default"].index), f"{where}: order {keys}"
+            if body["type"] == "bool":
+                continue
+            assert body.get("validation"), f"{where}: validation"
+            for v in body["validation"]:
+                assert f"var.{name}" in v["condition"], f"{where}: validation must test itself"
+                assert v["error_message"].strip().endswith("."), f"{where}: error message"
+
+
+def test_module_calls_pass_only_declared_variables_and_every_required_one(stack: Stack) -> None:
+    for name, module in stack.modules.items():
+        declared = set(module.config.variables)
+        assert set(module.args) <= declared, f"module {name}: unknown {sorted(set(module.args) - declared)}"
+        required = {v for v, b in module.config.variables.items() if "default" not in b}
+        assert required <= set(module.args), f"module {name}: missing {sorted(required - set(module.args))}"
+
+
+def test_functions_share_one_module(stack: Stack) -> None:
+    # Every Lambda function comes from modules/function, so each gets its
+    # role, policy, log group, alarm and on-failure destination the same way.
+    functions = stack.resources_of("aws_lambda_function")
+    assert set(functions) == {"module.worker.this", "module.orchestrator.this"}
+    for name in ("worker", "orchestrator"):
+        assert stack.modules[name].source == "./modules/function"
+        for rtype in ("aws_iam_role", "aws_iam_role_policy", "aws_cloudwatch_log_group"):
+            assert (rtype, f"module.{name}.this") in stack.resources, f"{name}: {rtype}"
+        assert ("aws_cloudwatch_metric_alarm", f"module.{name}.errors") in stack.resources
+
+
+def _references(value: object) -> set[str]:
+    """Every var., local., module. and resource reference in a value."""
+    found: set[str] = set()
+    for text in re.findall(r"\$\{.*\}", json.dumps(value)):
+        found |= set(
+            re.findall(
+                r"(?<![\w.])(?:var|local)\.\w+"
+                r"|(?<![\w.])module\.\w+\.(?:data\.)?\w+\.\w+"
+                r"|(?<![\w.])module\.\w+\.\w+(?![\w.])"
+                r"|(?<![\w.])(?:data\.)?(?:aws_\w+|archive_file|terraform_remote_state)\.\w+",
+                text,
+            )
+        )
+    return found
+
+
+def _dangling(stack: Stack) -> list[str]:
+    values = [
+        list(stack.resources.values()),
+        list(stack.data.values()),
+        stack.outputs,
+        stack.locals,
+        [m.args for m in stack.modules.values()],
+    ]
+    dangling = []
+    for ref in sorted(set().union(*(_references(v) for v in values))):
+        parts = ref.split(".")
+        if parts[0] == "var":
+            ok = parts[1] in stack.variables
+        elif parts[0] == "local":
+            ok = parts[1] in stack.locals
+        elif parts[0] == "module" and len(parts) == 3:
+            ok = False  # an output the module does not declare stays unresolved
+        elif parts[0] == "module":
+            table = stack.data if parts[2] == "data" else stack.resources
+            rtype, name = parts[-2:]
+            ok = (rtype, f"module.{parts[1]}.{name}") in table
+        else:
+            table = stack.data if parts[0] == "data" else stack.resources
+            ok = tuple(parts[-2:]) in table
+        if not ok:
+            dangling.append(ref)
+    return dangling
+
+
+def test_every_reference_resolves(stack: Stack) -> None:
+    # What `terraform validate` would say first, without a provider: with
+    # the modules instantiated, every variable, local and resource a value
+    # names is declared (a module output that does not exist stays a
+    # `module.M.name` reference and fails here too).
+    assert _dangling(stack) == []
+
+
+def test_the_reference_check_finds_a_dangling_one(stack: Stack) -> None:
+    broken = copy.deepcopy(stack)
+    body = broken.resources[("aws_lambda_function", "module.worker.this")]
+    body["timeout"] = "${var.worker_timeout}"
+    body["role"] = "${module.worker.aws_iam_role.that.arn}"
+    broken.outputs["x"] = {"value": "${module.worker.role}"}
+    assert _dangling(broken) == ["module.worker.aws_iam_role.that", "module.worker.role", "var.worker_timeout"]
