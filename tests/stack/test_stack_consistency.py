@@ -13,7 +13,6 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from stack_hcl import (
     REPO,
     Stack,
@@ -64,8 +63,6 @@ RUNTIME_VARIABLES = {
     "TMPDIR",
     "PATH",
 }
-
-README_DRAFT = Path(__file__).with_name("README-deploy-section.md")
 
 
 def function_environment(stack: Stack, function: str) -> dict[str, str]:
@@ -170,21 +167,9 @@ def test_readme_convention_extracts_output_names() -> None:
     }
 
 
-def test_draft_deploy_section_names_only_real_outputs(stack: Stack) -> None:
-    section = deploy_section(README_DRAFT.read_text())
-    assert section is not None, f"{README_DRAFT.name} must have a '## Deploy' section"
-    names = readme_output_names(section)
-    assert len(names) >= 10, names
-    assert not names - set(stack.outputs), f"unknown outputs: {sorted(names - set(stack.outputs))}"
-
-
 def test_readme_names_only_real_outputs(stack: Stack) -> None:
-    readme = REPO / "README.md"
-    if not readme.is_file():
-        pytest.skip("README.md does not exist yet")
-    section = deploy_section(readme.read_text())
-    if section is None:
-        pytest.skip("README.md has no '## Deploy' section yet (draft: tests/stack/README-deploy-section.md)")
+    section = deploy_section((REPO / "README.md").read_text())
+    assert section is not None, "README.md has no '## Deploy' section"
     names = readme_output_names(section)
-    assert names, "the Deploy section names no outputs"
+    assert len(names) >= 10, f"the Deploy section names too few outputs: {sorted(names)}"
     assert not names - set(stack.outputs), f"unknown outputs: {sorted(names - set(stack.outputs))}"
