@@ -13,9 +13,14 @@ and its assembly keeps what a validator needs. Per resource or data source:
   that only for the schema's `block_types`); its type is the block's struct
   (one block at most) or an array of it (several), and the struct's own
   properties are the block's arguments, recursively;
-* the class's getters without a matching `...Input` getter are the computed,
-  read-only attributes (the same holds inside a block, on its
-  `...OutputReference` class).
+* the computed, read-only attributes are the class's getters that the
+  package's JavaScript (`lib/<type>/index.js`) marks `// <name> - computed:
+  true, optional: false, required: false`, which gives their snake_case
+  name too (camelCase does not round-trip: `output_base64sha256` is
+  `outputBase64Sha256`). Inside a block the JavaScript has no such comments:
+  there the getters without a matching `...Input` getter are the read-only
+  ones, named by converting camelCase, which at worst turns "read-only" into
+  "unknown" for a nested attribute, both errors.
 
 Output (one JSON file per provider):
   {"provider": "hashicorp/aws", "version": "5.100.0", "package": "...",
@@ -28,7 +33,7 @@ Output (one JSON file per provider):
   TYPE  = "string" | "number" | "bool" | "any" | "object" |
           ["list", TYPE] | ["map", TYPE]
 
-Usage: python jsii_schema.py ASSEMBLY.jsii PROVIDER_SOURCE VERSION PACKAGE OUT.json
+Usage: python jsii_schema.py PACKAGE.tgz PROVIDER_SOURCE VERSION PACKAGE OUT.json
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +49,11 @@ Json = dict[str, Any]
 
 _LINK = re.compile(r"registry\.terraform\.io/providers/([^/]+/[^/]+)/([^/]+)/docs/(resources|data-sources)/([^\s#}]+)")
 _ARG_LINK = re.compile(r"registry\.terraform\.io/providers/[^ }]*#([A-Za-z0-9_]+)\b")
+_COMPUTED_COMMENT = re.compile(
+    r"// (\w+) - computed: (true|false), optional: (true|false), required: (true|false)\s*\n"
+    r"\s*(?:get (\w+)\(|this\._(\w+) = )"
+)
+_JS_CLASS = re.compile(r"^class (\w+) extends ", re.MULTILINE)
 _REPRESENTS = re.compile(r"^Represents a \{@link (\S+) ([a-z0-9_]+)\}")
 
 
@@ -60,9 +71,25 @@ def _arg_name(prop: Json) -> str:
     return m.group(1) if m else snake(prop["name"])
 
 
+def js_getters(source: str) -> dict[str, dict[str, str]]:
+    """JS class -> getter (camelCase) -> attribute name."""
+    classes: dict[str, dict[str, str]] = {}
+    starts = list(_JS_CLASS.finditer(source))
+    for i, start in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(source)
+        getters = {}
+        for m in _COMPUTED_COMMENT.finditer(source, start.end(), end):
+            name, getter, field = m.group(1, 5, 6)
+            getters[getter or field] = name
+        if getters:
+            classes[start.group(1)] = getters
+    return classes
+
+
 class Extractor:
-    def __init__(self, types: dict[str, Json]) -> None:
+    def __init__(self, types: dict[str, Json], js: dict[str, dict[str, str]]) -> None:
         self.types = types
+        self.js = js
 
     def value_type(self, t: Json) -> Any:
         if "primitive" in t:
@@ -112,17 +139,30 @@ class Extractor:
                     "mode": "required" if required else "optional",
                 }
         if reader_fqn is not None:
-            reader = self.types[reader_fqn]
-            getters = {p["name"] for p in reader.get("properties", []) if not p.get("static")}
+            commented = self.js.get(self._js_key(reader_fqn), {})
+            # A commented getter that the config does not take is read-only,
+            # whatever the comment's flags (a data source's framework block
+            # of computed attributes says computed: false).
+            for getter, name in sorted(commented.items()):
+                if getter not in settable_camel and name not in attributes and name not in blocks:
+                    attributes[name] = {"type": "any", "mode": "computed"}
+            # Getters the JavaScript has no comment for (all of a block's,
+            # a few of a type's): no `...Input` twin means read-only.
+            getters = {p["name"] for p in self.types[reader_fqn].get("properties", []) if not p.get("static")}
             for getter in sorted(getters):
-                if getter.endswith("Input") or getter in settable_camel or getter == "internalValue":
+                if getter.endswith("Input") or getter in settable_camel or getter in commented:
                     continue
-                if f"{getter}Input" in getters:
+                if getter == "internalValue" or f"{getter}Input" in getters:
                     continue
                 name = snake(getter)
                 if name not in attributes and name not in blocks:
                     attributes[name] = {"type": "any", "mode": "computed"}
         return {"attributes": attributes, "blocks": blocks}
+
+    def _js_key(self, fqn: str) -> str:
+        """`<lib directory>/<class>`, as read_package keys the JS classes."""
+        t = self.types[fqn]
+        return f"{Path(t.get('locationInModule', {}).get('filename', '')).parent.name}/{t['name']}"
 
     def _reader_of(self, struct_fqn: str) -> str | None:
         fqn = f"{struct_fqn}OutputReference"
@@ -160,13 +200,35 @@ class Extractor:
         }
 
 
+def read_package(tarball: str) -> tuple[dict[str, Json], dict[str, dict[str, str]]]:
+    """The assembly's types and the JS getters of every class, read in one
+    pass over the tarball (its lib/ is 180 MB unpacked, none of it kept)."""
+    types: dict[str, Json] | None = None
+    js: dict[str, dict[str, str]] = {}
+    with tarfile.open(tarball, "r:gz") as tar:
+        for member in tar:
+            if member.name == "package/.jsii" or re.fullmatch(r"package/lib/[^/]+/index\.js", member.name):
+                handle = tar.extractfile(member)
+                if handle is None:
+                    continue
+                text = handle.read().decode()
+                if member.name == "package/.jsii":
+                    types = json.loads(text)["types"]
+                else:
+                    directory = member.name.split("/")[2]
+                    js.update({f"{directory}/{cls}": getters for cls, getters in js_getters(text).items()})
+    if types is None:
+        raise SystemExit(f"{tarball}: no package/.jsii")
+    return types, js
+
+
 def main(argv: list[str]) -> None:
-    assembly, provider, version, package, out = argv
-    types = json.loads(Path(assembly).read_text())["types"]
+    tarball, provider, version, package, out = argv
+    types, js = read_package(tarball)
     schema = {"provider": provider, "version": version, "package": package}
-    schema.update(Extractor(types).extract(provider, version))
+    schema.update(Extractor(types, js).extract(provider, version))
     if not schema["resources"] and not schema["data_sources"]:
-        raise SystemExit(f"{assembly}: no resources or data sources of {provider} {version}")
+        raise SystemExit(f"{tarball}: no resources or data sources of {provider} {version}")
     Path(out).write_text(json.dumps(schema, separators=(",", ":"), sort_keys=True))
 
 
