@@ -91,13 +91,19 @@ class Finding:
         return f"{self.where}: {self.message}"
 
 
-def load_schemas(directory: Path = SCHEMA_DIR) -> dict[str, Json]:
-    """Provider source ("hashicorp/aws") -> its extracted schema."""
-    schemas: dict[str, Json] = {}
+def load_schemas(directory: Path = SCHEMA_DIR) -> dict[str, dict[str, Json]]:
+    """Provider source ("hashicorp/aws") -> version -> its extracted schema."""
+    schemas: dict[str, dict[str, Json]] = {}
     for path in sorted(directory.glob("*.json")):
         schema = json.loads(path.read_text())
-        schemas[schema["provider"]] = schema
+        schemas.setdefault(schema["provider"], {})[schema["version"]] = schema
     return schemas
+
+
+def release_set(schemas: dict[str, dict[str, Json]], newest: bool = True) -> dict[str, Json]:
+    """One schema per provider: each one's newest release, or its oldest."""
+    pick = max if newest else min
+    return {source: versions[pick(versions, key=_version)] for source, versions in schemas.items()}
 
 
 # HCL as python-hcl2 gives it ----------------------------------------------
@@ -321,6 +327,7 @@ class Checker:
                     if key == "lifecycle":
                         for item in value:
                             self.check_body(item, {"attributes": {}, "blocks": {}}, here, _LIFECYCLE)
+                            self.check_ignore_changes(item.get("ignore_changes"), schema, f"{here}: ignore_changes")
                     continue
                 if key in blocks:
                     present_blocks[key] = present_blocks.get(key, 0) + len(value)
@@ -360,6 +367,20 @@ class Checker:
                 self.error(where, f"required block {key} is missing")
             if spec["max"] is not None and count > spec["max"]:
                 self.error(where, f"block {key} given {count} times, at most {spec['max']} allowed")
+
+    def check_ignore_changes(self, value: Any, schema: Json, where: str) -> None:
+        """Each path of `ignore_changes = [...]` must start at an argument or
+        block of the type (Terraform refuses the configuration otherwise)."""
+        if not isinstance(value, list):
+            return  # `all`, or not a literal list
+        for item in value:
+            m = re.match(r'^(?:\$\{|")?([A-Za-z_][\w-]*)', item) if isinstance(item, str) else None
+            if m is None:
+                continue
+            name = m.group(1)
+            if name not in schema["attributes"] and name not in schema["blocks"]:
+                known = {**schema["attributes"], **schema["blocks"]}
+                self.error(where, f"{name} is not an argument of this type{_suggest(name, known)}")
 
     def check_dynamic(
         self, label: str, spec: Any, blocks: dict[str, Json], attributes: dict[str, Json], where: str
@@ -576,6 +597,17 @@ def _suggest(name: str, known: dict[str, Any]) -> str:
 # Version constraints ----------------------------------------------------
 
 
+def lower_bound(constraints: str) -> str | None:
+    """The lowest version a constraint string admits, when one of its parts
+    sets it (`~> 5.70` -> 5.70.0, `>= 1.5` -> 1.5.0, `= 2.7.1`)."""
+    for constraint in constraints.split(","):
+        m = re.fullmatch(r"\s*(~>|>=|=)?\s*(\d+(?:\.\d+)*)\s*", constraint)
+        if m:
+            parts = m.group(2).split(".")
+            return ".".join(parts + ["0"] * (3 - len(parts)))
+    return None
+
+
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.strip().lstrip("v").split("-", 1)[0].split("."))
 
@@ -625,4 +657,4 @@ def required_provider_versions(root: Path = REPO) -> list[tuple[str, str, str]]:
 
 
 def check_tree(root: Path = REPO, schemas: dict[str, Json] | None = None) -> list[Finding]:
-    return Checker(load_schemas() if schemas is None else schemas).check_tree(root)
+    return Checker(release_set(load_schemas()) if schemas is None else schemas).check_tree(root)

@@ -16,32 +16,47 @@ from provider_schema import (
     Checker,
     check_tree,
     load_schemas,
+    lower_bound,
     module_dirs,
+    release_set,
     required_provider_versions,
     satisfies,
 )
 
-PINNED = {"hashicorp/aws": "5.100.0", "hashicorp/archive": "2.7.1"}
+# Per provider, the newest release checked and the lowest the stack admits.
+PINNED = {"hashicorp/aws": ["5.100.0", "5.70.0"], "hashicorp/archive": ["2.7.1", "2.7.0"]}
 
 
 @pytest.fixture(scope="session")
-def schemas() -> dict[str, Any]:
+def all_schemas() -> dict[str, dict[str, Any]]:
     found = load_schemas()
-    missing = sorted(set(PINNED) - set(found))
-    assert not missing, f"no schema for {missing} in {SCHEMA_DIR}: run scripts/fetch-provider-schema"
+    have = {source: sorted(found.get(source, {})) for source in PINNED}
+    assert have == {source: sorted(versions) for source, versions in PINNED.items()}, (
+        f"schemas in {SCHEMA_DIR}: {have}; run scripts/fetch-provider-schema"
+    )
     return found
 
 
-def test_schemas_are_the_pinned_releases(schemas: dict[str, Any]) -> None:
-    assert {source: schemas[source]["version"] for source in PINNED} == PINNED
+@pytest.fixture(scope="session")
+def schemas(all_schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return release_set(all_schemas)
+
+
+def test_schemas_are_the_pinned_releases(all_schemas: dict[str, dict[str, Any]]) -> None:
+    for source, versions in PINNED.items():
+        assert {v: all_schemas[source][v]["version"] for v in versions} == {v: v for v in versions}
     # The whole provider, not a subset: a type the stack does not use yet is there too.
-    assert len(schemas["hashicorp/aws"]["resources"]) > 1500
-    assert len(schemas["hashicorp/aws"]["data_sources"]) > 600
-    assert "archive_file" in schemas["hashicorp/archive"]["data_sources"]
+    newest = all_schemas["hashicorp/aws"]["5.100.0"]
+    assert len(newest["resources"]) > 1500
+    assert len(newest["data_sources"]) > 600
+    assert "archive_file" in all_schemas["hashicorp/archive"]["2.7.0"]["data_sources"]
+    # 5.100.0 is not 5.70.0 relabelled: types added in between are only in the newer one.
+    assert len(all_schemas["hashicorp/aws"]["5.70.0"]["resources"]) < len(newest["resources"])
 
 
-def test_stack_matches_the_provider_schemas(schemas: dict[str, Any]) -> None:
-    checker = Checker(schemas)
+@pytest.mark.parametrize("newest", [True, False], ids=["newest", "oldest-admitted"])
+def test_stack_matches_the_provider_schemas(all_schemas: dict[str, dict[str, Any]], newest: bool) -> None:
+    checker = Checker(release_set(all_schemas, newest))
     findings = checker.check_tree(REPO)
     assert not findings, "\n".join(str(f) for f in findings)
     # Not vacuous: every resource and data block of the root and of every
@@ -54,15 +69,18 @@ def test_stack_matches_the_provider_schemas(schemas: dict[str, Any]) -> None:
     assert len(checker.checked) == declared
 
 
-def test_required_provider_versions_admit_the_checked_releases(schemas: dict[str, Any]) -> None:
+def test_required_provider_versions_admit_the_checked_releases(all_schemas: dict[str, dict[str, Any]]) -> None:
     """The schema check is about the releases the stack may install: each
-    module's version constraint must admit the pinned schema's version."""
+    module's version constraint must admit every pinned release, and its
+    lowest admitted release must be one of them."""
     constraints = required_provider_versions()
     assert {source for _, source, _ in constraints} >= set(PINNED)
     for directory, source, constraint in constraints:
-        assert source in schemas, f"{directory}: no schema pinned for {source}"
-        version = schemas[source]["version"]
-        assert satisfies(version, constraint), f"{directory}: {source} {constraint} excludes {version}"
+        assert source in all_schemas, f"{directory}: no schema pinned for {source}"
+        for version in all_schemas[source]:
+            assert satisfies(version, constraint), f"{directory}: {source} {constraint} excludes {version}"
+        lowest = lower_bound(constraint)
+        assert lowest in all_schemas[source], f"{directory}: {source} {constraint} admits {lowest}, not pinned"
 
 
 @pytest.mark.parametrize(
@@ -79,6 +97,16 @@ def test_required_provider_versions_admit_the_checked_releases(schemas: dict[str
 )
 def test_version_constraints(version: str, constraint: str, ok: bool) -> None:
     assert satisfies(version, constraint) is ok
+
+
+def test_lower_bounds() -> None:
+    assert [lower_bound(c) for c in ("~> 5.70", "~> 2.7", ">= 1.5, < 2", "= 2.7.1", "< 2")] == [
+        "5.70.0",
+        "2.7.0",
+        "1.5.0",
+        "2.7.1",
+        None,
+    ]
 
 
 # Negative cases: one mistake each, in a small configuration of its own, so
@@ -132,6 +160,7 @@ def test_a_clean_configuration_has_no_findings(schemas: dict[str, Any], tmp_path
       tags                      = { team = "drift" }
       lifecycle {
         prevent_destroy = true
+        ignore_changes  = [tags["team"], redrive_policy]
       }
     }
 
@@ -252,6 +281,11 @@ def test_a_clean_configuration_has_no_findings(schemas: dict[str, Any], tmp_path
             'resource "aws_sqs_queue" "q" {\n  lifecycle {\n    prevent_destroyed = true\n  }\n}\n',
             "aws_sqs_queue.q: lifecycle: prevent_destroyed: unknown argument prevent_destroyed",
             id="lifecycle-typo",
+        ),
+        pytest.param(
+            'resource "aws_sqs_queue" "q" {\n  lifecycle {\n    ignore_changes = [tags, polcy]\n  }\n}\n',
+            "aws_sqs_queue.q: lifecycle: ignore_changes: polcy is not an argument of this type (did you mean policy?)",
+            id="ignore-changes-typo",
         ),
         pytest.param(
             'provider "aws" {\n  regoin = "eu-west-1"\n}\n',
