@@ -427,7 +427,10 @@ class Checker:
     # References ---------------------------------------------------------
 
     def check_references(self, module: Module, parsed: dict[str, Any], file: str, text: str) -> None:
-        for value in _strings(parsed):
+        # moved/import/removed name resource addresses (module.x.aws_y.z,
+        # a resource that no longer exists), not values.
+        values = {k: v for k, v in parsed.items() if k not in ("moved", "import", "removed")}
+        for value in _strings(values):
             for expr in expressions(value):
                 for ref in _REFERENCE.finditer(expr):
                     at = text.find(ref.group(0))

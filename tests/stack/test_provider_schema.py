@@ -335,6 +335,11 @@ def test_modules_are_checked_and_so_are_calls_to_them(schemas: dict[str, Any], t
       value = module.store.arn
     }
 
+    moved {
+      from = aws_s3_bucket.old
+      to   = module.store.aws_s3_bucket.this
+    }
+
     output "id" {
       value = module.store.id
     }
@@ -345,7 +350,7 @@ def test_modules_are_checked_and_so_are_calls_to_them(schemas: dict[str, Any], t
             "modules/store/main.tf:10: aws_s3_bucket.this: acll: unknown argument acll (did you mean acl?)",
             "main.tf:18: module.store: nmae: module has no variable nmae (did you mean name?)",
             "main.tf:18: module.store: required variable name of the module is not passed",
-            "main.tf:29: module.store.id: module store has no output id",
+            "main.tf:34: module.store.id: module store has no output id",
         ]
     )
 
