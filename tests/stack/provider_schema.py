@@ -336,8 +336,9 @@ class Checker:
                         for item in value:
                             self.check_body(item, inner, here, (set(), set()))
                 elif key in attributes:
-                    # Terraform accepts block syntax for a list-of-objects argument.
-                    if attributes[key]["type"] not in ("object", "any"):
+                    # Terraform accepts block syntax for an argument of objects
+                    # (aws_security_group's `ingress { ... }`).
+                    if not _objects(attributes[key]["type"]):
                         self.error(here, f"{key} is an argument, not a block: write {key} = ...")
                 else:
                     self.error(here, f"unknown block {key}{_suggest(key, {**blocks, **attributes})}")
@@ -577,6 +578,13 @@ def literal_type_error(value: Any, expected: Any) -> str | None:
         if text is not None and text not in ("true", "false"):
             return f'the string "{text}" is not a bool'
     return None
+
+
+def _objects(t: Any) -> bool:
+    """Whether a schema type is an object or a collection of objects."""
+    if isinstance(t, list):
+        return _objects(t[1])
+    return t in ("object", "any")
 
 
 def _type_name(t: Any) -> str:

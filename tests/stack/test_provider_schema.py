@@ -174,6 +174,17 @@ def test_a_clean_configuration_has_no_findings(schemas: dict[str, Any], tmp_path
       }
     }
 
+    resource "aws_security_group" "sg" {
+      name = "sg"
+      ingress {
+        from_port   = 443
+        to_port     = 443
+        protocol    = "tcp"
+        cidr_blocks = ["10.0.0.0/8"]
+      }
+      egress = []
+    }
+
     data "archive_file" "zip" {
       type        = "zip"
       source_dir  = "lib"
