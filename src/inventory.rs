@@ -4,9 +4,11 @@
 //! with a `workspaces` list). Each workspace names either `dir`, a Terraform
 //! working directory that `scan` runs terraform in, or `plan`, the saved output
 //! of `terraform show -json` (or `terraform plan -json`) to analyze as is.
-//! Relative paths are relative to the inventory file. The fields the AWS
-//! orchestrator uses (`role_arn`, `external_id`, `source`) are accepted so one
-//! inventory can serve both.
+//! Relative paths are relative to the inventory file. An entry is the
+//! workspace contract's ([`crate::workspace`]), checked by its rules: the
+//! fields the AWS orchestrator uses (`source`, `role_arn`, `external_id`)
+//! are checked here too, so one inventory serves both, and an entry's own
+//! `mode`, `lock` and `lock_timeout` apply to its workspace.
 //!
 //! ```toml
 //! [[workspace]]
@@ -25,7 +27,9 @@ use serde::Deserialize;
 
 use crate::error::{without_input_values, Error, Result};
 use crate::report::WorkspaceInfo;
+use crate::scan::PlanMode;
 use crate::textfile;
+use crate::workspace::{EntryPoint, WorkspaceEntry as Entry};
 
 /// Where a workspace's Terraform input comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,36 +51,20 @@ pub struct Workspace {
     pub terraform_workspace: Option<String>,
     /// Passed to `terraform init` as `-backend-config=KEY=VALUE`.
     pub backend_config: BTreeMap<String, String>,
+    /// What the entry sets for itself instead of the run's options.
+    pub settings: Settings,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Entry {
-    name: String,
-    #[serde(default)]
-    environment: Option<String>,
-    #[serde(default)]
-    account_id: Option<String>,
-    #[serde(default)]
-    region: Option<String>,
-    #[serde(default)]
-    dir: Option<PathBuf>,
-    #[serde(default)]
-    plan: Option<PathBuf>,
-    #[serde(default)]
-    terraform_workspace: Option<String>,
-    #[serde(default)]
-    backend_config: BTreeMap<String, String>,
-    // Used by the AWS orchestrator; accepted here so one file serves both.
-    #[serde(default)]
-    #[allow(dead_code)]
-    role_arn: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    external_id: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    source: Option<String>,
+/// An entry's own `mode`, `lock` and `lock_timeout`, which win over the
+/// command line's for that workspace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Which plan to run.
+    pub mode: Option<PlanMode>,
+    /// Whether terraform takes the state lock.
+    pub lock: Option<bool>,
+    /// `-lock-timeout`.
+    pub lock_timeout: Option<String>,
 }
 
 /// The JSON form that is an object: `{"workspaces": [...]}`.
@@ -179,18 +167,15 @@ pub fn parse(text: &str, is_json: bool, base: &Path, origin: &str) -> Result<Vec
     let mut workspaces = Vec::with_capacity(entries.len());
     for (i, entry) in entries.into_iter().enumerate() {
         let label = format!("workspace #{} ({:?})", i + 1, entry.name);
-        if entry.name.trim().is_empty() {
-            return Err(shape(format!("workspace #{} has an empty name", i + 1)));
+        let faults = entry.faults(EntryPoint::Cli, "name");
+        if !faults.is_empty() {
+            return Err(shape(format!("{label}: {}", faults.join("; "))));
         }
         let input = match (entry.dir, entry.plan) {
             (Some(dir), None) => Input::Directory(base.join(dir)),
             (None, Some(plan)) => Input::PlanFile(base.join(plan)),
-            (Some(_), Some(_)) => {
-                return Err(shape(format!(
-                    "{label} names both `dir` and `plan`; give one"
-                )))
-            }
-            (None, None) => return Err(shape(format!("{label} names neither `dir` nor `plan`"))),
+            // The faults above named both and neither already.
+            _ => return Err(shape(format!("{label} needs one of `dir` and `plan`"))),
         };
         if !seen.insert((entry.environment.clone(), entry.name.clone())) {
             return Err(shape(format!(
@@ -207,7 +192,12 @@ pub fn parse(text: &str, is_json: bool, base: &Path, origin: &str) -> Result<Vec
             },
             input,
             terraform_workspace: entry.terraform_workspace,
-            backend_config: entry.backend_config,
+            backend_config: entry.backend_config.unwrap_or_default(),
+            settings: Settings {
+                mode: entry.mode.as_deref().and_then(PlanMode::from_name),
+                lock: entry.lock,
+                lock_timeout: entry.lock_timeout,
+            },
         });
     }
     Ok(workspaces)
@@ -222,7 +212,7 @@ mod tests {
         let toml = "[[workspace]]\nname = \"net\"\nenvironment = \"prod\"\ndir = \"tf/net\"\n";
         let ws = parse(toml, false, Path::new("/inv"), "i.toml").unwrap();
         assert_eq!(ws[0].input, Input::Directory(PathBuf::from("/inv/tf/net")));
-        let json = r#"{"workspaces": [{"name": "a", "plan": "a.json", "role_arn": "arn:aws:iam::1:role/x"}]}"#;
+        let json = r#"{"workspaces": [{"name": "a", "plan": "a.json", "role_arn": "arn:aws:iam::111111111111:role/x"}]}"#;
         let ws = parse(json, true, Path::new("/inv"), "i.json").unwrap();
         assert_eq!(ws[0].input, Input::PlanFile(PathBuf::from("/inv/a.json")));
     }
@@ -317,7 +307,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("inv.toml");
         let named = format!("inventory {}: ", path.display());
-        let toml = "[[workspace]]\nname = \"caf\u{e9}\"\ndir = \"x\"\n";
+        let toml = "[[workspace]]\nname = \"cafe\"\ndir = \"x\"\nbackend_config = { key = \"caf\u{e9}\" }\n";
         let utf16: Vec<u8> = [0xFF, 0xFE]
             .into_iter()
             .chain(toml.encode_utf16().flat_map(u16::to_le_bytes))
@@ -327,7 +317,7 @@ mod tests {
             utf16,
         ] {
             std::fs::write(&path, bytes).unwrap();
-            assert_eq!(load(&path).unwrap()[0].info.name, "caf\u{e9}");
+            assert_eq!(load(&path).unwrap()[0].backend_config["key"], "caf\u{e9}");
         }
         std::fs::write(&path, b"[[workspace]]\nname = \"caf\xE9\"\n").unwrap();
         assert_eq!(

@@ -47,5 +47,6 @@ pub mod terraform;
 pub mod textfile;
 #[cfg(feature = "worker")]
 pub mod worker;
+pub mod workspace;
 
 pub use error::{Error, Result};

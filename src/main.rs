@@ -278,6 +278,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
             input: Input::Directory(dir.clone()),
             terraform_workspace: None,
             backend_config: Default::default(),
+            settings: Default::default(),
         });
     }
     // `scan x/net y/net` names both after their folder: the second becomes

@@ -44,6 +44,18 @@ pub enum PlanMode {
     Both,
 }
 
+impl PlanMode {
+    /// The mode a workspace entry's `mode` names ([`crate::workspace::MODES`]).
+    pub fn from_name(name: &str) -> Option<PlanMode> {
+        match name {
+            "plan" => Some(PlanMode::Plan),
+            "refresh-only" => Some(PlanMode::RefreshOnly),
+            "both" => Some(PlanMode::Both),
+            _ => None,
+        }
+    }
+}
+
 /// The report note for a deprecated `both`.
 pub const BOTH_IS_PLAN: &str = "mode `both` is deprecated and ran one normal plan: its drift (resource_drift) is what a refresh-only plan finds, so a second refresh added nothing but API reads; ask for `plan`";
 
@@ -84,6 +96,16 @@ pub async fn check_workspace(
     rules: &RuleSet,
     options: &ScanOptions,
 ) -> Report {
+    let own = &workspace.settings;
+    let options = &ScanOptions {
+        mode: own.mode.unwrap_or(options.mode),
+        lock: own.lock.unwrap_or(options.lock),
+        lock_timeout: own
+            .lock_timeout
+            .clone()
+            .unwrap_or_else(|| options.lock_timeout.clone()),
+        ..options.clone()
+    };
     match &workspace.input {
         Input::PlanFile(path) => analyze_file(path, workspace.info.clone(), rules, options),
         Input::Directory(dir) => match terraform {

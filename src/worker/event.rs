@@ -11,105 +11,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::report::{SeverityCounts, Status, WorkspaceInfo};
 use crate::scan::PlanMode;
+pub use crate::workspace::{is_key_component, Source};
+use crate::workspace::{phrase, EntryPoint, EventRun, WorkspaceEntry, AWS_REQUIRED};
 
-/// The invocation event, as the orchestrator (or `aws lambda invoke`) sends it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The invocation event, as the orchestrator (or `aws lambda invoke`) sends
+/// it: the run's own fields and one workspace entry of the contract
+/// ([`crate::workspace`], `schemas/worker-event.v1.json`), whose `name` the
+/// event calls `workspace`, without the CLI's `dir` and `plan`.
+#[derive(Debug, Clone)]
 pub struct WorkerEvent {
-    /// Identifies the whole run; the report key ends in it, so a retried
-    /// invocation overwrites its own report instead of adding one.
-    pub run_id: String,
-    /// When the run started (RFC 3339); dates the report key. Default: when
-    /// the invocation started.
-    #[serde(default)]
-    pub run_started_at: Option<String>,
-    /// Workspace name.
-    pub workspace: String,
-    /// Environment, e.g. `prod`.
-    pub environment: String,
-    /// The AWS account the workspace manages (12 digits).
-    pub account_id: String,
-    /// The AWS region the workspace manages.
-    pub region: String,
-    /// A role in the target account to assume for everything terraform reads.
-    #[serde(default)]
-    pub role_arn: Option<String>,
-    /// The `sts:ExternalId` that role requires. Never logged.
-    #[serde(default)]
-    pub external_id: Option<String>,
-    /// `s3://bucket/key.zip` of the zipped configuration, or a local path
-    /// (a zip file or a folder) for tests and layers.
-    pub source: String,
-    /// `-backend-config` pairs for `terraform init` (bucket, key, region, dynamodb_table...).
-    #[serde(default)]
-    pub backend_config: BTreeMap<String, String>,
-    /// The `terraform workspace` to select, when not `default`.
-    #[serde(default)]
-    pub terraform_workspace: Option<String>,
-    /// `plan` (default: one refresh, drift with its verdicts and pending
-    /// changes), `refresh-only`, or `both` (deprecated: runs `plan`).
-    #[serde(default)]
-    pub mode: Option<String>,
-    /// Take the state lock (default true). `false` passes `-lock=false`: only
-    /// for state nothing else writes.
-    #[serde(default)]
-    pub lock: Option<bool>,
-    /// Passed as `-lock-timeout` (default `60s`).
-    #[serde(default)]
-    pub lock_timeout: Option<String>,
-    /// Publish this workspace's own SNS alert (default true). The
-    /// orchestrator sends `false`: it sends one aggregated alert per run.
-    #[serde(default)]
-    pub notify: Option<bool>,
-}
-
-/// Where the workspace's configuration comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// An object in S3.
-    S3 {
-        /// Bucket.
-        bucket: String,
-        /// Key.
-        key: String,
-    },
-    /// A zip file or folder on the function's own file system.
-    Local(std::path::PathBuf),
-}
-
-impl Source {
-    /// Parses `s3://bucket/key` or a local path.
-    pub fn parse(text: &str) -> Result<Source, String> {
-        if let Some(rest) = text.strip_prefix("s3://") {
-            return match rest.split_once('/') {
-                Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => Ok(Source::S3 {
-                    bucket: bucket.to_string(),
-                    key: key.to_string(),
-                }),
-                _ => Err(format!(
-                    "`source` {text:?} must be s3://BUCKET/KEY with both parts"
-                )),
-            };
-        }
-        if text.contains("://") {
-            return Err(format!(
-                "`source` {text:?} is neither s3://BUCKET/KEY nor a local path"
-            ));
-        }
-        if text.trim().is_empty() {
-            return Err("`source` is empty".to_string());
-        }
-        Ok(Source::Local(text.into()))
-    }
-}
-
-impl std::fmt::Display for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Source::S3 { bucket, key } => write!(f, "s3://{bucket}/{key}"),
-            Source::Local(path) => write!(f, "{}", path.display()),
-        }
-    }
+    /// `run_id`, `run_started_at`, `workspace`, `notify`.
+    pub run: EventRun,
+    /// The workspace to check.
+    pub entry: WorkspaceEntry,
 }
 
 /// A checked event: every field parsed into what the worker needs.
@@ -139,185 +53,139 @@ pub struct Job {
     pub notify: bool,
 }
 
-/// Whether `text` may stand as one component of an S3 key or file name:
-/// letters, digits, `-`, `_`, `.`, not only dots, at most `max` long.
-pub(crate) fn is_key_component(text: &str, max: usize) -> bool {
-    !text.is_empty()
-        && text.len() <= max
-        && text.chars().any(|c| c != '.')
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 /// Reads an event's `run_started_at`: RFC 3339 with any offset, kept in UTC
 /// (the report key's date is the UTC day).
 pub(crate) fn parse_run_started_at(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc))
 }
 
-fn is_region(text: &str) -> bool {
-    // e.g. us-east-1, eu-central-1, us-gov-west-1, ap-southeast-3
-    let parts: Vec<&str> = text.split('-').collect();
-    parts.len() >= 3
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1].parse::<u8>().is_ok()
-}
-
-fn is_role_arn(text: &str) -> bool {
-    // arn:PARTITION:iam::ACCOUNT:role/PATH/NAME
-    let parts: Vec<&str> = text.splitn(6, ':').collect();
-    parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].chars().all(|c| c.is_ascii_digit())
-        && parts[5].starts_with("role/")
-        && parts[5].len() > "role/".len()
-}
-
 impl WorkerEvent {
-    /// Parses an event, naming every fault at once.
+    /// Parses an event; a field that is unknown, missing or of the wrong
+    /// type is an error here, every other fault is named by [`Self::validate`].
     pub fn from_value(value: serde_json::Value) -> Result<WorkerEvent, String> {
         // Serde quotes what it refused, and that may be the external id.
-        serde_json::from_value(value).map_err(|e| {
+        let not_event = |e: serde_json::Error| {
             format!(
                 "the event is not a worker event: {}",
                 crate::error::without_input_values(&e.to_string())
             )
-        })
+        };
+        let fields = match value {
+            serde_json::Value::Object(fields) => fields,
+            other => {
+                return Err(serde_json::from_value::<EventRun>(other)
+                    .err()
+                    .map_or_else(|| "the event is not an object".to_string(), not_event))
+            }
+        };
+        if fields
+            .keys()
+            .any(|key| !EVENT_FIELDS.contains(&key.as_str()))
+        {
+            // The name is not quoted (a misplaced value may be a secret); the
+            // list of the fields there are says what was meant.
+            let expected: Vec<String> = EVENT_FIELDS.iter().map(|f| format!("`{f}`")).collect();
+            return Err(format!(
+                "the event is not a worker event: unknown field, expected one of {}",
+                expected.join(", ")
+            ));
+        }
+        let (run, mut entry): (serde_json::Map<_, _>, serde_json::Map<_, _>) = fields
+            .into_iter()
+            .partition(|(key, _)| RUN_FIELDS.contains(&key.as_str()));
+        let run: EventRun = serde_json::from_value(run.into()).map_err(not_event)?;
+        entry.insert("name".to_string(), run.workspace.clone().into());
+        let entry: WorkspaceEntry = serde_json::from_value(entry.into()).map_err(not_event)?;
+        let given = [
+            entry.environment.is_some(),
+            entry.account_id.is_some(),
+            entry.region.is_some(),
+            entry.source.is_some(),
+        ];
+        if let Some((field, _)) = AWS_REQUIRED.iter().zip(given).find(|(_, given)| !given) {
+            return Err(format!(
+                "the event is not a worker event: missing field `{field}`"
+            ));
+        }
+        Ok(WorkerEvent { run, entry })
     }
 
-    /// Checks every field and builds the [`Job`]. `invoked_at` (when the
-    /// invocation started) dates the report key of an event without its own
-    /// `run_started_at`.
+    /// Checks every field and builds the [`Job`], naming every fault at
+    /// once. `invoked_at` (when the invocation started) dates the report key
+    /// of an event without its own `run_started_at`.
     pub fn validate(self, invoked_at: DateTime<Utc>) -> Result<Job, String> {
+        let WorkerEvent { run, entry } = self;
         let mut faults = Vec::new();
-        if !is_key_component(&self.run_id, 128) {
-            faults.push(format!(
-                "`run_id` {:?} must be 1-128 letters, digits, '-', '_' or '.'",
-                self.run_id
-            ));
+        if !is_key_component(&run.run_id, 128) {
+            faults.push(format!("`run_id` {:?} {}", run.run_id, phrase::RUN_ID));
         }
-        if !is_key_component(&self.workspace, 128) {
-            faults.push(format!(
-                "`workspace` {:?} must be 1-128 letters, digits, '-', '_' or '.'",
-                self.workspace
-            ));
-        }
-        if !is_key_component(&self.environment, 64) {
-            faults.push(format!(
-                "`environment` {:?} must be 1-64 letters, digits, '-', '_' or '.'",
-                self.environment
-            ));
-        }
-        if self.account_id.len() != 12 || !self.account_id.chars().all(|c| c.is_ascii_digit()) {
-            faults.push(format!(
-                "`account_id` {:?} must be 12 digits",
-                self.account_id
-            ));
-        }
-        if !is_region(&self.region) {
-            faults.push(format!(
-                "`region` {:?} is not an AWS region name such as us-east-1",
-                self.region
-            ));
-        }
-        let role = match (self.role_arn, self.external_id) {
-            (Some(arn), external_id) => {
-                if !is_role_arn(&arn) {
-                    faults.push(format!(
-                        "`role_arn` {arn:?} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
-                    ));
-                }
-                if external_id.as_deref().is_some_and(|id| {
-                    id.len() < 2 || id.len() > 1224 || id.chars().any(char::is_control)
-                }) {
-                    // The value itself is a shared secret: never echo it.
-                    faults.push("`external_id` must be 2-1224 printable characters".to_string());
-                }
-                Some((arn, external_id))
-            }
-            (None, Some(_)) => {
-                faults.push("`external_id` is given without `role_arn`".to_string());
-                None
-            }
-            (None, None) => None,
-        };
-        let source = Source::parse(&self.source).unwrap_or_else(|e| {
-            faults.push(e);
-            Source::Local(Default::default())
-        });
-        let mode = match self.mode.as_deref() {
-            None | Some("plan") => PlanMode::Plan,
-            Some("both") => PlanMode::Both,
-            Some("refresh-only") => PlanMode::RefreshOnly,
-            Some(other) => {
-                faults.push(format!(
-                    "`mode` {other:?} must be one of plan, refresh-only, both"
-                ));
-                PlanMode::Plan
-            }
-        };
-        for key in self.backend_config.keys() {
-            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                faults.push(format!(
-                    "`backend_config` key {key:?} must be letters, digits and '_'"
-                ));
-            }
-        }
-        if let Some(ws) = &self.terraform_workspace {
-            if !is_key_component(ws, 90) {
-                faults.push(format!(
-                    "`terraform_workspace` {ws:?} must be letters, digits, '-', '_' or '.'"
-                ));
-            }
-        }
-        let lock_timeout = self.lock_timeout.unwrap_or_else(|| "60s".to_string());
-        if !is_duration(&lock_timeout) {
-            faults.push(format!(
-                "`lock_timeout` {lock_timeout:?} must be a duration such as 60s or 5m"
-            ));
-        }
-        let run_started_at = match self.run_started_at.as_deref() {
+        faults.extend(entry.faults(EntryPoint::Aws, "workspace"));
+        let run_started_at = match run.run_started_at.as_deref() {
             None => invoked_at,
             Some(text) => parse_run_started_at(text).unwrap_or_else(|e| {
                 faults.push(format!("`run_started_at` {text:?} is not RFC 3339: {e}"));
                 invoked_at
             }),
         };
-        if !faults.is_empty() {
+        let source = match entry.source.as_deref().map(Source::parse) {
+            Some(Ok(source)) => Some(source),
+            // Named by the faults above.
+            Some(Err(_)) => None,
+            None => {
+                faults.push("`source` is missing".to_string());
+                None
+            }
+        };
+        let (Some(source), true) = (source, faults.is_empty()) else {
             return Err(format!("invalid worker event: {}", faults.join("; ")));
-        }
+        };
         Ok(Job {
-            run_id: self.run_id,
+            run_id: run.run_id,
             run_started_at,
             workspace: WorkspaceInfo {
-                name: self.workspace,
-                environment: Some(self.environment),
-                account_id: Some(self.account_id),
-                region: Some(self.region),
+                name: entry.name,
+                environment: entry.environment,
+                account_id: entry.account_id,
+                region: entry.region,
             },
-            role,
+            role: entry.role_arn.map(|arn| (arn, entry.external_id)),
             source,
-            backend_config: self.backend_config,
-            terraform_workspace: self.terraform_workspace,
-            mode,
-            lock: self.lock.unwrap_or(true),
-            lock_timeout,
-            notify: self.notify.unwrap_or(true),
+            backend_config: entry.backend_config.unwrap_or_default(),
+            terraform_workspace: entry.terraform_workspace,
+            mode: entry
+                .mode
+                .as_deref()
+                .and_then(PlanMode::from_name)
+                .unwrap_or_default(),
+            lock: entry.lock.unwrap_or(true),
+            lock_timeout: entry.lock_timeout.unwrap_or_else(|| "60s".to_string()),
+            notify: run.notify.unwrap_or(true),
         })
     }
 }
 
-fn is_duration(text: &str) -> bool {
-    let digits = text.trim_end_matches(['s', 'm', 'h']);
-    digits.len() < text.len() && !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
-}
+/// The event's own fields.
+const RUN_FIELDS: [&str; 4] = ["run_id", "run_started_at", "workspace", "notify"];
+
+/// Every field an event may have, in the order an error lists them: the
+/// run's and the workspace entry's but `name`, `dir` and `plan`.
+pub const EVENT_FIELDS: [&str; 15] = [
+    "run_id",
+    "run_started_at",
+    "workspace",
+    "environment",
+    "account_id",
+    "region",
+    "role_arn",
+    "external_id",
+    "source",
+    "backend_config",
+    "terraform_workspace",
+    "mode",
+    "lock",
+    "lock_timeout",
+    "notify",
+];
 
 /// Counts the orchestrator aggregates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -469,6 +337,21 @@ mod tests {
         assert!(WorkerEvent::from_value(typo)
             .unwrap_err()
             .contains("unknown field, expected one of `run_id`"));
+    }
+
+    #[test]
+    fn the_listed_fields_are_the_schema_s() {
+        let schema = crate::workspace::worker_event_schema();
+        let mut fields: Vec<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut listed = EVENT_FIELDS.to_vec();
+        fields.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(listed, fields);
     }
 
     #[test]

@@ -296,6 +296,7 @@ impl Worker {
             input: Input::Directory(workdir),
             terraform_workspace: job.terraform_workspace.clone(),
             backend_config: job.backend_config.clone(),
+            settings: Default::default(),
         };
         scan::check_workspace(&workspace, Ok(&terraform), &self.rules, &options).await
     }
