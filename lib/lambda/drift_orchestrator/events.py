@@ -28,8 +28,9 @@ from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
+from . import contract
 from .errors import EventError
-from .inventory import MODES, Workspace, is_key_component
+from .inventory import MODES, Workspace
 
 Trigger = Literal["schedule", "manual"]
 
@@ -78,7 +79,7 @@ def provisional_run_id(event: object, new_id: Callable[[], str] = new_run_id) ->
     """
     if isinstance(event, Mapping):
         candidate = event.get("id") if is_eventbridge_event(event) else event.get("run_id")
-        if isinstance(candidate, str) and is_key_component(candidate, 128):
+        if isinstance(candidate, str) and contract.is_run_id(candidate):
             return candidate
     return new_id()
 
@@ -126,7 +127,7 @@ def parse_event(
     if is_eventbridge_event(event):
         scheduled = EventBridgeEvent(dict(event))
         event_id: object = scheduled.get_id if "id" in scheduled else None
-        if not isinstance(event_id, str) or not is_key_component(event_id, 128):
+        if not isinstance(event_id, str) or not contract.is_run_id(event_id):
             raise EventError(
                 f"the EventBridge event's `id` {event_id!r} must be 1-128 letters, digits, '-', '_' or '.'"
             )
@@ -143,7 +144,7 @@ def parse_event(
     if not isinstance(dry_run, bool):
         raise EventError(f"`dry_run` must be true or false, not {dry_run!r}")
     given_id = event.get("run_id")
-    if given_id is not None and (not isinstance(given_id, str) or not is_key_component(given_id, 128)):
+    if given_id is not None and (not isinstance(given_id, str) or not contract.is_run_id(given_id)):
         raise EventError(f"`run_id` {given_id!r} must be 1-128 letters, digits, '-', '_' or '.'")
     mode = event.get("mode")
     if mode is not None and mode not in MODES:

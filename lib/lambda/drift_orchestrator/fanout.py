@@ -27,6 +27,10 @@ Retries
     at its Lambda timeout (``Sandbox.Timedout``): retrying it would need the
     whole worker timeout again, for the same result.
 
+Each worker event is checked against ``schemas/worker-event.v1.json`` before
+it is sent; one that breaks it is an ``error`` result with the faults, and no
+invocation.
+
 Request errors that cannot succeed on retry (``ResourceNotFoundException``,
 ``AccessDeniedException``, invalid payload...) and a malformed worker response
 are final ``error`` results at once.
@@ -46,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from . import contract
 from .inventory import Workspace
 from .observability import logger
 
@@ -394,7 +399,25 @@ class Fanout:
             )
             return result
         started = self.budget.clock()
-        payload = json.dumps(self.worker_event(workspace), separators=(",", ":")).encode()
+        event = self.worker_event(workspace)
+        faults = contract.faults(contract.worker_event(), event, contract.EVENT_SCHEMA)
+        if faults:
+            # The worker would refuse it: an orchestrator bug (or a run
+            # override the contract forbids) costs this workspace, not the run.
+            return self._finish(
+                workspace,
+                started,
+                WorkspaceResult(
+                    workspace=workspace,
+                    status="error",
+                    error=_clip(
+                        f"orchestrator failure: the worker event breaks schemas/{contract.EVENT_SCHEMA}: "
+                        + "; ".join(faults),
+                        workspace,
+                    ),
+                ),
+            )
+        payload = json.dumps(event, separators=(",", ":")).encode()
         attempt = 0
         last_error = ""
         while True:

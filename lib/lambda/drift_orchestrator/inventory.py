@@ -13,23 +13,26 @@ from ``WORKSPACES_JSON``, which the Terraform stack sets.
       "external_id": "…", "source": "s3://bundles/network.zip",
       "backend_config": {"bucket": "state", "key": "network/terraform.tfstate"}}]
 
-Every entry is checked with the rules the worker applies to its event, and
-every fault is reported at once, each naming its entry (``workspace #3
-("network")``). Two entries with the same environment and name are refused:
-their reports would overwrite each other. An ``external_id`` is a shared
-secret: it is never echoed in an error, a log line or a ``repr``.
+Every entry is checked against the workspace contract (``$defs/AwsEntry`` of
+the packaged ``schemas/workspace.v1.json``, see :mod:`.contract`), the rules
+the CLI and the worker apply too, and every fault is reported at once, each
+naming its entry (``workspace #3 ('network')``) and field. Two entries with the
+same environment and name are refused (a rule across entries, which the schema
+cannot state): their reports would overwrite each other. No fault quotes a
+field's value: an ``external_id`` is a shared secret, and it stays out of
+every error, log line and ``repr``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from . import contract
 from .config import InlineInventory, S3Location
 from .errors import InventoryError
 
@@ -38,31 +41,9 @@ if TYPE_CHECKING:
 
 #: Values the worker accepts for ``mode``: ``plan`` (the default), or
 #: ``refresh-only``; ``both`` is a deprecated alias of ``plan``.
-MODES = ("plan", "refresh-only", "both")
-
-_REQUIRED = ("name", "environment", "account_id", "region", "source")
-_OPTIONAL = (
-    "role_arn",
-    "external_id",
-    "backend_config",
-    "mode",
-    "terraform_workspace",
-    "lock",
-    "lock_timeout",
-)
-#: Fields only the CLI uses (a local working directory or saved plan); they
-#: are accepted and ignored so one inventory file serves both.
-_CLI_ONLY = ("dir", "plan")
-_KNOWN = frozenset(_REQUIRED + _OPTIONAL + _CLI_ONLY)
+MODES = contract.modes()
 #: How many faults one error message lists.
 _MAX_FAULTS_LISTED = 20
-
-_KEY_COMPONENT = re.compile(r"^[A-Za-z0-9._-]+$")
-_REGION = re.compile(r"^[a-z]+(-[a-z]+)+-\d{1,3}$")
-_ACCOUNT = re.compile(r"^\d{12}$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
-_BACKEND_KEY = re.compile(r"^[A-Za-z0-9_]+$")
-_DURATION = re.compile(r"^\d+[smh]$")
 
 
 @dataclass(frozen=True)
@@ -89,132 +70,21 @@ class Workspace:
         return f"{self.environment}/{self.name}"
 
 
-def is_key_component(text: str, max_len: int) -> bool:
-    """Whether ``text`` may stand as one S3 key component (the worker's rule):
-    1 to ``max_len`` letters, digits, ``-``, ``_`` or ``.``, not only dots."""
-    return 0 < len(text) <= max_len and _KEY_COMPONENT.match(text) is not None and text.strip(".") != ""
-
-
-def is_region(text: str) -> bool:
-    """Whether ``text`` looks like an AWS region name such as ``us-east-1``."""
-    return _REGION.match(text) is not None
-
-
-def _string_faults(entry: Mapping[str, Any], faults: list[str]) -> dict[str, str]:
-    """The string-valued required fields, with a fault for each missing one."""
-    values: dict[str, str] = {}
-    for key in _REQUIRED:
-        if key not in entry:
-            faults.append(f"`{key}` is missing")
-            continue
-        value = entry[key]
-        if not isinstance(value, str):
-            hint = " (quote it: JSON numbers lose leading zeros)" if key == "account_id" else ""
-            faults.append(f"`{key}` must be a string{hint}")
-            continue
-        values[key] = value
-    return values
-
-
-def _optional_string(entry: Mapping[str, Any], key: str, faults: list[str]) -> str | None:
-    value = entry.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    faults.append(f"`{key}` must be a string or null")
-    return None
-
-
-def _check_entry(entry: Mapping[str, Any]) -> tuple[Workspace | None, list[str]]:
-    """Validates one entry; the workspace, or ``None`` and its faults."""
-    faults: list[str] = []
-    for key in sorted(set(entry) - _KNOWN):
-        faults.append(f"unknown field `{key}`")
-    values = _string_faults(entry, faults)
-
-    name = values.get("name")
-    if name is not None and not is_key_component(name, 128):
-        faults.append(f"`name` {name!r} must be 1-128 letters, digits, '-', '_' or '.'")
-    environment = values.get("environment")
-    if environment is not None and not is_key_component(environment, 64):
-        faults.append(f"`environment` {environment!r} must be 1-64 letters, digits, '-', '_' or '.'")
-    account_id = values.get("account_id")
-    if account_id is not None and not _ACCOUNT.match(account_id):
-        faults.append(f"`account_id` {account_id!r} must be 12 digits")
-    region = values.get("region")
-    if region is not None and not is_region(region):
-        faults.append(f"`region` {region!r} is not an AWS region name such as us-east-1")
-    source = values.get("source")
-    if source is not None:
-        if source.startswith("s3://"):
-            if S3Location.parse(source) is None:
-                faults.append(f"`source` {source!r} must be s3://BUCKET/KEY with both parts")
-        elif "://" in source or not source.strip():
-            faults.append(f"`source` {source!r} is neither s3://BUCKET/KEY nor a local path")
-
-    role_arn = _optional_string(entry, "role_arn", faults)
-    if role_arn is not None and not _ROLE_ARN.match(role_arn):
-        faults.append(f"`role_arn` {role_arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
-    external_id = entry.get("external_id")
-    if external_id is not None:
-        # The value is a shared secret: the faults never quote it.
-        if not isinstance(external_id, str):
-            faults.append("`external_id` must be a string or null")
-            external_id = None
-        elif not 2 <= len(external_id) <= 1224 or not external_id.isprintable():
-            faults.append("`external_id` must be 2-1224 printable characters")
-        if external_id is not None and role_arn is None:
-            faults.append("`external_id` is given without `role_arn`")
-
-    backend_raw = entry.get("backend_config", {})
-    backend: dict[str, str] = {}
-    if backend_raw is None:
-        backend_raw = {}
-    if not isinstance(backend_raw, dict):
-        faults.append("`backend_config` must be an object of strings")
-    else:
-        for key, value in backend_raw.items():
-            if not _BACKEND_KEY.match(key):
-                faults.append(f"`backend_config` key {key!r} must be letters, digits and '_'")
-            elif not isinstance(value, str):
-                faults.append(f"`backend_config.{key}` must be a string")
-            else:
-                backend[key] = value
-
-    mode = _optional_string(entry, "mode", faults)
-    if mode is not None and mode not in MODES:
-        faults.append(f"`mode` {mode!r} must be one of {', '.join(MODES)}")
-    terraform_workspace = _optional_string(entry, "terraform_workspace", faults)
-    if terraform_workspace is not None and not is_key_component(terraform_workspace, 90):
-        faults.append(f"`terraform_workspace` {terraform_workspace!r} must be letters, digits, '-', '_' or '.'")
-    lock = entry.get("lock")
-    if lock is not None and not isinstance(lock, bool):
-        faults.append("`lock` must be true, false or null")
-        lock = None
-    lock_timeout = _optional_string(entry, "lock_timeout", faults)
-    if lock_timeout is not None and not _DURATION.match(lock_timeout):
-        faults.append(f"`lock_timeout` {lock_timeout!r} must be a duration such as 60s or 5m")
-
-    if faults or name is None or environment is None or account_id is None:
-        return None, faults
-    # No faults: every required field is present.
-    assert region is not None
-    assert source is not None
-    return (
-        Workspace(
-            name=name,
-            environment=environment,
-            account_id=account_id,
-            region=region,
-            source=source,
-            role_arn=role_arn,
-            external_id=external_id,
-            backend_config=backend,
-            mode=mode,
-            terraform_workspace=terraform_workspace,
-            lock=lock,
-            lock_timeout=lock_timeout,
-        ),
-        [],
+def _workspace(entry: Mapping[str, Any]) -> Workspace:
+    """The workspace of an entry the contract accepts (null means absent)."""
+    return Workspace(
+        name=entry["name"],
+        environment=entry["environment"],
+        account_id=entry["account_id"],
+        region=entry["region"],
+        source=entry["source"],
+        role_arn=entry.get("role_arn"),
+        external_id=entry.get("external_id"),
+        backend_config=dict(entry.get("backend_config") or {}),
+        mode=entry.get("mode"),
+        terraform_workspace=entry.get("terraform_workspace"),
+        lock=entry.get("lock"),
+        lock_timeout=entry.get("lock_timeout"),
     )
 
 
@@ -233,6 +103,7 @@ def parse_inventory(text: str, origin: str) -> list[Workspace]:
         document = json.loads(text)
     except json.JSONDecodeError as e:
         raise InventoryError(f"inventory {origin} is not valid JSON: {e}") from None
+    whole = document
     if isinstance(document, dict):
         extra = sorted(set(document) - {"workspaces"})
         if extra or "workspaces" not in document:
@@ -249,13 +120,11 @@ def parse_inventory(text: str, origin: str) -> list[Workspace]:
     seen: dict[tuple[str, str], int] = {}
     for index, entry in enumerate(document, start=1):
         label = _entry_label(index, entry)
-        if not isinstance(entry, dict):
-            faults.append(f"{label}: must be an object")
-            continue
-        workspace, entry_faults = _check_entry(entry)
+        entry_faults = contract.faults(contract.aws_entry(), entry, contract.WORKSPACE_SCHEMA)
         faults.extend(f"{label}: {fault}" for fault in entry_faults)
-        if workspace is None:
+        if entry_faults:
             continue
+        workspace = _workspace(entry)
         identity = (workspace.environment, workspace.name)
         if identity in seen:
             faults.append(
@@ -267,6 +136,10 @@ def parse_inventory(text: str, origin: str) -> list[Workspace]:
         seen[identity] = index
         workspaces.append(workspace)
 
+    if not faults and not contract.aws_inventory().is_valid(whole):
+        # The checks above are the schema's, entry by entry; this holds the
+        # document to $defs/AwsInventory itself, should the two ever part.
+        faults.append(f"does not match $defs/AwsInventory of schemas/{contract.WORKSPACE_SCHEMA}")
     if faults:
         listed = faults[:_MAX_FAULTS_LISTED]
         more = len(faults) - len(listed)

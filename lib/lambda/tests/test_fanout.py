@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import random
@@ -122,6 +123,43 @@ def test_the_worker_event_follows_the_contract(client: LambdaClient, clock: Fake
             "notify": False,
         },
     ]
+
+
+def test_an_event_that_breaks_the_contract_is_an_error_not_an_invocation(
+    client: LambdaClient, clock: FakeClock
+) -> None:
+    worker = ScriptedWorker(client)
+    [network] = workspaces(entry("network", "prod"))
+    # A workspace that never went through the loader (an orchestrator bug):
+    # Python's `$` would have let its region through.
+    broken = dataclasses.replace(network, name="app", region="us-east-1\n")
+    worker.completes(RUN_ID, "network", "prod")
+    [bad, good] = fanout(client, clock).run([broken, network], max_concurrency=1)
+    worker.assert_done()
+    assert [event["workspace"] for event in worker.sent] == ["network"]
+    assert (bad.status, bad.attempts) == ("error", 0)
+    assert bad.error == (
+        "orchestrator failure: the worker event breaks schemas/worker-event.v1.json: "
+        "`region` must match ^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$"
+    )
+    assert good.status == "clean"
+
+
+def test_a_run_mode_the_contract_forbids_fails_each_workspace_without_a_secret(
+    client: LambdaClient, clock: FakeClock
+) -> None:
+    worker = ScriptedWorker(client)
+    results = dataclasses.replace(fanout(client, clock, mode="apply"), run_id="run/1").run(
+        workspaces(entry("network", "prod"), entry("app", "prod")), max_concurrency=2
+    )
+    worker.assert_done()
+    assert worker.sent == []
+    for result in results:
+        assert result.status == "error"
+        assert result.error is not None
+        assert "`run_id` must match" in result.error
+        assert "`mode` must be one of plan, refresh-only, both" in result.error
+        assert SECRET not in result.error
 
 
 def test_the_run_mode_overrides_the_workspace_mode(client: LambdaClient, clock: FakeClock) -> None:

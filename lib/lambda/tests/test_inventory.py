@@ -13,6 +13,9 @@ from drift_orchestrator.inventory import Workspace, load_inventory, parse_invent
 from tests.conftest import Aws
 from tests.support import REPORT_BUCKET, SECRET, workspace_entry
 
+#: The schema's pattern for names (key components), quoted by faults.
+KEY_COMPONENT = "^[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*$"
+
 
 def parse(entries: Any) -> list[Workspace]:
     return parse_inventory(json.dumps(entries), "WORKSPACES_JSON")
@@ -63,25 +66,29 @@ def test_an_empty_inventory_is_valid() -> None:
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
-        ({"name": ""}, "`name` '' must be 1-128 letters"),
-        ({"name": "../etc"}, "`name` '../etc' must be"),
-        ({"environment": "prod env"}, "`environment` 'prod env' must be"),
-        ({"account_id": "1234"}, "`account_id` '1234' must be 12 digits"),
-        ({"account_id": 111111111111}, "`account_id` must be a string (quote it"),
-        ({"region": "mars-1"}, "`region` 'mars-1' is not an AWS region name"),
-        ({"role_arn": "arn:aws:iam::1:user/x"}, "`role_arn` 'arn:aws:iam::1:user/x' is not"),
-        ({"external_id": "x"}, "`external_id` must be 2-1224 printable characters"),
-        ({"role_arn": None}, "`external_id` is given without `role_arn`"),
-        ({"source": "https://example.com/x.zip"}, "is neither s3://BUCKET/KEY nor a local"),
-        ({"source": "s3://bundles"}, "`source` 's3://bundles' must be s3://BUCKET/KEY"),
-        ({"backend_config": {"bucket": 1}}, "`backend_config.bucket` must be a string"),
-        ({"backend_config": {"dynamo-table": "x"}}, "`backend_config` key 'dynamo-table'"),
-        ({"backend_config": ["bucket=x"]}, "`backend_config` must be an object of strings"),
-        ({"mode": "apply"}, "`mode` 'apply' must be one of plan, refresh-only, both"),
-        ({"lock": "no"}, "`lock` must be true, false or null"),
-        ({"lock_timeout": "soon"}, "`lock_timeout` 'soon' must be a duration"),
-        ({"terraform_workspace": "a b"}, "`terraform_workspace` 'a b' must be"),
-        ({"regoin": "us-east-1"}, "unknown field `regoin`"),
+        ({"name": ""}, "`name` must be at least 1 character long, and must match " + KEY_COMPONENT),
+        ({"name": "../etc"}, "`name` must match " + KEY_COMPONENT),
+        ({"environment": "prod env"}, "`environment` must match " + KEY_COMPONENT),
+        ({"account_id": "1234"}, "`account_id` must match ^[0-9]{12}$"),
+        ({"account_id": 111111111111}, "`account_id` must be a string or null (quote it"),
+        ({"region": "mars-1"}, "`region` must match ^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$"),
+        ({"region": "us-east-1\n"}, "`region` must match ^[a-z]{2}"),
+        ({"role_arn": "arn:aws:iam::1:user/x"}, "`role_arn` must match ^arn:aws[a-z-]*:iam::[0-9]{12}:role/"),
+        ({"external_id": "x"}, "`external_id` must be at least 2 characters long"),
+        ({"external_id": "tab\there"}, "`external_id` must match ^[^\\x00-\\x1f\\x7f-\\x9f]*$"),
+        ({"role_arn": None}, "`role_arn` is missing (`external_id` needs it)"),
+        ({"source": "https://example.com/x.zip"}, "`source` has none of the allowed forms: AWS: `s3://BUCKET/KEY`"),
+        ({"source": "s3://bundles"}, "`source` has none of the allowed forms"),
+        ({"backend_config": {"bucket": 1}}, "`backend_config.bucket` must be a string (quote it"),
+        ({"backend_config": {"dynamo-table": "x"}}, "`backend_config` has a key that does not match ^[A-Za-z0-9_]+$"),
+        ({"backend_config": ["bucket=x"]}, "`backend_config` must be an object or null"),
+        ({"mode": "apply"}, "`mode` must be one of plan, refresh-only, both"),
+        ({"lock": "no"}, "`lock` must be a boolean (true or false) or null"),
+        ({"lock_timeout": "soon"}, "`lock_timeout` must match ^[0-9]+[smh]$"),
+        ({"lock_timeout": "60sm"}, "`lock_timeout` must match ^[0-9]+[smh]$"),
+        ({"terraform_workspace": "a b"}, "`terraform_workspace` must match " + KEY_COMPONENT),
+        ({"regoin": "us-east-1"}, "`regoin` is an unknown field"),
+        ({"dir": "terraform/network", "plan": "network.json"}, "has `dir` and `plan`, which exclude each other"),
     ],
 )
 def test_a_bad_entry_is_named_with_its_fault(override: dict[str, Any], expected: str) -> None:
@@ -89,9 +96,14 @@ def test_a_bad_entry_is_named_with_its_fault(override: dict[str, Any], expected:
     with pytest.raises(InventoryError) as caught:
         parse(entries)
     message = str(caught.value)
-    assert message.startswith("inventory WORKSPACES_JSON has 1 problem: workspace #2")
+    assert message.startswith("inventory WORKSPACES_JSON has 1 problem: workspace #2 (")
     assert expected in message
     assert SECRET not in message
+    # No fault quotes a value (any may be a secret), only the entry's name.
+    for key, value in override.items():
+        if isinstance(value, str) and key != "name":
+            assert repr(value) not in message
+            assert json.dumps(value) not in message
 
 
 @pytest.mark.parametrize("missing", ["name", "environment", "account_id", "region", "source"])
@@ -112,9 +124,9 @@ def test_every_fault_is_reported_at_once() -> None:
         parse(entries)
     message = str(caught.value)
     assert "has 3 problems" in message
-    assert "workspace #1 ('a'): `region` 'moon'" in message
+    assert "workspace #1 ('a'): `region` must match" in message
     assert "workspace #2: must be an object" in message
-    assert "workspace #3 ('c'): `account_id` '12'" in message
+    assert "workspace #3 ('c'): `account_id` must match" in message
 
 
 def test_duplicates_within_an_environment_are_refused() -> None:

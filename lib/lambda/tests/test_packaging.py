@@ -10,6 +10,7 @@ Lambda puts them on ``sys.path``, and runs a dry run through the handler.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -28,7 +29,7 @@ REPO = LAMBDA_DIR.parents[1]
 EXCLUDED = ("tests", "__pycache__", "README.md")
 
 RUNNER = """
-import json, sys
+import json, os, sys
 task, layer, runtime = sys.argv[1:4]
 sys.path[:0] = [task, layer + "/python", runtime]
 
@@ -45,8 +46,19 @@ class Context:
         return 600_000
 
 result = orchestrator.handler({"dry_run": True, "run_id": "packaging-test"}, Context())
+
+# The contract refuses what Python's own `$` would let through.
+from drift_orchestrator.errors import InventoryError
+from drift_orchestrator.inventory import parse_inventory
+entry = json.loads(os.environ["WORKSPACES_JSON"])[0]
+try:
+    parse_inventory(json.dumps([dict(entry, region="us-east-1\\n")]), "probe")
+    refused = None
+except InventoryError as e:
+    refused = str(e)
+
 files = {name: getattr(module, "__file__", None) for name, module in sys.modules.items()}
-print("RESULT " + json.dumps({"result": result, "files": files}))
+print("RESULT " + json.dumps({"result": result, "files": files, "refused": refused}))
 """
 
 
@@ -80,6 +92,20 @@ def runtime_packages(folder: Path) -> None:
         (folder / source.name).symlink_to(source)
 
 
+def pinned(package: str) -> str:
+    """The version requirements-dev.txt pins ``package`` at."""
+    prefix = f"{package}=="
+    [pin] = [line for line in (REPO / "requirements-dev.txt").read_text().splitlines() if line.startswith(prefix)]
+    return pin.removeprefix(prefix)
+
+
+def test_the_tests_run_the_jsonschema_the_layer_ships() -> None:
+    for package in ("jsonschema", "attrs", "pyrsistent"):
+        assert importlib.metadata.version(package) == pinned(package), (
+            f"{package} in this virtualenv is not the pinned one: run scripts/bootstrap"
+        )
+
+
 def test_the_two_zips_run_the_handler_on_their_own(tmp_path: Path) -> None:
     layer_zip = tmp_path / "orchestrator-layer.zip"
     subprocess.run(
@@ -94,6 +120,12 @@ def test_the_two_zips_run_the_handler_on_their_own(tmp_path: Path) -> None:
         layer.extractall(tmp_path / "opt")
     assert all(name.startswith("python/") for name in layer_names)
     assert "python/aws_lambda_powertools/__init__.py" in layer_names
+    # jsonschema at the version the tests run, with its pure-Python dependencies.
+    for package in ("jsonschema", "attrs", "pyrsistent"):
+        version = pinned(package)
+        assert f"python/{package}-{version}.dist-info/METADATA" in layer_names, package
+    assert "python/jsonschema/validators.py" in layer_names
+    assert "python/pyrsistent/_pmap.py" in layer_names
     assert not any(name.endswith((".so", ".pyc")) for name in layer_names)
     assert not any(name.startswith(("python/boto3/", "python/botocore/")) for name in layer_names)
 
@@ -144,6 +176,10 @@ def test_the_two_zips_run_the_handler_on_their_own(tmp_path: Path) -> None:
     assert result["dry_run"] is True
     assert result["run_id"] == "packaging-test"
     assert [w["name"] for w in result["workspaces"]] == ["network", "app"]
+    assert outcome["refused"] == (
+        "inventory probe has 1 problem: workspace #1 ('network'): "
+        "`region` must match ^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$"
+    )
 
     allowed = (
         str(tmp_path / "task"),
@@ -156,6 +192,7 @@ def test_the_two_zips_run_the_handler_on_their_own(tmp_path: Path) -> None:
     strays = {name: file for name, file in files.items() if file and not file.startswith(allowed)}
     assert strays == {}
     assert files["orchestrator"] == str(tmp_path / "task" / "orchestrator.py")
-    powertools = files["aws_lambda_powertools"]
-    assert powertools is not None
-    assert powertools.startswith(str(tmp_path / "opt" / "python"))
+    for module in ("aws_lambda_powertools", "jsonschema", "attr", "pyrsistent"):
+        origin = files[module]
+        assert origin is not None, module
+        assert origin.startswith(str(tmp_path / "opt" / "python")), module
