@@ -324,7 +324,7 @@ variable "metrics_namespace" {
 ################################################################################
 
 variable "workspaces" {
-  description = "Workspaces to check, passed to the orchestrator as `WORKSPACES_JSON` (leave empty when `inventory_s3_uri` is set: the orchestrator takes exactly one of the two). `source` is the S3 URI of the workspace bundle (`s3://bucket/key.zip`); `role_arn`/`external_id` the read-only role the worker assumes in the target account; `backend_config` the `-backend-config` pairs for `terraform init`; `mode` one of `plan` (the default: one refresh, drift with verdicts and pending changes), `refresh-only` (drift only), `both` (deprecated alias of `plan`); `terraform_workspace`, `lock` and `lock_timeout` (e.g. `60s`, `5m`) are passed to Terraform. The JSON must stay under 3000 characters (Lambda caps all environment variables at 4 KB); use `inventory_s3_uri` for larger inventories."
+  description = "Workspaces to check (entries of the workspace contract, schemas/workspace.v1.json: the same file serves the CLI), passed to the orchestrator as `WORKSPACES_JSON` (leave empty when `inventory_s3_uri` is set: the orchestrator takes exactly one of the two). `source` is the S3 URI of the workspace bundle (`s3://bucket/key.zip`) or a path on the worker's own file system; `role_arn`/`external_id` the read-only role the worker assumes in the target account; `backend_config` the `-backend-config` pairs for `terraform init`; `mode` one of `plan` (the default: one refresh, drift with verdicts and pending changes), `refresh-only` (drift only), `both` (deprecated alias of `plan`); `terraform_workspace`, `lock` and `lock_timeout` (e.g. `60s`, `5m`) are passed to Terraform. The JSON must stay under 3000 characters (Lambda caps all environment variables at 4 KB); use `inventory_s3_uri` for larger inventories."
   type = list(object({
     name                = string
     environment         = string
@@ -341,8 +341,12 @@ variable "workspaces" {
   }))
   default = []
 
+  # The rules of the workspace contract, schemas/workspace.v1.json ($defs/AwsEntry),
+  # with its patterns verbatim (RE2's `$`, like JSON Schema's, matches only at
+  # the end) and its lengths as length(): RE2 caps a repeat count at 1000.
+  # tests/stack/test_stack_contract.py holds the two together.
   validation {
-    condition     = alltrue([for w in var.workspaces : can(regex("^[A-Za-z0-9_.-]{1,128}$", w.name)) && can(regex("^[A-Za-z0-9_.-]{1,64}$", w.environment)) && trim(w.name, ".") != "" && trim(w.environment, ".") != ""])
+    condition     = alltrue([for w in var.workspaces : can(regex("^[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*$", w.name)) && length(w.name) >= 1 && length(w.name) <= 128 && can(regex("^[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*$", w.environment)) && length(w.environment) >= 1 && length(w.environment) <= 64])
     error_message = "Every workspace name (1-128) and environment (1-64) must be letters, digits, '_', '.' and '-', and not only dots."
   }
 
@@ -352,23 +356,23 @@ variable "workspaces" {
   }
 
   validation {
-    condition     = alltrue([for w in var.workspaces : can(regex("^[0-9]{12}$", w.account_id)) && can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$", w.region))])
+    condition     = alltrue([for w in var.workspaces : can(regex("^[0-9]{12}$", w.account_id)) && can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$", w.region))])
     error_message = "Every workspace needs a 12-digit account_id and an AWS region code such as us-east-1."
   }
 
   validation {
-    condition     = alltrue([for w in var.workspaces : w.role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", w.role_arn))]) && alltrue([for w in var.workspaces : w.role_arn == null || try(split(":", w.role_arn)[4] == w.account_id, false)])
-    error_message = "Every workspace role_arn must be null or an IAM role ARN in the workspace's own account_id."
+    condition     = alltrue([for w in var.workspaces : w.role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", w.role_arn))])
+    error_message = "Every workspace role_arn must be null or an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)."
   }
 
   validation {
-    condition     = alltrue([for w in var.workspaces : w.external_id == null || can(regex("^[A-Za-z0-9+=,.@:/_-]{2,1224}$", w.external_id))]) && alltrue([for w in var.workspaces : w.role_arn != null || w.external_id == null])
-    error_message = "Every workspace external_id must be 2-1224 characters of letters, digits and +=,.@:/_- and is only allowed together with a role_arn."
+    condition     = alltrue([for w in var.workspaces : w.external_id == null || try(can(regex("^[^\\x00-\\x1f\\x7f-\\x9f]*$", w.external_id)) && length(w.external_id) >= 2 && length(w.external_id) <= 1224, false)]) && alltrue([for w in var.workspaces : w.role_arn != null || w.external_id == null])
+    error_message = "Every workspace external_id must be 2-1224 characters, none of them a control character, and is only allowed together with a role_arn."
   }
 
   validation {
-    condition     = alltrue([for w in var.workspaces : can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$", w.source))])
-    error_message = "Every workspace source must be an S3 URI of the form s3://bucket/key.zip."
+    condition     = alltrue([for w in var.workspaces : can(regex("^s3://[^/]+/[\\s\\S]", w.source)) || (!can(regex("://", w.source)) && can(regex("[^ \\t\\r\\n]", w.source)))])
+    error_message = "Every workspace source must be s3://BUCKET/KEY or a path on the worker's own file system."
   }
 
   validation {
@@ -377,8 +381,8 @@ variable "workspaces" {
   }
 
   validation {
-    condition     = alltrue([for w in var.workspaces : (w.mode == null || contains(["refresh-only", "plan", "both"], coalesce(w.mode, "plan"))) && (w.terraform_workspace == null || can(regex("^[A-Za-z0-9_.-]{1,90}$", w.terraform_workspace))) && (w.lock_timeout == null || can(regex("^[0-9]+[smh]$", w.lock_timeout)))])
-    error_message = "Every workspace mode must be plan, refresh-only or both (deprecated); terraform_workspace 1-90 letters, digits, '_', '.', '-'; lock_timeout a duration such as 60s or 5m."
+    condition     = alltrue([for w in var.workspaces : (w.mode == null || contains(["plan", "refresh-only", "both"], coalesce(w.mode, "plan"))) && (w.terraform_workspace == null || try(can(regex("^[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*$", w.terraform_workspace)) && length(w.terraform_workspace) >= 1 && length(w.terraform_workspace) <= 90, false)) && (w.lock_timeout == null || can(regex("^[0-9]+[smh]$", w.lock_timeout)))])
+    error_message = "Every workspace mode must be plan, refresh-only or both (deprecated); terraform_workspace 1-90 letters, digits, '_', '.', '-', not only dots; lock_timeout a duration such as 60s or 5m."
   }
 
   validation {
