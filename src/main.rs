@@ -2,7 +2,7 @@
 //!
 //! A thin edge over the library: parse arguments, read inputs, call the core,
 //! write reports, print a summary and exit with a code a CI job can gate on
-//! (see `drift_detection::report::exit_code`).
+//! (see `drift_core::report::exit_code`).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use drift_detection::drift::rules::RuleSet;
-use drift_detection::inventory::{self, Input, Workspace};
-use drift_detection::output;
-use drift_detection::report::render::{render, summary_table, terminal_text, Format};
-use drift_detection::report::{combined_exit_code, exit_code, json_schema, Report, WorkspaceInfo};
-use drift_detection::scan::{self, PlanMode, ScanOptions};
-use drift_detection::terraform::Terraform;
+use drift_core::drift::rules::RuleSet;
+use drift_core::plan::DiagnosticSeverity;
+use drift_core::report::render::{render, summary_table, terminal_text, Format};
+use drift_core::report::{combined_exit_code, exit_code, json_schema, Report, WorkspaceInfo};
+use drift_runner::inventory::{self, Input, Workspace};
+use drift_runner::output;
+use drift_runner::scan::{self, PlanMode, ScanOptions};
+use drift_runner::terraform::Terraform;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 const EXIT_CODES_HELP: &str = "Exit codes: 0 clean, 1 error (a workspace could not be checked), \
@@ -57,7 +58,7 @@ struct Common {
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
     /// Refuse input (a plan, a stream, stdin, terraform's output) larger than this many bytes.
-    #[arg(long, default_value_t = drift_detection::plan::DEFAULT_MAX_INPUT_BYTES)]
+    #[arg(long, default_value_t = drift_core::plan::DEFAULT_MAX_INPUT_BYTES)]
     max_input_bytes: u64,
     /// Print nothing on stdout; only write reports and set the exit code.
     #[arg(short, long)]
@@ -360,7 +361,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
                 slot.unwrap_or_else(|| {
                     scan::error_report(
                         ws.info.clone(),
-                        drift_detection::plan::Diagnostic::error(
+                        drift_core::plan::Diagnostic::error(
                             "the check of this workspace stopped unexpectedly",
                             None,
                         ),
@@ -380,7 +381,11 @@ fn finish(reports: &[Report], common: &Common) -> Result<u8> {
     let mut writer = output::ReportWriter::new(&common.out);
     for report in reports {
         let workspace = terminal_text(&report.workspace.name);
-        for error in report.errors.iter().filter(|e| e.severity == "error") {
+        for error in report
+            .errors
+            .iter()
+            .filter(|e| e.severity == DiagnosticSeverity::Error)
+        {
             eprintln!(
                 "drift-detection: {workspace}: {}",
                 terminal_text(&error.summary)

@@ -4,12 +4,10 @@
 
 mod common;
 
-use drift_detection::drift::rules::{AutoRemediation, RuleSet, Severity};
-use drift_detection::drift::{analyze, DriftItem, Source, Verdict};
-use drift_detection::plan;
-use drift_detection::report::{
-    build_report, Report, ReportIdentity, RunFacts, Status, WorkspaceInfo,
-};
+use drift_core::drift::rules::{AutoRemediation, RuleSet, Severity};
+use drift_core::drift::{analyze, ChangeOrigin, DriftItem, Verdict};
+use drift_core::plan;
+use drift_core::report::{build_report, Report, ReportIdentity, RunFacts, Status, WorkspaceInfo};
 use serde_json::json;
 
 fn report(fixture: &str) -> Report {
@@ -24,7 +22,7 @@ fn report(fixture: &str) -> Report {
     )
 }
 
-fn item<'a>(report: &'a Report, source: Source, address: &str) -> &'a DriftItem {
+fn item<'a>(report: &'a Report, source: ChangeOrigin, address: &str) -> &'a DriftItem {
     report
         .drift
         .iter()
@@ -49,7 +47,11 @@ fn drift_is_kept_apart_from_pending_changes() {
         (r.summary.drifted_resources, r.summary.pending_changes),
         (1, 2)
     );
-    let drift = item(&r, Source::OutsideTerraform, "test_instance.should_refresh");
+    let drift = item(
+        &r,
+        ChangeOrigin::OutsideTerraform,
+        "test_instance.should_refresh",
+    );
     assert_eq!(drift.actions, vec!["update"]);
     assert_eq!(drift.changed_attributes[0].path, "ami");
     assert_eq!(drift.changed_attributes[0].before, json!("refresh-me"));
@@ -57,7 +59,11 @@ fn drift_is_kept_apart_from_pending_changes() {
     // The apply overwrites the drift, with a value that is new code too
     // (baz, not the refresh-me it had): reverted, and a pending change.
     assert_eq!(drift.verdict, Some(Verdict::RevertedByApply));
-    let pending = item(&r, Source::ConfigChange, "test_instance.should_refresh");
+    let pending = item(
+        &r,
+        ChangeOrigin::ConfigChange,
+        "test_instance.should_refresh",
+    );
     assert_eq!(pending.verdict, Some(Verdict::ConfigChange));
     assert_eq!(pending.changed_attributes[0].before, json!("refreshed"));
     assert_eq!(pending.changed_attributes[0].after, json!("baz"));
@@ -70,7 +76,7 @@ fn refresh_only_drift_is_reported_and_nothing_is_pending() {
     assert_eq!(r.status, Status::Drift);
     let drift = item(
         &r,
-        Source::OutsideTerraform,
+        ChangeOrigin::OutsideTerraform,
         "tfcoremock_simple_resource.drift",
     );
     assert_eq!(paths(drift), vec!["string"]);
@@ -86,7 +92,7 @@ fn moved_resources_keep_their_previous_address_and_relevant_attributes() {
     let r = report("show-json/equivalence-moved_with_drift/output.json");
     let drift = item(
         &r,
-        Source::OutsideTerraform,
+        ChangeOrigin::OutsideTerraform,
         "tfcoremock_simple_resource.base_after",
     );
     assert_eq!(
@@ -105,7 +111,7 @@ fn moved_resources_keep_their_previous_address_and_relevant_attributes() {
 #[test]
 fn replacements_name_the_attributes_that_force_them() {
     let r = report("show-json/equivalence-local_provider_update/output.json");
-    let replace = item(&r, Source::ConfigChange, "local_file.local_file");
+    let replace = item(&r, ChangeOrigin::ConfigChange, "local_file.local_file");
     assert_eq!(replace.actions, vec!["delete", "create"]);
     assert_eq!(
         replace.action_reason.as_deref(),
@@ -125,7 +131,7 @@ fn replacements_name_the_attributes_that_force_them() {
     assert_eq!(r.summary.by_action.get("replace"), Some(&1));
 
     let r = report("show-json/equivalence-replace_within_list/output.json");
-    let replace = item(&r, Source::ConfigChange, "tfcoremock_list.list");
+    let replace = item(&r, ChangeOrigin::ConfigChange, "tfcoremock_list.list");
     assert_eq!(replace.replace_paths, vec!["list[1].id"]);
     assert_eq!(paths(replace), vec!["list[1].id"]);
 }
@@ -133,7 +139,7 @@ fn replacements_name_the_attributes_that_force_them() {
 #[test]
 fn deletions_outside_and_inside_terraform() {
     let r = report("show-json/basic-delete/output.json");
-    let delete = item(&r, Source::ConfigChange, "test_instance.test-delete");
+    let delete = item(&r, ChangeOrigin::ConfigChange, "test_instance.test-delete");
     assert_eq!(
         delete.action_reason.as_deref(),
         Some("delete_because_no_resource_config")
@@ -145,7 +151,7 @@ fn deletions_outside_and_inside_terraform() {
     let r = report("cloud-redacted-plan/plan-json-full/plan-redacted.json");
     let gone = item(
         &r,
-        Source::OutsideTerraform,
+        ChangeOrigin::OutsideTerraform,
         "tfcoremock_simple_resource.example",
     );
     assert_eq!(gone.actions, vec!["delete"]);
@@ -160,7 +166,7 @@ fn deletions_outside_and_inside_terraform() {
 fn sensitive_attributes_are_redacted_and_flagged() {
     let r = report("show-json/show-json-sensitive/output.json");
     assert_eq!(r.summary.pending_changes, 3);
-    let created = item(&r, Source::ConfigChange, "test_instance.test[0]");
+    let created = item(&r, ChangeOrigin::ConfigChange, "test_instance.test[0]");
     let password = created
         .changed_attributes
         .iter()
@@ -173,7 +179,8 @@ fn sensitive_attributes_are_redacted_and_flagged() {
 
     // Only the changed sensitive attribute of the replaced file is redacted.
     let r = report("show-json/equivalence-local_provider_update/output.json");
-    let content = &item(&r, Source::ConfigChange, "local_file.local_file").changed_attributes[0];
+    let content =
+        &item(&r, ChangeOrigin::ConfigChange, "local_file.local_file").changed_attributes[0];
     assert!(!content.sensitive);
 }
 
@@ -202,7 +209,7 @@ fn module_addresses_are_split_out() {
     let r = report("show-json/nested-modules/output.json");
     let created = item(
         &r,
-        Source::ConfigChange,
+        ChangeOrigin::ConfigChange,
         "module.my_module.module.more.test_instance.test",
     );
     assert_eq!(
@@ -223,9 +230,9 @@ fn module_addresses_are_split_out() {
 fn streams_report_drift_and_moves_without_values() {
     let r = report("plan-stream/golit-TestOperationJSON_planDriftWithMove.jsonl");
     assert_eq!(r.status, Status::Drift);
-    let deleted = item(&r, Source::OutsideTerraform, "test_resource.beep");
+    let deleted = item(&r, ChangeOrigin::OutsideTerraform, "test_resource.beep");
     assert_eq!(deleted.actions, vec!["delete"]);
-    let moved = item(&r, Source::OutsideTerraform, "test_resource.boop");
+    let moved = item(&r, ChangeOrigin::OutsideTerraform, "test_resource.boop");
     assert_eq!(
         moved.previous_address.as_deref(),
         Some("test_resource.blep")

@@ -6,14 +6,14 @@ mod common;
 use std::fs::File;
 use std::io::BufReader;
 
-use drift_detection::drift::{analyze, rules::RuleSet};
-use drift_detection::plan::{self, DocumentKind};
-use drift_detection::report::render::{render, Format};
-use drift_detection::report::{build_report, json_schema, ReportIdentity, RunFacts, WorkspaceInfo};
+use drift_core::drift::{analyze, rules::RuleSet};
+use drift_core::plan::{self, DocumentKind};
+use drift_core::report::render::{render, Format};
+use drift_core::report::{build_report, json_schema, ReportIdentity, RunFacts, WorkspaceInfo};
 use serde_json::Value;
 
-fn read(path: &std::path::Path) -> drift_detection::Result<plan::PlanDocument> {
-    let file = File::open(path).map_err(|e| drift_detection::Error::io(path, e))?;
+fn read(path: &std::path::Path) -> drift_core::Result<plan::PlanDocument> {
+    let file = File::open(path).map_err(|e| drift_core::Error::io(path, e))?;
     plan::read_document(
         &path.display().to_string(),
         BufReader::new(file),
@@ -140,8 +140,7 @@ fn sensitive_values_never_reach_any_output_format() {
                 .filter(|a| a.sensitive)
                 .all(|a| [&a.before, &a.after]
                     .iter()
-                    .all(|v| v.is_null()
-                        || v.as_str() == Some(drift_detection::drift::diff::REDACTED))),
+                    .all(|v| v.is_null() || v.as_str() == Some(drift_core::drift::diff::REDACTED))),
             "{}: a sensitive attribute shows a value",
             path.display()
         );

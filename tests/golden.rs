@@ -14,10 +14,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use drift_detection::drift::rules::RuleSet;
-use drift_detection::report::render::{render, table_at_width, Format};
-use drift_detection::report::{json_schema, Report, WorkspaceInfo};
-use drift_detection::scan::{analyze_file, ScanOptions};
+use drift_core::drift::rules::RuleSet;
+use drift_core::report::render::{render, table_at_width, Format};
+use drift_core::report::{json_schema, Report, WorkspaceInfo};
+use drift_runner::scan::{analyze_file, ScanOptions};
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -25,10 +25,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use drift_detection::drift::rules::RuleSet;
-use drift_detection::plan;
-use drift_detection::report::{Report, Status, WorkspaceInfo};
-use drift_detection::scan::{self, ScanOptions};
+use drift_core::drift::rules::RuleSet;
+use drift_core::plan;
+use drift_core::report::{Report, Status, WorkspaceInfo};
+use drift_runner::scan::{self, ScanOptions};
 use fuzz::shapes::{Nest, Shape, Spot, SECRETS};
 use proptest::prelude::*;
 use serde_json::Value;

@@ -1,12 +1,12 @@
 //! Property tests: no input, however malformed, makes the parsers or the
 //! analyzer panic; and sensitive values never come out, whatever the shape.
 
-use drift_detection::drift::diff::{changed_attributes, changed_attributes_raw, Masks, TextMasks};
-use drift_detection::drift::{analyze, rules::RuleSet};
-use drift_detection::plan;
-use drift_detection::plan::RawJson;
-use drift_detection::report::render::{render, Format};
-use drift_detection::report::{build_report, ReportIdentity, RunFacts, WorkspaceInfo};
+use drift_core::drift::diff::{changed_attributes, changed_attributes_raw, Masks, TextMasks};
+use drift_core::drift::{analyze, rules::RuleSet};
+use drift_core::plan;
+use drift_core::plan::RawJson;
+use drift_core::report::render::{render, Format};
+use drift_core::report::{build_report, ReportIdentity, RunFacts, WorkspaceInfo};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 

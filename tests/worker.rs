@@ -11,21 +11,39 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::moto::{AlertInbox, Moto};
-use drift_detection::drift::rules::RuleSet;
-use drift_detection::worker::aws::Aws;
-use drift_detection::worker::config::WorkerConfig;
-use drift_detection::worker::{RecordSink, Worker};
+use drift_core::drift::rules::RuleSet;
+use drift_worker::aws::Aws;
+use drift_worker::config::WorkerConfig;
+use drift_worker::{RecordSink, Worker};
 use serde_json::{json, Value};
 
 const EXTERNAL_ID: &str = "ext-9f3c1d2e-very-secret";
 
+/// Keeps the worker's records, for the tests to read.
+#[derive(Debug, Default)]
+struct MemorySink(Mutex<Vec<String>>);
+
+impl RecordSink for MemorySink {
+    fn write(&self, record: &Value) {
+        self.0.lock().unwrap().push(record.to_string());
+    }
+}
+
+impl MemorySink {
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
 struct Rig {
     moto: Moto,
     worker: Worker,
+    records: Arc<MemorySink>,
     s3: aws_sdk_s3::Client,
     inbox: AlertInbox,
     tmp: tempfile::TempDir,
@@ -91,17 +109,19 @@ async fn rig(terraform: impl FnOnce(&Path) -> PathBuf) -> Rig {
     };
     let scratch = tmp.path().join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
+    let records = Arc::new(MemorySink::default());
     let worker = Worker {
         config,
-        aws: Aws::new(&sdk),
+        cloud: Aws::new(&sdk),
         rules: RuleSet::embedded(),
         scratch_root: scratch,
-        records: RecordSink::memory(),
+        records: records.clone(),
         clock: invoked_at,
     };
     Rig {
         moto,
         worker,
+        records,
         s3,
         inbox,
         tmp,
@@ -155,8 +175,7 @@ impl Rig {
     }
 
     fn records(&self, event: &str) -> Vec<Value> {
-        self.worker
-            .records
+        self.records
             .lines()
             .iter()
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -165,7 +184,7 @@ impl Rig {
     }
 
     fn all_output(&self) -> String {
-        self.worker.records.lines().join("\n")
+        self.records.lines().join("\n")
     }
 }
 
@@ -689,7 +708,7 @@ async fn denied_bundles_and_roles_end_in_error_reports_that_say_what_to_grant() 
         .moto
         .user_with_policy("drift-detection-worker", &policy)
         .await;
-    rig.worker.aws = Aws::new(&sdk);
+    rig.worker.cloud = Aws::new(&sdk);
 
     rig.moto.enforce_iam(true);
     let denied_read = rig.worker.handle(event(&source), soon(600)).await;

@@ -15,12 +15,12 @@ use std::io::BufReader;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use drift_detection::drift::{analyze, rules::RuleSet};
-use drift_detection::encoding::{to_utf8, Encoding};
-use drift_detection::inventory;
-use drift_detection::plan::{self, PlanDocument};
-use drift_detection::report::render::{render, to_json, Format};
-use drift_detection::report::{build_report, Report, ReportIdentity, RunFacts, WorkspaceInfo};
+use drift_core::drift::{analyze, rules::RuleSet};
+use drift_core::encoding::{to_utf8, Encoding};
+use drift_core::plan::{self, PlanDocument};
+use drift_core::report::render::{render, to_json, Format};
+use drift_core::report::{build_report, Report, ReportIdentity, RunFacts, WorkspaceInfo};
+use drift_runner::inventory;
 
 /// The stack of a `scan` worker thread (tokio's default, 2 MiB): the real
 /// budget of every recursive reader. libFuzzer's own main thread has 8 MiB
@@ -69,10 +69,7 @@ pub fn plan_with_secrets(data: &[u8], secrets: &[&str]) -> Result<Report, String
     outcome(in_memory, secrets)
 }
 
-fn outcome(
-    parsed: drift_detection::Result<PlanDocument>,
-    secrets: &[&str],
-) -> Result<Report, String> {
+fn outcome(parsed: drift_core::Result<PlanDocument>, secrets: &[&str]) -> Result<Report, String> {
     match parsed {
         Ok(doc) => Ok(check_report(&doc, embedded_rules(), secrets)),
         Err(e) => {

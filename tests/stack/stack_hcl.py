@@ -425,15 +425,11 @@ def python_env_vars(source: str) -> set[str]:
 
 
 def worker_sources(root: Path = REPO) -> list[Path]:
-    """The Lambda worker's own Rust files: src/bin/lambda.rs and the modules
-    only it uses (src/worker/**, and src/lambda*/src/aws/** should they
-    appear). The CLI's variables (DRIFT_LOG, ...) are not the Lambda's."""
-    src = root / "src"
-    files = [src / "bin" / "lambda.rs", src / "lambda.rs", src / "worker.rs"]
-    for folder in ("worker", "lambda", "aws"):
-        if (src / folder).is_dir():
-            files += sorted((src / folder).rglob("*.rs"))
-    return [f for f in files if f.is_file()]
+    """The Lambda worker's own Rust files: the drift-worker crate
+    (crates/drift-worker/src/**, its binary included). The CLI's variables
+    (DRIFT_LOG, ...) are not the Lambda's."""
+    src = root / "crates" / "drift-worker" / "src"
+    return sorted(src.rglob("*.rs")) if src.is_dir() else []
 
 
 def orchestrator_sources(root: Path = REPO) -> list[Path]:

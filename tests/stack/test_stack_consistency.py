@@ -143,8 +143,8 @@ def test_environment_extractors() -> None:
 
 def test_the_function_sources_are_found_when_present() -> None:
     # Guards the globs: a moved module would otherwise make the tests vacuous.
-    if (REPO / "src" / "bin" / "lambda.rs").is_file():
-        assert any(p.parts[-2] != "bin" for p in worker_sources()), "the worker's modules"
+    if (REPO / "crates" / "drift-worker" / "src" / "main.rs").is_file():
+        assert any(p.name != "main.rs" for p in worker_sources()), "the worker's modules"
         assert "REPORT_BUCKET" in read_by(worker_sources(), rust_env_vars)
     if (REPO / "lib" / "lambda" / "orchestrator.py").is_file():
         assert "WORKER_FUNCTION_ARN" in read_by(orchestrator_sources(), python_env_vars)

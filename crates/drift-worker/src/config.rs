@@ -1,0 +1,182 @@
+//! The worker's configuration: environment variables only, checked once at
+//! cold start so a misconfigured function fails loudly before any event.
+
+use std::path::PathBuf;
+
+/// Where the terraform layer puts the binary.
+pub const DEFAULT_TERRAFORM_PATH: &str = "/opt/bin/terraform";
+
+/// Settings read from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// `REPORT_BUCKET`: where reports go.
+    pub report_bucket: String,
+    /// `REPORT_KMS_KEY_ARN`: the bucket's customer-managed key; reports are
+    /// written with SSE-KMS under it, else with SSE-S3 (AES256).
+    pub report_kms_key_arn: Option<String>,
+    /// `SNS_TOPIC_ARN`: where alerts go.
+    pub sns_topic_arn: String,
+    /// `METRICS_NAMESPACE`: the CloudWatch namespace of the EMF metrics.
+    pub metrics_namespace: String,
+    /// `TERRAFORM_PATH`: the terraform binary.
+    pub terraform_path: PathBuf,
+    /// `LOG_LEVEL`: a tracing filter such as `info` or `debug`.
+    pub log_level: String,
+    /// `AWS_REGION` (Lambda sets it), else `AWS_DEFAULT_REGION`: the region
+    /// of the report bucket and the topic. Required, so that the SDK never
+    /// goes looking for one on the instance metadata endpoint.
+    pub region: String,
+    /// The largest plan (and terraform output) read, from
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (which Lambda sets): a quarter of
+    /// the function's memory, since terraform and its provider share it and
+    /// a plan takes about its size again once read. Outside Lambda, the
+    /// CLI's default.
+    pub max_input_bytes: u64,
+}
+
+impl WorkerConfig {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<WorkerConfig, String> {
+        WorkerConfig::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, naming every missing or bad
+    /// variable in one message.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig, String> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut faults = Vec::new();
+        let report_bucket = get("REPORT_BUCKET").unwrap_or_default();
+        if report_bucket.is_empty() {
+            faults.push("REPORT_BUCKET is not set (the report bucket's name)".to_string());
+        } else if report_bucket.len() < 3
+            || report_bucket.len() > 63
+            || !report_bucket
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'))
+        {
+            faults.push(format!(
+                "REPORT_BUCKET {report_bucket:?} is not an S3 bucket name"
+            ));
+        }
+        let sns_topic_arn = get("SNS_TOPIC_ARN").unwrap_or_default();
+        if !sns_topic_arn.starts_with("arn:") || sns_topic_arn.split(':').count() != 6 {
+            faults.push(format!(
+                "SNS_TOPIC_ARN {sns_topic_arn:?} must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
+            ));
+        }
+        let report_kms_key_arn = get("REPORT_KMS_KEY_ARN");
+        if let Some(arn) = &report_kms_key_arn {
+            if !arn.starts_with("arn:") {
+                faults.push(format!("REPORT_KMS_KEY_ARN {arn:?} must be a KMS key ARN"));
+            }
+        }
+        let metrics_namespace =
+            get("METRICS_NAMESPACE").unwrap_or_else(|| "DriftDetection".to_string());
+        if metrics_namespace.len() > 255 || metrics_namespace.starts_with(':') {
+            faults.push(format!(
+                "METRICS_NAMESPACE {metrics_namespace:?} is not a CloudWatch namespace"
+            ));
+        }
+        let terraform_path = PathBuf::from(
+            get("TERRAFORM_PATH").unwrap_or_else(|| DEFAULT_TERRAFORM_PATH.to_string()),
+        );
+        let log_level = get("LOG_LEVEL").unwrap_or_else(|| "info".to_string());
+        let region = get("AWS_REGION")
+            .or_else(|| get("AWS_DEFAULT_REGION"))
+            .unwrap_or_default();
+        if region.is_empty() {
+            faults.push(
+                "AWS_REGION is not set (Lambda sets it; set it to run the worker elsewhere)"
+                    .to_string(),
+            );
+        } else if !region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            faults.push(format!("AWS_REGION {region:?} is not an AWS region name"));
+        }
+        let max_input_bytes = match get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") {
+            None => drift_core::plan::DEFAULT_MAX_INPUT_BYTES,
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(megabytes) => (megabytes << 20) / 4,
+                Err(_) => {
+                    faults.push(format!(
+                        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE {text:?} is not a number of megabytes"
+                    ));
+                    0
+                }
+            },
+        };
+        if !faults.is_empty() {
+            return Err(format!(
+                "the worker is misconfigured: {}",
+                faults.join("; ")
+            ));
+        }
+        Ok(WorkerConfig {
+            report_bucket,
+            report_kms_key_arn,
+            sns_topic_arn,
+            metrics_namespace,
+            terraform_path,
+            log_level,
+            region,
+            max_input_bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<WorkerConfig, String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        WorkerConfig::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_fill_the_optional_settings() {
+        let c = config(&[
+            ("REPORT_BUCKET", "drift-detection-reports-dev"),
+            ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:111111111111:alerts"),
+            ("AWS_DEFAULT_REGION", "eu-central-1"),
+        ])
+        .unwrap();
+        assert_eq!(c.region, "eu-central-1");
+        assert_eq!(c.terraform_path, PathBuf::from("/opt/bin/terraform"));
+        assert_eq!(c.metrics_namespace, "DriftDetection");
+        assert_eq!(c.report_kms_key_arn, None);
+        assert_eq!(c.max_input_bytes, drift_core::plan::DEFAULT_MAX_INPUT_BYTES);
+    }
+
+    #[test]
+    fn the_input_limit_follows_the_function_memory() {
+        let with_memory = |memory: &str| {
+            config(&[
+                ("REPORT_BUCKET", "drift-detection-reports-dev"),
+                ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:111111111111:alerts"),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory),
+            ])
+        };
+        assert_eq!(with_memory("1024").unwrap().max_input_bytes, 256 << 20);
+        assert_eq!(with_memory("10240").unwrap().max_input_bytes, 2560 << 20);
+        let err = with_memory("lots").unwrap_err();
+        assert!(err.contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), "{err}");
+    }
+
+    #[test]
+    fn every_missing_setting_is_named() {
+        let err = config(&[("REPORT_BUCKET", "Bad_Bucket")]).unwrap_err();
+        assert!(err.contains("REPORT_BUCKET \"Bad_Bucket\""), "{err}");
+        assert!(err.contains("SNS_TOPIC_ARN"), "{err}");
+        assert!(err.contains("AWS_REGION is not set"), "{err}");
+        let err = config(&[("AWS_REGION", "US East")]).unwrap_err();
+        assert!(err.contains("AWS_REGION \"US East\""), "{err}");
+    }
+}

@@ -1,0 +1,817 @@
+//! One invocation: event in; report in S3, alert in SNS, metrics in the log;
+//! a small summary (or a typed function error) out.
+//!
+//! Whatever fails after the event names a workspace still ends in a stored
+//! `error` or `timeout` report and an alert, before the function error is
+//! returned, so Lambda's retries and on-failure destination apply and no
+//! finding is lost. When S3 itself cannot be reached the whole report goes
+//! to the log instead.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::aws::{Aws, TemporaryCredentials};
+use crate::bundle::{self, Limits};
+use crate::cloud::Cloud;
+use crate::config::WorkerConfig;
+use crate::event::{
+    is_key_component, parse_run_started_at, Job, ResponseSummary, Source, WorkerEvent,
+    WorkerResponse,
+};
+use crate::publish;
+use drift_core::drift::rules::RuleSet;
+use drift_core::plan::{Diagnostic, DiagnosticSeverity};
+use drift_core::report::render::to_json;
+use drift_core::report::{Report, Status, WorkspaceInfo};
+use drift_runner::inventory::{Input, Workspace};
+use drift_runner::scan::{self, ScanOptions};
+use drift_runner::terraform::Terraform;
+
+/// Time kept back from the Lambda deadline to store the report and alert
+/// after terraform is stopped.
+pub const DEADLINE_RESERVE: Duration = Duration::from_secs(20);
+
+/// Why an invocation ends in a function error. The `error_type` names are a
+/// contract with the orchestrator: `DriftCheckFailed`, `DriftCheckTimedOut`
+/// and `InvalidEvent` are final (a report says why); `ReportNotStored` and
+/// `AlertNotSent` are worth a retry.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkerError {
+    /// The event is not a valid worker event.
+    #[error("{0}")]
+    InvalidEvent(String),
+    /// The check could not finish; the report says why.
+    #[error("{message}")]
+    CheckFailed {
+        /// One line, with the report's location.
+        message: String,
+    },
+    /// Terraform was stopped at the deadline; the report keeps what was found.
+    #[error("{message}")]
+    TimedOut {
+        /// One line, with the report's location.
+        message: String,
+    },
+    /// The report could not be written to S3 (it is in the log).
+    #[error("{0}")]
+    ReportNotStored(String),
+    /// The report is stored but its alert could not be published.
+    #[error("{0}")]
+    AlertNotSent(String),
+}
+
+impl WorkerError {
+    /// The Lambda `errorType`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            WorkerError::InvalidEvent(_) => "InvalidEvent",
+            WorkerError::CheckFailed { .. } => "DriftCheckFailed",
+            WorkerError::TimedOut { .. } => "DriftCheckTimedOut",
+            WorkerError::ReportNotStored(_) => "ReportNotStored",
+            WorkerError::AlertNotSent(_) => "AlertNotSent",
+        }
+    }
+}
+
+/// Reads the wall clock: [`Utc::now`] in Lambda, a fixed time in tests.
+pub type Clock = fn() -> DateTime<Utc>;
+
+/// Everything an invocation needs, built once per container; `C` is the
+/// cloud it talks to ([`Aws`] in Lambda).
+#[derive(Debug)]
+pub struct Worker<C = Aws> {
+    /// Settings from the environment.
+    pub config: WorkerConfig,
+    /// S3, SNS and STS.
+    pub cloud: C,
+    /// Severity and ignore rules.
+    pub rules: RuleSet,
+    /// Where scratch folders go (`/tmp` in Lambda).
+    pub scratch_root: PathBuf,
+    /// Where EMF lines and structured records go.
+    pub records: Arc<dyn RecordSink>,
+    /// The wall clock. It dates the report key of an event without a usable
+    /// `run_started_at`, and the EMF lines.
+    pub clock: Clock,
+}
+
+/// Where the worker's own JSON log lines go (EMF metrics, critical items,
+/// unsaved reports): [`Stdout`] in Lambda.
+pub trait RecordSink: std::fmt::Debug + Send + Sync {
+    /// Writes one record as one line.
+    fn write(&self, record: &Value);
+}
+
+/// One line per record on stdout, where Lambda's log capture finds EMF.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stdout;
+
+impl RecordSink for Stdout {
+    fn write(&self, record: &Value) {
+        println!("{record}");
+    }
+}
+
+impl<C: Cloud> Worker<C> {
+    /// A worker with the embedded rules, the system temporary folder and
+    /// records on stdout.
+    pub fn new(config: WorkerConfig, cloud: C) -> Self {
+        Worker {
+            config,
+            cloud,
+            rules: RuleSet::embedded(),
+            scratch_root: std::env::temp_dir(),
+            records: Arc::new(Stdout),
+            clock: Utc::now,
+        }
+    }
+
+    /// Handles one event; `deadline` is when Lambda will stop the function.
+    pub async fn handle(
+        &self,
+        event: Value,
+        deadline: Instant,
+    ) -> Result<WorkerResponse, WorkerError> {
+        let started = Instant::now();
+        let invoked_at = (self.clock)();
+        let identity = Identity::from_event(&event);
+        let job = match WorkerEvent::from_value(event).and_then(|e| e.validate(invoked_at)) {
+            Ok(job) => job,
+            Err(message) => {
+                tracing::error!(error = %message, "invalid event");
+                if let Some(identity) = identity {
+                    let report = scan::error_report(
+                        identity.info.clone(),
+                        Diagnostic::error(message.clone(), None),
+                    );
+                    // The event's own run_id may be the fault; then only the
+                    // log and the function error carry the message.
+                    if identity.run_id.is_some() {
+                        let _ = self
+                            .deliver(
+                                &report,
+                                &identity.to_job_key(invoked_at),
+                                identity.notify,
+                                started,
+                            )
+                            .await;
+                    }
+                }
+                return Err(WorkerError::InvalidEvent(message));
+            }
+        };
+        tracing::info!(
+            run_id = %job.run_id,
+            workspace = %job.workspace.name,
+            environment = job.workspace.environment.as_deref().unwrap_or_default(),
+            source = %job.source,
+            "checking workspace"
+        );
+        let report = self.check(&job, deadline).await;
+        let key = JobKey::of(&job);
+        let location = self.deliver(&report, &key, job.notify, started).await?;
+        let message = |what: &str| {
+            let first_error = report
+                .errors
+                .iter()
+                .find(|e| e.severity == DiagnosticSeverity::Error)
+                .map(|e| e.summary.as_str())
+                .unwrap_or("no diagnostic");
+            format!(
+                "{what} for workspace {} ({}): {first_error}; report at {location}",
+                job.workspace.name,
+                job.workspace.environment.as_deref().unwrap_or_default()
+            )
+        };
+        match report.status {
+            Status::Error => Err(WorkerError::CheckFailed {
+                message: message("drift check failed"),
+            }),
+            Status::Timeout => Err(WorkerError::TimedOut {
+                message: message("drift check timed out"),
+            }),
+            status => Ok(WorkerResponse {
+                run_id: job.run_id.clone(),
+                workspace: job.workspace.name.clone(),
+                environment: job.workspace.environment.clone().unwrap_or_default(),
+                status,
+                report_key: key.dated.clone(),
+                report_uri: location,
+                summary: ResponseSummary {
+                    total_resources: report.summary.total_resources,
+                    drifted_resources: report.summary.drifted_resources,
+                    pending_changes: report.summary.pending_changes,
+                    by_severity: report.summary.by_severity,
+                },
+                duration_seconds: started.elapsed().as_secs_f64(),
+            }),
+        }
+    }
+
+    /// Fetches the configuration, runs terraform and analyzes: always a report.
+    async fn check(&self, job: &Job, deadline: Instant) -> Report {
+        let fail = |summary: String, detail: Option<String>| {
+            scan::error_report(job.workspace.clone(), Diagnostic::error(summary, detail))
+        };
+        let scratch = match tempfile::Builder::new()
+            .prefix("drift-detection-worker-")
+            .tempdir_in(&self.scratch_root)
+        {
+            Ok(dir) => dir,
+            Err(e) => return fail(format!("cannot create a scratch folder: {e}"), None),
+        };
+
+        let credentials = match &job.role {
+            Some((role_arn, external_id)) => {
+                let session = format!("drift-detection-{}", job.run_id);
+                let session: String = session.chars().take(64).collect();
+                match self
+                    .cloud
+                    .assume_role(role_arn, external_id.as_deref(), &session)
+                    .await
+                {
+                    Ok(credentials) => Some(credentials),
+                    Err(e) => {
+                        let summary = match e.code.as_deref() {
+                            Some(code) => format!("cannot assume {role_arn}: {code}"),
+                            None => format!("cannot assume {role_arn}"),
+                        };
+                        return fail(
+                            summary,
+                            Some(format!(
+                                "{e}. Check that the role exists, trusts the worker role, and that the inventory's external_id matches its sts:ExternalId condition."
+                            )),
+                        );
+                    }
+                }
+            }
+            None => None,
+        };
+
+        let workdir = scratch.path().join("workspace");
+        if let Err(e) = std::fs::create_dir_all(&workdir) {
+            return fail(format!("cannot create {}: {e}", workdir.display()), None);
+        }
+        if let Err((summary, detail)) = self.fetch(&job.source, &workdir).await {
+            return fail(summary, detail);
+        }
+
+        let remaining = deadline
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(DEADLINE_RESERVE);
+        let options = ScanOptions {
+            mode: job.mode,
+            timeout: remaining,
+            lock: job.lock,
+            lock_timeout: job.lock_timeout.clone(),
+            max_input_bytes: self.config.max_input_bytes,
+            ..ScanOptions::default()
+        };
+        let terraform = self.terraform(job, scratch.path(), credentials.as_ref());
+        let workspace = Workspace {
+            info: job.workspace.clone(),
+            input: Input::Directory(workdir),
+            terraform_workspace: job.terraform_workspace.clone(),
+            backend_config: job.backend_config.clone(),
+            settings: Default::default(),
+        };
+        scan::check_workspace(&workspace, Ok(&terraform), &self.rules, &options).await
+    }
+
+    /// Puts the configuration into `workdir`.
+    async fn fetch(&self, source: &Source, workdir: &Path) -> Result<(), (String, Option<String>)> {
+        let unpack = |bytes: &[u8]| {
+            bundle::unpack_zip(bytes, workdir, Limits::default())
+                .map(|_| ())
+                .map_err(|e| (e.to_string(), Some(format!("source: {source}"))))
+        };
+        match source {
+            Source::S3 { bucket, key } => {
+                let bytes = self.cloud.get_object(bucket, key).await.map_err(|e| {
+                    let hint = match e.code.as_deref() {
+                        Some("NoSuchKey") => "the workspace bundle does not exist: check the inventory's `source` and that the bundle was uploaded",
+                        Some("NoSuchBucket") => "the bundle's bucket does not exist: check the inventory's `source`",
+                        Some("AccessDenied") => "the worker role may not read this bundle: add it to the stack's workspace_bundle_arns",
+                        _ => "the workspace bundle could not be read",
+                    };
+                    (format!("{hint} ({source})"), Some(e.to_string()))
+                })?;
+                unpack(&bytes)
+            }
+            Source::Local(path) if path.is_dir() => bundle::copy_dir(path, workdir)
+                .map(|_| ())
+                .map_err(|e| (e.to_string(), None)),
+            Source::Local(path) => match std::fs::read(path) {
+                Ok(bytes) => unpack(&bytes),
+                Err(e) => Err((
+                    format!(
+                        "the workspace bundle {} cannot be read: {e}",
+                        path.display()
+                    ),
+                    None,
+                )),
+            },
+        }
+    }
+
+    /// The terraform binary with the environment it runs in here.
+    fn terraform(
+        &self,
+        job: &Job,
+        scratch: &Path,
+        credentials: Option<&TemporaryCredentials>,
+    ) -> Terraform {
+        let region = job.workspace.region.clone().unwrap_or_default();
+        // Lambda's only writable folder is /tmp: terraform's home and the
+        // provider cache (shared by warm invocations) live there.
+        let cache = self.scratch_root.join("terraform-plugin-cache");
+        let _ = std::fs::create_dir_all(&cache);
+        let mut tf = Terraform::new(&self.config.terraform_path)
+            .with_env("HOME", scratch)
+            .with_env("TF_PLUGIN_CACHE_DIR", cache)
+            .with_env("AWS_REGION", &region)
+            .with_env("AWS_DEFAULT_REGION", &region);
+        if let Some(c) = credentials {
+            // Everything terraform reads (provider and backend) goes through
+            // the target account's role.
+            tf = tf
+                .with_env("AWS_ACCESS_KEY_ID", &c.access_key_id)
+                .with_env("AWS_SECRET_ACCESS_KEY", &c.secret_access_key)
+                .with_env("AWS_SESSION_TOKEN", &c.session_token);
+        }
+        tf
+    }
+
+    /// Stores the report (dated key, then `latest.json`), alerts when it
+    /// warrants it and `notify` allows, and logs its metrics. Returns the
+    /// report's `s3://` URI.
+    async fn deliver(
+        &self,
+        report: &Report,
+        key: &JobKey,
+        notify: bool,
+        started: Instant,
+    ) -> Result<String, WorkerError> {
+        let bucket = &self.config.report_bucket;
+        let body = to_json(report).into_bytes();
+        let kms = self.config.report_kms_key_arn.as_deref();
+        let stored = match self
+            .cloud
+            .put_json(bucket, &key.dated, body.clone(), kms)
+            .await
+        {
+            Ok(()) => self.cloud.put_json(bucket, &key.latest, body, kms).await,
+            Err(e) => Err(e),
+        };
+        let location = format!("s3://{bucket}/{}", key.dated);
+        let duration = started.elapsed().as_secs_f64();
+        if let Err(e) = stored {
+            // Keep the findings: the whole report goes to the log.
+            tracing::error!(error = %e, "report not stored; it follows in the log");
+            self.records.write(&serde_json::json!({
+                "event": "report_not_stored",
+                "error": e.to_string(),
+                "report": report,
+            }));
+            self.emit_metrics(report, duration, None);
+            if !notify {
+                return Err(WorkerError::ReportNotStored(format!(
+                    "the report of {} could not be stored: {e}; it is in the log",
+                    report.workspace.name
+                )));
+            }
+            let alert = publish::alert(report, None);
+            let _ = self
+                .cloud
+                .publish(
+                    &self.config.sns_topic_arn,
+                    &alert.subject,
+                    &alert.message,
+                    &alert.attributes,
+                )
+                .await
+                .map_err(|e| tracing::error!(error = %e, "alert not sent either"));
+            return Err(WorkerError::ReportNotStored(format!(
+                "the report of {} could not be stored: {e}; it is in the log",
+                report.workspace.name
+            )));
+        }
+        tracing::info!(report_key = %key.dated, status = report.status.as_str(), "report stored");
+        self.emit_metrics(report, duration, Some(&key.dated));
+        if notify && publish::needs_alert(report) {
+            let alert = publish::alert(report, Some(&location));
+            match self
+                .cloud
+                .publish(
+                    &self.config.sns_topic_arn,
+                    &alert.subject,
+                    &alert.message,
+                    &alert.attributes,
+                )
+                .await
+            {
+                Ok(id) => {
+                    tracing::info!(message_id = %id, subject = %alert.subject, "alert published")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "alert not sent");
+                    return Err(WorkerError::AlertNotSent(format!(
+                        "the report is stored at {location} but its alert could not be sent: {e}"
+                    )));
+                }
+            }
+        }
+        Ok(location)
+    }
+
+    fn emit_metrics(&self, report: &Report, duration: f64, key: Option<&str>) {
+        let line = publish::emf(
+            &self.config.metrics_namespace,
+            report,
+            duration,
+            key,
+            (self.clock)(),
+        );
+        // EMF must be a log line of its own, exactly this JSON object.
+        self.records.write(&line);
+        for item in publish::critical_items(report) {
+            self.records.write(&item);
+        }
+    }
+}
+
+/// The S3 keys of one job's report.
+#[derive(Debug, Clone)]
+struct JobKey {
+    dated: String,
+    latest: String,
+}
+
+impl JobKey {
+    fn of(job: &Job) -> JobKey {
+        let environment = job.workspace.environment.as_deref().unwrap_or_default();
+        JobKey {
+            dated: publish::report_key(
+                environment,
+                &job.workspace.name,
+                job.run_started_at,
+                &job.run_id,
+            ),
+            latest: publish::latest_key(environment, &job.workspace.name),
+        }
+    }
+}
+
+/// What can be salvaged from an invalid event to file its error report.
+struct Identity {
+    info: WorkspaceInfo,
+    run_id: Option<String>,
+    /// Dates the key as it dates a valid event's, so that the retry of a run
+    /// whose event was fixed overwrites this report instead of adding one.
+    run_started_at: Option<DateTime<Utc>>,
+    notify: bool,
+}
+
+impl Identity {
+    fn from_event(event: &Value) -> Option<Identity> {
+        let text = |field: &str| event.get(field).and_then(Value::as_str).map(str::to_string);
+        let safe = |t: &String| is_key_component(t, 128);
+        let name = text("workspace").filter(safe)?;
+        let environment = text("environment").filter(safe)?;
+        Some(Identity {
+            info: WorkspaceInfo {
+                name,
+                environment: Some(environment),
+                account_id: text("account_id"),
+                region: text("region"),
+            },
+            run_id: text("run_id").filter(safe),
+            run_started_at: text("run_started_at").and_then(|t| parse_run_started_at(&t).ok()),
+            notify: event.get("notify").and_then(Value::as_bool).unwrap_or(true),
+        })
+    }
+
+    /// The keys of the error report: dated by the event's `run_started_at`,
+    /// or by `invoked_at` when that is missing or broken (as a valid event's).
+    fn to_job_key(&self, invoked_at: DateTime<Utc>) -> JobKey {
+        let environment = self.info.environment.as_deref().unwrap_or_default();
+        JobKey {
+            dated: publish::report_key(
+                environment,
+                &self.info.name,
+                self.run_started_at.unwrap_or(invoked_at),
+                self.run_id.as_deref().unwrap_or("invalid-event"),
+            ),
+            latest: publish::latest_key(environment, &self.info.name),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The handler's failure paths on an in-memory cloud: what reaches S3,
+    //! SNS and the log, and which function error Lambda sees. The SDK
+    //! implementation against moto is `tests/worker.rs`.
+
+    use std::collections::{BTreeMap, HashMap};
+    use std::sync::Mutex;
+
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+    use crate::aws::AwsError;
+
+    /// An in-memory S3, SNS and STS. `refuse` names the calls that fail,
+    /// each with the service code given.
+    #[derive(Debug, Default)]
+    struct MockCloud {
+        objects: Mutex<HashMap<(String, String), Vec<u8>>>,
+        published: Mutex<Vec<(String, String, String)>>,
+        calls: Mutex<Vec<&'static str>>,
+        refuse: HashMap<&'static str, &'static str>,
+    }
+
+    impl MockCloud {
+        fn refusing(calls: &[(&'static str, &'static str)]) -> Self {
+            MockCloud {
+                refuse: calls.iter().copied().collect(),
+                ..MockCloud::default()
+            }
+        }
+
+        fn call(&self, name: &'static str, action: String) -> Result<(), AwsError> {
+            self.calls.lock().unwrap().push(name);
+            match self.refuse.get(name) {
+                Some(code) => Err(AwsError {
+                    action,
+                    code: Some(code.to_string()),
+                    message: format!("{code} (HTTP 403)"),
+                }),
+                None => Ok(()),
+            }
+        }
+
+        fn calls(&self) -> Vec<&'static str> {
+            self.calls.lock().unwrap().clone()
+        }
+
+        fn stored(&self, bucket: &str, key: &str) -> Option<Value> {
+            let objects = self.objects.lock().unwrap();
+            let bytes = objects.get(&(bucket.to_string(), key.to_string()))?;
+            Some(serde_json::from_slice(bytes).unwrap())
+        }
+    }
+
+    impl Cloud for MockCloud {
+        async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError> {
+            self.call("get_object", format!("reading s3://{bucket}/{key}"))?;
+            let objects = self.objects.lock().unwrap();
+            objects
+                .get(&(bucket.to_string(), key.to_string()))
+                .cloned()
+                .ok_or_else(|| AwsError {
+                    action: format!("reading s3://{bucket}/{key}"),
+                    code: Some("NoSuchKey".into()),
+                    message: "NoSuchKey (HTTP 404)".into(),
+                })
+        }
+
+        async fn put_json(
+            &self,
+            bucket: &str,
+            key: &str,
+            body: Vec<u8>,
+            _kms_key: Option<&str>,
+        ) -> Result<(), AwsError> {
+            self.call("put_json", format!("writing s3://{bucket}/{key}"))?;
+            let mut objects = self.objects.lock().unwrap();
+            objects.insert((bucket.to_string(), key.to_string()), body);
+            Ok(())
+        }
+
+        async fn publish(
+            &self,
+            topic_arn: &str,
+            subject: &str,
+            message: &str,
+            _attributes: &BTreeMap<String, String>,
+        ) -> Result<String, AwsError> {
+            self.call("publish", format!("publishing to {topic_arn}"))?;
+            let mut published = self.published.lock().unwrap();
+            published.push((topic_arn.into(), subject.into(), message.into()));
+            Ok(format!("message-{}", published.len()))
+        }
+
+        async fn assume_role(
+            &self,
+            role_arn: &str,
+            _external_id: Option<&str>,
+            _session_name: &str,
+        ) -> Result<TemporaryCredentials, AwsError> {
+            self.call("assume_role", format!("assuming {role_arn}"))?;
+            Ok(TemporaryCredentials {
+                access_key_id: "AKIA".into(),
+                secret_access_key: "secret".into(),
+                session_token: "token".into(),
+            })
+        }
+    }
+
+    /// Keeps the records, for the tests to read.
+    #[derive(Debug, Default)]
+    struct MemorySink(Mutex<Vec<Value>>);
+
+    impl RecordSink for MemorySink {
+        fn write(&self, record: &Value) {
+            self.0.lock().unwrap().push(record.clone());
+        }
+    }
+
+    impl MemorySink {
+        fn events(&self, event: &str) -> Vec<Value> {
+            let records = self.0.lock().unwrap();
+            records
+                .iter()
+                .filter(|r| r["event"] == event)
+                .cloned()
+                .collect()
+        }
+    }
+
+    const DATED: &str = "drift-reports/prod/network/2026/11/27/run-42.json";
+    const LATEST: &str = "drift-reports/prod/network/latest.json";
+    const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
+
+    fn invoked_at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2031, 2, 3, 4, 5, 6).unwrap()
+    }
+
+    fn worker(cloud: MockCloud, scratch: &Path) -> (Worker<MockCloud>, Arc<MemorySink>) {
+        let records = Arc::new(MemorySink::default());
+        let worker = Worker {
+            config: WorkerConfig {
+                report_bucket: "reports".into(),
+                report_kms_key_arn: None,
+                sns_topic_arn: TOPIC.into(),
+                metrics_namespace: "DriftDetection".into(),
+                // Never reached: every check here ends before terraform.
+                terraform_path: scratch.join("no-terraform"),
+                log_level: "info".into(),
+                region: "us-east-1".into(),
+                max_input_bytes: 1 << 20,
+            },
+            cloud,
+            rules: RuleSet::embedded(),
+            scratch_root: scratch.to_path_buf(),
+            records: records.clone(),
+            clock: invoked_at,
+        };
+        (worker, records)
+    }
+
+    fn event() -> Value {
+        json!({
+            "run_id": "run-42",
+            "run_started_at": "2026-11-27T06:00:00Z",
+            "workspace": "network",
+            "environment": "prod",
+            "account_id": "111111111111",
+            "region": "us-east-1",
+            "source": "s3://bundles/network.zip",
+        })
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(600)
+    }
+
+    #[tokio::test]
+    async fn a_missing_bundle_ends_in_a_stored_error_report_an_alert_and_a_final_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (worker, records) = worker(MockCloud::default(), tmp.path());
+
+        let error = worker.handle(event(), soon()).await.unwrap_err();
+
+        assert_eq!(error.error_type(), "DriftCheckFailed");
+        assert!(
+            error
+                .to_string()
+                .contains("s3://reports/drift-reports/prod/network/2026/11/27/run-42.json"),
+            "{error}"
+        );
+        let report = worker
+            .cloud
+            .stored("reports", DATED)
+            .expect("the dated report");
+        assert_eq!(worker.cloud.stored("reports", LATEST), Some(report.clone()));
+        assert_eq!(report["status"], "error");
+        let summary = report["errors"][0]["summary"].as_str().unwrap();
+        assert!(
+            summary.starts_with("the workspace bundle does not exist"),
+            "{summary}"
+        );
+        assert_eq!(report["errors"][0]["severity"], "error");
+        let published = worker.cloud.published.lock().unwrap().clone();
+        assert_eq!(published.len(), 1);
+        assert_eq!(published[0].0, TOPIC);
+        assert_eq!(records.events("workspace_checked").len(), 1);
+        assert_eq!(
+            worker.cloud.calls(),
+            ["get_object", "put_json", "put_json", "publish"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_role_is_reported_without_fetching_the_bundle() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cloud = MockCloud::refusing(&[("assume_role", "AccessDenied")]);
+        let (worker, _records) = worker(cloud, tmp.path());
+        let mut event = event();
+        event["role_arn"] = json!("arn:aws:iam::111111111111:role/drift-detection-read");
+
+        let error = worker.handle(event, soon()).await.unwrap_err();
+
+        assert_eq!(error.error_type(), "DriftCheckFailed");
+        let report = worker.cloud.stored("reports", DATED).unwrap();
+        assert_eq!(
+            report["errors"][0]["summary"],
+            "cannot assume arn:aws:iam::111111111111:role/drift-detection-read: AccessDenied"
+        );
+        assert!(!worker.cloud.calls().contains(&"get_object"));
+    }
+
+    #[tokio::test]
+    async fn a_report_s3_refuses_goes_whole_to_the_log_and_the_alert_still_goes_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cloud = MockCloud::refusing(&[("put_json", "AccessDenied")]);
+        let (worker, records) = worker(cloud, tmp.path());
+
+        let error = worker.handle(event(), soon()).await.unwrap_err();
+
+        assert_eq!(error.error_type(), "ReportNotStored");
+        let kept = records.events("report_not_stored");
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0]["report"]["workspace"]["name"], "network");
+        assert_eq!(kept[0]["report"]["status"], "error");
+        // One attempt at the dated key; latest.json is not written over.
+        assert_eq!(worker.cloud.calls(), ["get_object", "put_json", "publish"]);
+        // The alert cannot point at a report that is not stored.
+        let published = worker.cloud.published.lock().unwrap().clone();
+        assert!(
+            !published[0].2.contains("s3://reports/"),
+            "{}",
+            published[0].2
+        );
+    }
+
+    #[tokio::test]
+    async fn without_notify_an_unstored_report_sends_no_alert() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cloud = MockCloud::refusing(&[("put_json", "AccessDenied")]);
+        let (worker, _records) = worker(cloud, tmp.path());
+        let mut event = event();
+        event["notify"] = json!(false);
+
+        let error = worker.handle(event, soon()).await.unwrap_err();
+
+        assert_eq!(error.error_type(), "ReportNotStored");
+        assert!(!worker.cloud.calls().contains(&"publish"));
+    }
+
+    #[tokio::test]
+    async fn an_alert_sns_refuses_after_a_stored_report_is_worth_a_retry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cloud = MockCloud::refusing(&[("publish", "AuthorizationError")]);
+        let (worker, _records) = worker(cloud, tmp.path());
+
+        let error = worker.handle(event(), soon()).await.unwrap_err();
+
+        assert_eq!(error.error_type(), "AlertNotSent");
+        assert!(worker.cloud.stored("reports", DATED).is_some());
+        assert!(worker.cloud.stored("reports", LATEST).is_some());
+    }
+
+    #[tokio::test]
+    async fn an_invalid_event_naming_a_workspace_stores_an_error_report() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (worker, _records) = worker(MockCloud::default(), tmp.path());
+        let mut event = event();
+        event["mode"] = json!("sideways");
+
+        let error = worker.handle(event, soon()).await.unwrap_err();
+
+        assert_eq!(error.error_type(), "InvalidEvent");
+        let report = worker
+            .cloud
+            .stored("reports", DATED)
+            .expect("an error report");
+        assert_eq!(report["status"], "error");
+        assert!(!worker.cloud.calls().contains(&"get_object"));
+    }
+}
