@@ -762,7 +762,11 @@ mod tests {
         assert_eq!(worker.cloud.calls(), ["get_object", "put_json", "publish"]);
         // The alert cannot point at a report that is not stored.
         let published = worker.cloud.published.lock().unwrap().clone();
-        assert!(!published[0].2.contains("s3://reports/"), "{}", published[0].2);
+        assert!(
+            !published[0].2.contains("s3://reports/"),
+            "{}",
+            published[0].2
+        );
     }
 
     #[tokio::test]
