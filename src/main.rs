@@ -322,53 +322,21 @@ fn scan(args: ScanArgs) -> Result<u8> {
         .thread_stack_size(8 << 20)
         .build()
         .context("starting the async runtime")?;
-    let reports = runtime.block_on(async {
-        let limit = Arc::new(tokio::sync::Semaphore::new(usize::from(args.jobs)));
-        let mut tasks = tokio::task::JoinSet::new();
-        for (index, workspace) in workspaces.iter().cloned().enumerate() {
-            let (limit, rules, options, terraform, progress) = (
-                limit.clone(),
-                rules.clone(),
-                options.clone(),
-                terraform.clone(),
-                progress.clone(),
-            );
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                progress.set_message(terminal_text(&workspace.info.name).into_owned());
-                let report = scan::check_workspace(
-                    &workspace,
-                    terraform.as_ref().as_ref(),
-                    &rules,
-                    &options,
-                )
-                .await;
-                progress.inc(1);
-                (index, report)
-            });
-        }
-        let mut slots: Vec<Option<Report>> = vec![None; workspaces.len()];
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok((index, report)) => slots[index] = Some(report),
-                Err(e) => tracing::error!("a workspace task failed: {e}"),
-            }
-        }
-        slots
-            .into_iter()
-            .zip(&workspaces)
-            .map(|(slot, ws)| {
-                slot.unwrap_or_else(|| {
-                    scan::error_report(
-                        ws.info.clone(),
-                        drift_core::plan::Diagnostic::error(
-                            "the check of this workspace stopped unexpectedly",
-                            None,
-                        ),
-                    )
-                })
-            })
-            .collect::<Vec<_>>()
+    let reports = runtime.block_on({
+        let progress = progress.clone();
+        scan::check_all(
+            &workspaces,
+            terraform,
+            rules,
+            options,
+            usize::from(args.jobs),
+            move |event| match event {
+                scan::Progress::Started(name) => {
+                    progress.set_message(terminal_text(name).into_owned())
+                }
+                scan::Progress::Finished => progress.inc(1),
+            },
+        )
     });
     progress.finish_and_clear();
     finish(&reports, &args.common)

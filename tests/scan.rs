@@ -10,18 +10,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn terraform() -> PathBuf {
-    let path = std::env::var_os("DRIFT_TEST_TERRAFORM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| common::repo().join(".tools/bin/terraform"));
-    assert!(
-        path.exists(),
-        "{} not found: run scripts/bootstrap (scripts/test does) to install the pinned terraform",
-        path.display()
-    );
-    path
-}
-
 fn scan(args: &[&str], terraform: &Path, out: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_drift-detection"))
         .arg("scan")
@@ -51,7 +39,7 @@ fn workspace(root: &Path, name: &str, main_tf: &str) -> PathBuf {
 }
 
 fn apply(dir: &Path) {
-    let status = Command::new(terraform())
+    let status = Command::new(common::terraform())
         .args(["init", "-input=false", "-no-color"])
         .current_dir(dir)
         .output()
@@ -61,7 +49,7 @@ fn apply(dir: &Path) {
         "{}",
         String::from_utf8_lossy(&status.stderr)
     );
-    let status = Command::new(terraform())
+    let status = Command::new(common::terraform())
         .args(["apply", "-auto-approve", "-input=false", "-no-color"])
         .current_dir(dir)
         .output()
@@ -113,7 +101,7 @@ fn real_terraform_exit_codes_end_as_clean_reconciled_and_error_reports() {
         .collect();
     let mut args = dirs.clone();
     args.extend(["--jobs", "2", "--timeout", "120"]);
-    let output = scan(&args, &terraform(), &out);
+    let output = scan(&args, &common::terraform(), &out);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
         output.status.code(),
@@ -173,7 +161,7 @@ fn the_deprecated_both_mode_runs_one_plan_and_says_so() {
     apply(&dir);
     let output = scan(
         &[dir.to_str().unwrap(), "--mode", "both"],
-        &terraform(),
+        &common::terraform(),
         &out,
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -268,7 +256,7 @@ fn missing_terraform_and_missing_directories_are_error_reports() {
     .unwrap();
     let output = scan(
         &["--workspaces", inventory.to_str().unwrap()],
-        &terraform(),
+        &common::terraform(),
         &out,
     );
     assert_eq!(output.status.code(), Some(1));

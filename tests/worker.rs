@@ -49,14 +49,6 @@ struct Rig {
     tmp: tempfile::TempDir,
 }
 
-fn real_terraform() -> PathBuf {
-    let path = std::env::var_os("DRIFT_TEST_TERRAFORM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| common::repo().join(".tools/bin/terraform"));
-    assert!(path.exists(), "{}: run scripts/bootstrap", path.display());
-    path
-}
-
 /// A terraform stand-in: records the credentials it was given, then answers
 /// `plan` with `plan_exit` and `show -json` with the file `shown`.
 fn replaying_terraform(dir: &Path, shown: &Path, plan_exit: i32) -> PathBuf {
@@ -333,7 +325,7 @@ async fn low_severity_drift_is_stored_without_an_alert() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_terraform_clean_and_failing_bundles() {
-    let rig = rig(|_| real_terraform()).await;
+    let rig = rig(|_| common::terraform()).await;
 
     // Exit code 0: outputs only, state included in the bundle (local backend).
     let clean_dir = rig.tmp.path().join("clean");
@@ -344,7 +336,7 @@ async fn real_terraform_clean_and_failing_bundles() {
         &["init", "-input=false"][..],
         &["apply", "-auto-approve", "-input=false"],
     ] {
-        let out = std::process::Command::new(real_terraform())
+        let out = std::process::Command::new(common::terraform())
             .args(args)
             .env("CHECKPOINT_DISABLE", "1")
             .current_dir(&clean_dir)
@@ -534,7 +526,7 @@ async fn a_hanging_terraform_is_stopped_before_the_lambda_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_events_and_bad_bundles_end_in_clear_error_reports() {
-    let rig = rig(|_| real_terraform()).await;
+    let rig = rig(|_| common::terraform()).await;
 
     // Not an event at all: no identity, so nothing is written.
     let err = rig
@@ -691,7 +683,7 @@ async fn an_unreachable_report_bucket_keeps_the_report_in_the_log() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn denied_bundles_and_roles_end_in_error_reports_that_say_what_to_grant() {
-    let mut rig = rig(|_| real_terraform()).await;
+    let mut rig = rig(|_| common::terraform()).await;
     let source = rig.upload("network.zip", zip_of(&[("main.tf", b"")])).await;
     // The worker's role may write reports, and nothing else: it may neither
     // read the bundle nor assume the workspace's role. (Under enforcement

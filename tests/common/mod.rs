@@ -3,6 +3,7 @@
 
 pub mod moto;
 pub mod moto_server;
+pub mod process;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,19 @@ use serde_json::Value;
 /// The repository root.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The terraform the tests run: `DRIFT_TEST_TERRAFORM`, else the pinned one.
+pub fn terraform() -> PathBuf {
+    let path = std::env::var_os("DRIFT_TEST_TERRAFORM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".tools/bin/terraform"));
+    assert!(
+        path.exists(),
+        "{} not found: run scripts/bootstrap (scripts/test does) to install the pinned terraform",
+        path.display()
+    );
+    path
 }
 
 /// `../shared/fixtures/terraform-json`: real Terraform JSON from Terraform's own test data.

@@ -2,9 +2,10 @@
 //!
 //! One launcher for every test crate: `tests/common/moto.rs` wraps it with
 //! SDK helpers, and the stand-in provider's round trip includes this file by
-//! path (it is a crate of its own). Standard library only, for that reason.
+//! path (it is a crate of its own), with `process.rs` beside it. Standard
+//! library only, for that reason.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,10 +28,7 @@ impl MotoServer {
         );
         // Another test may take the port between probe and bind: try a few.
         for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .expect("a free loopback port");
+            let port = super::process::free_port();
             let child = Command::new(&binary)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdin(Stdio::null())

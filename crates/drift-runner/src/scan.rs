@@ -16,6 +16,7 @@
 //! findings gathered before the failure, never in a panic or a lost result.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -116,6 +117,68 @@ pub async fn check_workspace(
             ),
         },
     }
+}
+
+/// Where [`check_all`] is: a workspace's check starts (with its name) or ends.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// A check starts.
+    Started(&'a str),
+    /// A check ended.
+    Finished,
+}
+
+/// Checks every workspace, at most `jobs` at a time (at least one), and
+/// returns their reports in the order given: a check that stopped
+/// unexpectedly still has an error report in its place. `progress` hears of
+/// each start and end.
+pub async fn check_all(
+    workspaces: &[Workspace],
+    terraform: Arc<Result<Terraform, TerraformError>>,
+    rules: Arc<RuleSet>,
+    options: Arc<ScanOptions>,
+    jobs: usize,
+    progress: impl Fn(Progress<'_>) + Send + Sync + 'static,
+) -> Vec<Report> {
+    let limit = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let progress = Arc::new(progress);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, workspace) in workspaces.iter().cloned().enumerate() {
+        let (limit, rules, options, terraform, progress) = (
+            limit.clone(),
+            rules.clone(),
+            options.clone(),
+            terraform.clone(),
+            progress.clone(),
+        );
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            progress(Progress::Started(&workspace.info.name));
+            let report =
+                check_workspace(&workspace, terraform.as_ref().as_ref(), &rules, &options).await;
+            progress(Progress::Finished);
+            (index, report)
+        });
+    }
+    let mut slots: Vec<Option<Report>> = vec![None; workspaces.len()];
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((index, report)) => slots[index] = Some(report),
+            Err(e) => tracing::error!("a workspace task failed: {e}"),
+        }
+    }
+    slots
+        .into_iter()
+        .zip(workspaces)
+        .map(|(slot, ws)| {
+            slot.unwrap_or_else(|| {
+                error_report(
+                    ws.info.clone(),
+                    Diagnostic::error("the check of this workspace stopped unexpectedly", None),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Analyzes a saved plan file (or `-` for stdin).

@@ -119,11 +119,6 @@ impl Terraform {
             .map_err(|_| TerraformError::NotFound)
     }
 
-    /// The binary path.
-    pub fn binary(&self) -> &Path {
-        &self.binary
-    }
-
     /// Adds an environment variable for every command.
     pub fn with_env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
         self.env.push((key.into(), value.into()));

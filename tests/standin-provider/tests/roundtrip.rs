@@ -18,6 +18,9 @@ use serde_json::Value as Json;
 
 #[path = "../../common/moto_server.rs"]
 mod moto_server;
+#[path = "../../common/process.rs"]
+#[allow(dead_code)]
+mod process;
 use moto_server::MotoServer;
 
 const BUCKET: &str = "standin-roundtrip-reports";
