@@ -9,7 +9,6 @@
 //! neither an escape sequence nor markup in a plan reaches a terminal or a
 //! rendered page as anything but literal text. JSON needs nothing: serde
 //! escapes what a JSON string cannot hold.
-
 //!
 //! Each format is one [`Render`] implementation in a file of its own
 //! ([`json`], [`table`], [`markdown`]), the printer interface driftctl has;
