@@ -17,10 +17,10 @@ use std::sync::OnceLock;
 
 use drift_core::drift::{analyze, rules::RuleSet};
 use drift_core::encoding::{to_utf8, Encoding};
+use drift_core::inventory;
 use drift_core::plan::{self, PlanDocument};
 use drift_core::report::render::{render, to_json, Format};
 use drift_core::report::{build_report, Report, ReportIdentity, RunFacts, WorkspaceInfo};
-use drift_runner::inventory;
 
 /// The stack of a `scan` worker thread (tokio's default, 2 MiB): the real
 /// budget of every recursive reader. libFuzzer's own main thread has 8 MiB

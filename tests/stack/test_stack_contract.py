@@ -1,6 +1,6 @@
 """The stack's `workspaces` variable is the workspace contract's AWS entry.
 
-schemas/workspace.v1.json (generated from crates/drift-runner/src/workspace.rs) says what an
+schemas/workspace.v1.json (generated from crates/drift-core/src/workspace.rs) says what an
 inventory entry is; `variable "workspaces"` in variables.tf says it again in
 Terraform's terms, so that `terraform plan` refuses what the orchestrator
 would. Here the two are compared: the object type's attributes, their

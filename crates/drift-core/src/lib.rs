@@ -10,8 +10,12 @@
 //!    pending configuration changes, changed attributes, severity, remediation;
 //! 3. [`report`] builds the versioned report (contract v1) and renders it.
 //!
+//! [`workspace`] is the workspace contract (one entry of an inventory, the
+//! worker's event; the schemas are generated from it) and [`inventory`]
+//! reads inventory files against it: text in, checked entries out.
+//!
 //! The edges that touch the world live in other crates: `drift-runner` runs
-//! terraform, reads workspace lists and writes reports (shared by the CLI
+//! terraform, checks workspaces and writes reports (shared by the CLI
 //! and the worker), `drift-worker` is the AWS Lambda edge.
 //!
 //! ```
@@ -36,8 +40,10 @@
 pub mod drift;
 pub mod encoding;
 pub mod error;
+pub mod inventory;
 pub mod plan;
 pub mod report;
 pub mod textfile;
+pub mod workspace;
 
 pub use error::{Error, Result};

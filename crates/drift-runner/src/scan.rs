@@ -21,41 +21,17 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::inventory::{Input, Workspace};
 use crate::terraform::{CommandOutput, Terraform, TerraformError};
 use drift_core::drift::{analyze, rules::RuleSet};
+use drift_core::inventory::{Input, Workspace};
 use drift_core::plan::{self, Diagnostic, PlanDocument};
 use drift_core::report::{
     build_report, Failure, Report, ReportIdentity, RunFacts, TerraformRun, WorkspaceInfo,
 };
 
-/// Which plan to run in a working directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PlanMode {
-    /// `plan -refresh-only`: drift only, with no verdicts (nothing planned
-    /// to judge it against).
-    RefreshOnly,
-    /// A normal plan: drift, what the next apply does about it, and
-    /// pending changes, from one refresh.
-    #[default]
-    Plan,
-    /// Deprecated: once a refresh-only plan and a normal one, two refreshes
-    /// for what the normal plan alone says. Now runs the normal plan, and
-    /// the report notes it.
-    Both,
-}
-
-impl PlanMode {
-    /// The mode a workspace entry's `mode` names ([`crate::workspace::MODES`]).
-    pub fn from_name(name: &str) -> Option<PlanMode> {
-        match name {
-            "plan" => Some(PlanMode::Plan),
-            "refresh-only" => Some(PlanMode::RefreshOnly),
-            "both" => Some(PlanMode::Both),
-            _ => None,
-        }
-    }
-}
+/// Which plan to run: part of the workspace contract, where an entry's
+/// `mode` names it.
+pub use drift_core::workspace::PlanMode;
 
 /// The report note for a deprecated `both`.
 pub const BOTH_IS_PLAN: &str = "mode `both` is deprecated and ran one normal plan: its drift (resource_drift) is what a refresh-only plan finds, so a second refresh added nothing but API reads; ask for `plan`";

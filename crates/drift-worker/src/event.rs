@@ -10,13 +10,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use drift_core::report::{SeverityCounts, Status, WorkspaceInfo};
+pub use drift_core::workspace::{is_key_component, Source};
+use drift_core::workspace::{phrase, EntryPoint, EventRun, WorkspaceEntry, AWS_REQUIRED};
 use drift_runner::scan::PlanMode;
-pub use drift_runner::workspace::{is_key_component, Source};
-use drift_runner::workspace::{phrase, EntryPoint, EventRun, WorkspaceEntry, AWS_REQUIRED};
 
 /// The invocation event, as the orchestrator (or `aws lambda invoke`) sends
 /// it: the run's own fields and one workspace entry of the contract
-/// ([`drift_runner::workspace`], `schemas/worker-event.v1.json`), whose `name` the
+/// ([`drift_core::workspace`], `schemas/worker-event.v1.json`), whose `name` the
 /// event calls `workspace`, without the CLI's `dir` and `plan`.
 #[derive(Debug, Clone)]
 pub struct WorkerEvent {
@@ -341,7 +341,7 @@ mod tests {
 
     #[test]
     fn the_listed_fields_are_the_schema_s() {
-        let schema = drift_runner::workspace::worker_event_schema();
+        let schema = drift_core::workspace::worker_event_schema();
         let mut fields: Vec<&str> = schema["properties"]
             .as_object()
             .unwrap()

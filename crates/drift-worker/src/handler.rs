@@ -24,10 +24,10 @@ use crate::event::{
 };
 use crate::publish;
 use drift_core::drift::rules::RuleSet;
+use drift_core::inventory::{Input, Workspace};
 use drift_core::plan::{Diagnostic, DiagnosticSeverity};
 use drift_core::report::render::to_json;
 use drift_core::report::{Report, Status, WorkspaceInfo};
-use drift_runner::inventory::{Input, Workspace};
 use drift_runner::scan::{self, ScanOptions};
 use drift_runner::terraform::Terraform;
 

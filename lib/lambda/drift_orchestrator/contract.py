@@ -1,7 +1,7 @@
 """The workspace contract: the packaged JSON Schemas, and faults that name fields.
 
 ``schemas/workspace.v1.json`` and ``schemas/worker-event.v1.json`` are
-generated from the Rust type every entry point shares (crates/drift-runner/src/workspace.rs); the
+generated from the Rust type every entry point shares (crates/drift-core/src/workspace.rs); the
 copies beside this module are the ones the function zip ships. The inventory
 is checked against ``$defs/AwsInventory`` (each entry against
 ``$defs/AwsEntry``) and every worker event against the event schema, so the

@@ -1,7 +1,7 @@
 """The workspace contract: the orchestrator gives the shared cases' verdicts.
 
 ``tests/contract/workspace-cases.json`` is the table the Rust rules and the
-generated schema are held to (crates/drift-runner/src/workspace.rs). Here the copies packaged with
+generated schema are held to (crates/drift-core/src/workspace.rs). Here the copies packaged with
 the Lambda code must agree with it entry by entry, read three ways: the raw
 schema definitions, the orchestrator's real inventory loader, and the worker
 event the fan-out builds from what the loader accepted.

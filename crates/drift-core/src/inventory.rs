@@ -25,12 +25,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use drift_core::error::{without_input_values, Error, Result};
-use drift_core::report::WorkspaceInfo;
-use drift_core::textfile;
-
-use crate::scan::PlanMode;
-use crate::workspace::{EntryPoint, WorkspaceEntry as Entry};
+use crate::error::{without_input_values, Error, Result};
+use crate::report::WorkspaceInfo;
+use crate::textfile;
+use crate::workspace::{EntryPoint, PlanMode, WorkspaceEntry as Entry};
 
 /// Where a workspace's Terraform input comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

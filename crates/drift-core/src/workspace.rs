@@ -48,6 +48,34 @@ pub const NOT_BLANK_PATTERN: &str = "[^ \\t\\r\\n]";
 /// The values of `mode`.
 pub const MODES: [&str; 3] = ["plan", "refresh-only", "both"];
 
+/// Which plan to run in a working directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlanMode {
+    /// `plan -refresh-only`: drift only, with no verdicts (nothing planned
+    /// to judge it against).
+    RefreshOnly,
+    /// A normal plan: drift, what the next apply does about it, and
+    /// pending changes, from one refresh.
+    #[default]
+    Plan,
+    /// Deprecated: once a refresh-only plan and a normal one, two refreshes
+    /// for what the normal plan alone says. Now runs the normal plan, and
+    /// the report notes it.
+    Both,
+}
+
+impl PlanMode {
+    /// The mode a workspace entry's `mode` names ([`MODES`]).
+    pub fn from_name(name: &str) -> Option<PlanMode> {
+        match name {
+            "plan" => Some(PlanMode::Plan),
+            "refresh-only" => Some(PlanMode::RefreshOnly),
+            "both" => Some(PlanMode::Both),
+            _ => None,
+        }
+    }
+}
+
 /// What each rule asks, in the words every entry point's messages use.
 pub mod phrase {
     /// `name`, `workspace`.
@@ -326,7 +354,7 @@ pub fn workspace_schema() -> Value {
             the AWS orchestrator and the worker's event. null means absent. The CLI needs dir or \
             plan ($defs/CliEntry), the AWS side environment, account_id, region and source \
             ($defs/AwsEntry); an inventory is a list of entries or an object with only \
-            `workspaces` ($defs/CliInventory, $defs/AwsInventory). Generated from crates/drift-runner/src/workspace.rs.",
+            `workspaces` ($defs/CliInventory, $defs/AwsInventory). Generated from crates/drift-core/src/workspace.rs.",
         "$ref": "#/$defs/WorkspaceEntry",
         "$defs": {
             "WorkspaceEntry": entry,
@@ -362,7 +390,7 @@ pub fn worker_event_schema() -> Value {
         "title": "WorkerEvent",
         "description": "The event of one worker invocation: one workspace entry (schemas/workspace.v1.json) \
             without dir and plan, its name as `workspace`, and the run's fields. null means absent. \
-            Generated from crates/drift-runner/src/workspace.rs.",
+            Generated from crates/drift-core/src/workspace.rs.",
         "type": "object",
         "properties": properties,
         "required": required,
@@ -655,8 +683,8 @@ mod tests {
             let committed = std::fs::read_to_string(&path).unwrap_or_default();
             assert!(
                 committed == generated,
-                "{} differs from what crates/drift-runner/src/workspace.rs generates; regenerate with: \
-                 DRIFT_UPDATE_SCHEMAS=1 cargo test -p drift-runner --lib workspace::",
+                "{} differs from what crates/drift-core/src/workspace.rs generates; regenerate with: \
+                 DRIFT_UPDATE_SCHEMAS=1 cargo test -p drift-core --lib workspace::",
                 path.display()
             );
         }
