@@ -24,8 +24,9 @@ orchestrator call the same :func:`plan_lanes`.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -95,7 +96,7 @@ def plan_lanes(
     lanes: list[Lane[W]] = []
     for account_id, members in by_account.items():
         lanes.extend(_account_lanes(account_id, members, limits, estimate))
-    # Longest first; then by account and first member, for a stable order.
+    # Longest first; the sort is stable, so ties keep the inventory's order.
     return sorted(lanes, key=lambda lane: -lane.estimated_seconds)
 
 
@@ -111,7 +112,7 @@ def _account_lanes(
     by_region: dict[str, list[tuple[int, W]]] = defaultdict(list)
     for member in members:
         by_region[member[1].region].append(member)
-    durations = {position: max(float(estimate(workspace)), 0.0) for position, workspace in members}
+    durations = {position: _seconds(estimate(workspace)) for position, workspace in members}
 
     def region_work(item: tuple[str, list[tuple[int, W]]]) -> float:
         return sum(durations[position] for position, _ in item[1])
@@ -135,9 +136,7 @@ def _account_lanes(
     ]
 
 
-def concurrency_bounds(lanes: Sequence[Lane[W]], limits: Limits) -> Mapping[str, int]:
-    """The most checks that can ever run at once per account (for the summary)."""
-    per_account: dict[str, int] = defaultdict(int)
-    for lane in lanes:
-        per_account[lane.account_id] += 1
-    return {account: min(count, limits.max_concurrency) for account, count in per_account.items()}
+def _seconds(value: float) -> float:
+    """An estimate usable for ordering: finite and not negative (else 0)."""
+    seconds = float(value)
+    return seconds if math.isfinite(seconds) and seconds > 0 else 0.0
