@@ -194,4 +194,12 @@ resource "aws_sfn_state_machine" "this" {
   # Step Functions checks on create that the role may deliver logs and
   # invoke what the definition names.
   depends_on = [aws_iam_role_policy.this]
+
+  lifecycle {
+    # The role reads executions/* and writes only the results prefix.
+    precondition {
+      condition     = startswith(var.results_prefix, "${var.execution_prefix}/")
+      error_message = "The results_prefix must lie under execution_prefix: the map's results are execution data."
+    }
+  }
 }
