@@ -2,62 +2,50 @@
 
 Invoked by the every-6-hours EventBridge rule, or by hand::
 
-    aws lambda invoke --function-name drift-detection-orchestrator \\
+    aws lambda invoke --function-name drift-detection-orchestrator-<suffix> \\
         --cli-binary-format raw-in-base64-out \\
-        --payload '{"environments": ["prod"], "dry_run": true}' out.json
+        --payload '{"environments": ["prod"]}' out.json
 
-It fans out to the Rust worker (one synchronous invocation per workspace),
-writes one run summary to the report bucket, publishes at most one
-critical-drift and one error message, and emits five metrics. The work is in
+It reads the inventory, places the selected workspaces in lanes, writes the
+run's items and manifest to the report bucket and starts the run state
+machine (once per run id: a retried delivery starts nothing). It answers at
+once with the run id, the execution ARN and where the summary will be
+written; ``"dry_run": true`` answers with the selection instead. The checks,
+the summary, the alerts and the run metrics are the state machine's and its
+summarize step's (``summarize.handler``). The work is in
 :mod:`drift_orchestrator`; this module holds the module-scope Powertools
 objects and boto3 clients, and the decorated handler that wires them in.
 """
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.config import Config as BotoConfig
 
-from drift_orchestrator.config import LAMBDA_MAX_TIMEOUT_SECONDS, MAX_CONCURRENCY_LIMIT, load_config
+from drift_orchestrator.config import load_config
 from drift_orchestrator.events import parse_event, provisional_run_id
-from drift_orchestrator.fanout import Budget
+from drift_orchestrator.execution import StartedRun
 from drift_orchestrator.observability import logger, metrics
 from drift_orchestrator.run import Clients, execute_run, utc_now
 from drift_orchestrator.summary import RunSummary
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
-
-#: The worker is invoked synchronously and may run up to Lambda's 900 s limit:
-#: the read timeout outlasts it, botocore's own retries are off (the fan-out
-#: retries within its deadline budget, and a blind retry would run a check
-#: twice), keep-alive holds the long idle connection open, and the pool holds
-#: as many connections as the concurrency bound allows.
-LAMBDA_CLIENT_CONFIG = BotoConfig(
-    read_timeout=LAMBDA_MAX_TIMEOUT_SECONDS + 60,
-    connect_timeout=10,
-    retries={"total_max_attempts": 1},
-    tcp_keepalive=True,
-    max_pool_connections=MAX_CONCURRENCY_LIMIT,
-)
+    from mypy_boto3_stepfunctions import SFNClient
 
 # Built once per container; AWS_ENDPOINT_URL (a local moto server) is honoured.
 s3_client: S3Client = boto3.client("s3")
 sns_client: SNSClient = boto3.client("sns")
-lambda_client: LambdaClient = boto3.client("lambda", config=LAMBDA_CLIENT_CONFIG)
+sfn_client: SFNClient = boto3.client("stepfunctions")
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> RunSummary:
-    """Runs one drift-detection run and returns its summary."""
-    deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000
+def handler(event: dict[str, Any], context: LambdaContext) -> RunSummary | StartedRun:
+    """Starts one drift-detection run; answers where to follow it."""
     started_at = utc_now()
     run_id = provisional_run_id(event)
     logger.append_keys(run_id=run_id)
@@ -67,14 +55,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> RunSummary:
         return execute_run(
             request,
             config,
-            Clients(s3=s3_client, sns=sns_client, lambda_=lambda_client),
-            Budget(deadline=deadline, worker_timeout_seconds=config.worker_timeout_seconds),
-            metrics,
+            Clients(s3=s3_client, sns=sns_client, sfn=sfn_client),
             started_at=started_at,
-            # The start and the end of the run from the same clock, which
+            # The start and the end of a dry run from the same clock, which
             # tests replace here.
             now=utc_now,
         )
     except Exception:
-        logger.exception("run failed")
+        logger.exception("run failed to start")
         raise

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from .fanout import COMPLETED_STATUSES, WorkspaceResult
+from .checks import COMPLETED_STATUSES, WorkspaceResult
 from .summary import AlertKind
 
 if TYPE_CHECKING:

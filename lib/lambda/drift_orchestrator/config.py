@@ -1,4 +1,4 @@
-"""The orchestrator's configuration, read from its environment.
+"""The orchestrator's and the summarize step's configuration, from their environment.
 
 Every variable is read here, with the literal ``os.environ.get("NAME")``
 pattern that the stack's consistency test looks for, and validated as a
@@ -6,8 +6,13 @@ whole: one :class:`~.errors.ConfigError` names every missing or bad variable.
 ``POWERTOOLS_SERVICE_NAME`` and ``POWERTOOLS_METRICS_NAMESPACE`` are read in
 ``orchestrator.py``, where the module-scope Logger and Metrics are built.
 
-Defaults: ``MAX_CONCURRENCY`` 8, ``LOG_LEVEL`` INFO. Everything else is
-required, and exactly one of ``INVENTORY_S3_URI`` and ``WORKSPACES_JSON``.
+Orchestrator defaults: ``MAX_CONCURRENCY`` 40 (lanes in flight: the map's
+``MaxConcurrency``), ``MAX_CONCURRENCY_PER_ACCOUNT`` 5 and
+``MAX_CONCURRENCY_PER_REGION`` 5 (checks in flight in one account, and in
+one region of it), ``LOG_LEVEL`` INFO. ``STATE_MACHINE_ARN``,
+``REPORT_BUCKET``, ``SNS_TOPIC_ARN`` and exactly one of ``INVENTORY_S3_URI``
+and ``WORKSPACES_JSON`` are required. The summarize step needs
+``REPORT_BUCKET`` and ``SNS_TOPIC_ARN``.
 """
 
 from __future__ import annotations
@@ -17,20 +22,20 @@ import re
 from dataclasses import dataclass
 
 from .errors import ConfigError
+from .lanes import DISTRIBUTED_MAP_MAX_CONCURRENCY
 
-#: Worker invocations in flight at once when ``MAX_CONCURRENCY`` is unset.
-DEFAULT_MAX_CONCURRENCY = 8
-#: The Lambda client's connection pool holds this many connections, so the
-#: concurrency bound cannot exceed it.
-MAX_CONCURRENCY_LIMIT = 64
-#: Lambda's own ceiling on a function timeout.
-LAMBDA_MAX_TIMEOUT_SECONDS = 900
+#: Lanes in flight at once when ``MAX_CONCURRENCY`` is unset.
+DEFAULT_MAX_CONCURRENCY = 40
+#: Checks in flight in one account when ``MAX_CONCURRENCY_PER_ACCOUNT`` is unset.
+DEFAULT_MAX_CONCURRENCY_PER_ACCOUNT = 5
+#: Checks in flight in one region of an account when ``MAX_CONCURRENCY_PER_REGION`` is unset.
+DEFAULT_MAX_CONCURRENCY_PER_REGION = 5
+#: Upper bound of the per-account and per-region settings.
+PER_SCOPE_CONCURRENCY_LIMIT = 1000
 
-_LAMBDA_ARN = re.compile(
-    r"^arn:aws[a-z-]*:lambda:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:function:[A-Za-z0-9_-]{1,64}"
-    r"(:[A-Za-z0-9_$-]{1,128})?$"
+_STATE_MACHINE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:states:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$"
 )
-_LAMBDA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$")
 _SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -73,21 +78,32 @@ class InlineInventory:
 
 @dataclass(frozen=True)
 class Config:
-    """The validated environment."""
+    """The orchestrator's validated environment."""
 
-    #: ARN (or name, for local tests) of the Rust worker function.
-    worker_function_arn: str
-    #: Bucket the run summaries go to (``runs/YYYY/MM/DD/<run_id>.json``).
+    #: The run state machine (its ARN names the executions too).
+    state_machine_arn: str
+    #: Bucket of the run's items, manifest and summary.
     report_bucket: str
-    #: Topic for the aggregated alerts.
+    #: Topic for the alert of a run that could not start.
     sns_topic_arn: str
     #: Where the workspace inventory is read from.
     inventory: S3Location | InlineInventory
-    #: Worker invocations in flight at once.
+    #: Lanes in flight at once (the map's ``MaxConcurrency``).
     max_concurrency: int
-    #: The worker function's configured timeout; budgets the deadline.
-    worker_timeout_seconds: float
+    #: Checks in flight at once in one account.
+    max_concurrency_per_account: int
+    #: Checks in flight at once in one region of one account.
+    max_concurrency_per_region: int
     #: The log level (already applied to the module-scope Logger).
+    log_level: str
+
+
+@dataclass(frozen=True)
+class SummarizeConfig:
+    """The summarize step's validated environment."""
+
+    report_bucket: str
+    sns_topic_arn: str
     log_level: str
 
 
@@ -102,16 +118,7 @@ def _positive_int(name: str, text: str, low: int, high: int, faults: list[str]) 
     return value
 
 
-def load_config() -> Config:
-    """Reads and validates the environment; raises :class:`ConfigError`."""
-    faults: list[str] = []
-
-    worker = os.environ.get("WORKER_FUNCTION_ARN", "").strip()
-    if not worker:
-        faults.append("WORKER_FUNCTION_ARN is not set")
-    elif not (_LAMBDA_ARN.match(worker) or _LAMBDA_NAME.match(worker)):
-        faults.append(f"WORKER_FUNCTION_ARN {worker!r} is not a Lambda function ARN or name")
-
+def _bucket_topic_level(faults: list[str]) -> tuple[str, str, str]:
     bucket = os.environ.get("REPORT_BUCKET", "").strip()
     if not bucket:
         faults.append("REPORT_BUCKET is not set")
@@ -123,6 +130,24 @@ def load_config() -> Config:
         faults.append("SNS_TOPIC_ARN is not set")
     elif not _SNS_ARN.match(topic):
         faults.append(f"SNS_TOPIC_ARN {topic!r} is not a standard SNS topic ARN")
+
+    log_level = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if log_level not in _LOG_LEVELS:
+        faults.append(f"LOG_LEVEL {log_level!r} must be one of {', '.join(_LOG_LEVELS)}")
+    return bucket, topic, log_level
+
+
+def load_config() -> Config:
+    """Reads and validates the orchestrator's environment; raises :class:`ConfigError`."""
+    faults: list[str] = []
+
+    state_machine = os.environ.get("STATE_MACHINE_ARN", "").strip()
+    if not state_machine:
+        faults.append("STATE_MACHINE_ARN is not set")
+    elif not _STATE_MACHINE_ARN.match(state_machine):
+        faults.append(f"STATE_MACHINE_ARN {state_machine!r} is not a Step Functions state machine ARN")
+
+    bucket, topic, log_level = _bucket_topic_level(faults)
 
     inventory_uri = os.environ.get("INVENTORY_S3_URI", "").strip()
     inventory_json = os.environ.get("WORKSPACES_JSON", "")
@@ -144,32 +169,45 @@ def load_config() -> Config:
         "MAX_CONCURRENCY",
         os.environ.get("MAX_CONCURRENCY", str(DEFAULT_MAX_CONCURRENCY)),
         1,
-        MAX_CONCURRENCY_LIMIT,
+        DISTRIBUTED_MAP_MAX_CONCURRENCY,
         faults,
     )
-
-    timeout_text = os.environ.get("WORKER_TIMEOUT_SECONDS", "").strip()
-    worker_timeout = float(LAMBDA_MAX_TIMEOUT_SECONDS)
-    if not timeout_text:
-        faults.append("WORKER_TIMEOUT_SECONDS is not set (the worker function's timeout)")
-    else:
-        worker_timeout = _positive_int("WORKER_TIMEOUT_SECONDS", timeout_text, 1, LAMBDA_MAX_TIMEOUT_SECONDS, faults)
-
-    log_level = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
-    if log_level not in _LOG_LEVELS:
-        faults.append(f"LOG_LEVEL {log_level!r} must be one of {', '.join(_LOG_LEVELS)}")
+    per_account = _positive_int(
+        "MAX_CONCURRENCY_PER_ACCOUNT",
+        os.environ.get("MAX_CONCURRENCY_PER_ACCOUNT", str(DEFAULT_MAX_CONCURRENCY_PER_ACCOUNT)),
+        1,
+        PER_SCOPE_CONCURRENCY_LIMIT,
+        faults,
+    )
+    per_region = _positive_int(
+        "MAX_CONCURRENCY_PER_REGION",
+        os.environ.get("MAX_CONCURRENCY_PER_REGION", str(DEFAULT_MAX_CONCURRENCY_PER_REGION)),
+        1,
+        PER_SCOPE_CONCURRENCY_LIMIT,
+        faults,
+    )
 
     if faults:
         raise ConfigError("invalid configuration: " + "; ".join(faults))
     return Config(
-        worker_function_arn=worker,
+        state_machine_arn=state_machine,
         report_bucket=bucket,
         sns_topic_arn=topic,
         inventory=inventory,
         max_concurrency=max_concurrency,
-        worker_timeout_seconds=float(worker_timeout),
+        max_concurrency_per_account=per_account,
+        max_concurrency_per_region=per_region,
         log_level=log_level,
     )
+
+
+def load_summarize_config() -> SummarizeConfig:
+    """Reads and validates the summarize step's environment; raises :class:`ConfigError`."""
+    faults: list[str] = []
+    bucket, topic, log_level = _bucket_topic_level(faults)
+    if faults:
+        raise ConfigError("invalid configuration: " + "; ".join(faults))
+    return SummarizeConfig(report_bucket=bucket, sns_topic_arn=topic, log_level=log_level)
 
 
 def log_level_or_default(text: str | None) -> str:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -63,6 +63,8 @@ class Workspace:
     terraform_workspace: str | None = None
     lock: bool | None = None
     lock_timeout: str | None = None
+    #: Where the check runs: ``lambda`` (the default) or ``codebuild``.
+    runner: Literal["lambda", "codebuild"] = "lambda"
 
     @property
     def label(self) -> str:
@@ -85,6 +87,7 @@ def _workspace(entry: Mapping[str, Any]) -> Workspace:
         terraform_workspace=entry.get("terraform_workspace"),
         lock=entry.get("lock"),
         lock_timeout=entry.get("lock_timeout"),
+        runner="codebuild" if entry.get("runner") == "codebuild" else "lambda",
     )
 
 

@@ -1,60 +1,44 @@
-"""One run, from a parsed request to a written summary.
+"""One run, from a parsed request to a started execution.
 
-:func:`execute_run` is what the handler calls, with the module-scope clients
-and Metrics passed in (tests pass stubbed ones):
+:func:`execute_run` is what the orchestrator's handler calls, with the
+module-scope clients passed in (tests pass moto's or stubbed ones):
 
-1. a scheduled run whose summary already exists (a retried delivery of the
-   same EventBridge event) returns that summary and does nothing else;
-2. the inventory is read and validated, and the request's filters applied;
-3. a dry run stops there and returns the selection: nothing is invoked,
-   written, published or measured;
-4. the fan-out checks every selected workspace within the deadline budget;
-5. the five metrics are added (zeros included), at most one critical-drift
-   and one error message are published, and the summary is written last,
-   recording which messages went out.
+1. the inventory is read and validated, and the request's filters applied
+   (a scheduled run whose inventory cannot be read sends the one
+   run-failed alert);
+2. a dry run stops there and returns the selection as a summary: nothing is
+   written, started, published or measured;
+3. the selection is placed in lanes (:mod:`.lanes`), the run's items and
+   manifest are written, and the state machine's execution is started, once
+   per run id (:mod:`.execution`); the answer says where to follow it.
+
+The checks, the summary, the alerts and the run metrics are the state
+machine's and the summarize step's (:mod:`.finish`).
 """
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import BotoCoreError, ClientError
-
-from .alerts import (
-    Alert,
-    RunContext,
-    critical_drift_alert,
-    publish,
-    run_errors_alert,
-    run_failed_alert,
-)
+from .alerts import run_failed_alert
+from .checks import WorkspaceResult
 from .config import Config, S3Location
 from .errors import OrchestratorError
 from .events import RunRequest, select
-from .fanout import Budget, Fanout, RetryPolicy, WorkspaceResult
+from .execution import StartedRun, plan_run, read_estimates, start_run
+from .finish import DURATIONS_KEY, publish_all
 from .inventory import Workspace, load_inventory
+from .lanes import Limits
 from .observability import logger
-from .summary import (
-    AlertEntry,
-    RunSummary,
-    build_summary,
-    find_stored_summary,
-    rfc3339,
-    summary_key,
-    write_summary,
-)
+from .summary import RunSummary, build_summary, rfc3339, summary_key
 
 if TYPE_CHECKING:
-    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 
 @dataclass(frozen=True)
@@ -63,45 +47,12 @@ class Clients:
 
     s3: S3Client
     sns: SNSClient
-    lambda_: LambdaClient
+    sfn: SFNClient
 
 
 def utc_now() -> datetime:
     """The current time, in UTC."""
     return datetime.now(UTC)
-
-
-def record_metrics(metrics: Metrics, summary: RunSummary) -> None:
-    """Adds the run's five metrics, zeros included."""
-    by_status = summary["totals"]["by_status"]
-    checked = by_status["clean"] + by_status["drift"] + by_status["pending_changes"]
-    failed = by_status["error"] + by_status["timeout"] + by_status["skipped"]
-    metrics.add_metric(name="WorkspacesChecked", unit=MetricUnit.Count, value=checked)
-    metrics.add_metric(name="WorkspacesDrifted", unit=MetricUnit.Count, value=by_status["drift"])
-    metrics.add_metric(
-        name="CriticalDrift",
-        unit=MetricUnit.Count,
-        value=summary["totals"]["by_severity"]["critical"],
-    )
-    metrics.add_metric(name="DetectionErrors", unit=MetricUnit.Count, value=failed)
-    metrics.add_metric(name="RunDurationSeconds", unit=MetricUnit.Seconds, value=summary["duration_seconds"])
-
-
-def _publish_all(sns: SNSClient, topic_arn: str, alerts: list[Alert]) -> tuple[list[AlertEntry], list[str]]:
-    """Publishes each alert; a failed one is recorded, not raised."""
-    entries: list[AlertEntry] = []
-    errors: list[str] = []
-    for alert in alerts:
-        try:
-            message_id = publish(sns, topic_arn, alert)
-        except (ClientError, BotoCoreError) as e:
-            logger.exception("alert not published", extra={"kind": alert.kind})
-            errors.append(f"the {alert.kind} alert could not be published: {e}")
-            entries.append(AlertEntry(kind=alert.kind, message_id=None, error=str(e)))
-            continue
-        logger.info("alert published", extra={"kind": alert.kind, "message_id": message_id})
-        entries.append(AlertEntry(kind=alert.kind, message_id=message_id, error=None))
-    return entries, errors
 
 
 def _load_selection(request: RunRequest, config: Config, clients: Clients) -> list[Workspace]:
@@ -149,102 +100,69 @@ def _dry_run(
     )
 
 
+def limits(config: Config) -> Limits:
+    """The run's concurrency bounds."""
+    return Limits(
+        max_concurrency=config.max_concurrency,
+        per_account=config.max_concurrency_per_account,
+        per_region=config.max_concurrency_per_region,
+    )
+
+
 def execute_run(
     request: RunRequest,
     config: Config,
     clients: Clients,
-    budget: Budget,
-    metrics: Metrics,
     *,
     started_at: datetime,
     now: Callable[[], datetime] = utc_now,
-    sleep: Callable[[float], None] = time.sleep,
-    rng: random.Random | None = None,
-    policy: RetryPolicy | None = None,
-) -> RunSummary:
-    """Runs the request; returns the summary (stored, for a replayed event)."""
-    key = summary_key(request.run_id, request.reference_time)
-    if request.trigger == "schedule" and not request.dry_run:
-        stored = find_stored_summary(clients.s3, config.report_bucket, key)
-        if stored is not None:
-            logger.info(
-                "this run already finished (a retried delivery); returning its summary",
-                extra={"summary_key": key},
-            )
-            return stored
-
+) -> RunSummary | StartedRun:
+    """Starts the request's run; a dry run returns the selection instead."""
     try:
         selection = _load_selection(request, config, clients)
     except OrchestratorError as e:
         if request.trigger == "schedule":
             alert = run_failed_alert(request.run_id, rfc3339(started_at), str(e))
-            _publish_all(clients.sns, config.sns_topic_arn, [alert])
+            publish_all(clients.sns, config.sns_topic_arn, [alert])
         raise
 
     if request.dry_run:
         return _dry_run(request, config, selection, started_at, now)
 
-    logger.info(
-        "run started",
-        extra={
-            "trigger": request.trigger,
-            "workspaces": len(selection),
-            "max_concurrency": config.max_concurrency,
-            "seconds_left": round(budget.remaining(), 1),
-            "seconds_needed_per_check": budget.needed_to_start,
-        },
-    )
-    run_errors: list[str] = []
-    if selection and budget.slack() < 0:
-        run_errors.append(
-            f"the orchestrator had {max(budget.remaining(), 0):.0f}s left at the start, less "
-            f"than the {budget.needed_to_start:.0f}s one check needs: raise the orchestrator's "
-            "timeout or lower the worker's (WORKER_TIMEOUT_SECONDS)"
-        )
-    fanout = Fanout(
-        lambda_client=clients.lambda_,
-        function_name=config.worker_function_arn,
-        run_id=request.run_id,
-        run_started_at=rfc3339(request.reference_time),
-        budget=budget,
-        mode=request.mode,
-        policy=policy or RetryPolicy(),
-        sleep=sleep,
-        rng=rng or random.Random(),
-    )
-    results = fanout.run(selection, config.max_concurrency)
-
-    context = RunContext(
+    run_limits = limits(config)
+    plan = plan_run(
+        selection=selection,
+        limits=run_limits,
+        estimates=read_estimates(clients.s3, config.report_bucket, DURATIONS_KEY),
         run_id=request.run_id,
         trigger=request.trigger,
         started_at=rfc3339(started_at),
-        summary_uri=f"s3://{config.report_bucket}/{key}",
-        report_bucket=config.report_bucket,
+        run_started_at=rfc3339(request.reference_time),
+        reference_time=request.reference_time,
+        mode=request.mode,
+        filters=request.filters(),
+        inventory=_origin(config),
+        summary_key=summary_key(request.run_id, request.reference_time),
     )
-    alerts = [
-        alert
-        for alert in (critical_drift_alert(results, context), run_errors_alert(results, context))
-        if alert is not None
-    ]
-    alert_entries, alert_errors = _publish_all(clients.sns, config.sns_topic_arn, alerts)
-    summary = build_summary(
-        request=request,
-        inventory_origin=_origin(config),
-        results=results,
-        started_at=started_at,
-        finished_at=now(),
-        key=key,
-        run_errors=run_errors + alert_errors,
-        alerts=alert_entries,
+    started = start_run(
+        plan,
+        s3=clients.s3,
+        sfn=clients.sfn,
+        bucket=config.report_bucket,
+        state_machine_arn=config.state_machine_arn,
     )
-    record_metrics(metrics, summary)
-    write_summary(clients.s3, config.report_bucket, key, summary)
     logger.info(
-        "run finished",
+        "run started" if started["status"] == "started" else "run already started",
         extra={
-            "summary_key": key,
-            "totals": summary["totals"],
-            "alerts": [a["kind"] for a in alert_entries if a["message_id"]],
+            "trigger": request.trigger,
+            "workspaces": started["workspaces"],
+            "lanes": started["lanes"],
+            "refused": len(plan.manifest["rejected"]),
+            "max_concurrency": run_limits.max_concurrency,
+            "max_concurrency_per_account": run_limits.per_account,
+            "max_concurrency_per_region": run_limits.per_region,
+            "execution_arn": started["execution_arn"],
+            "summary_uri": started["summary_uri"],
         },
     )
-    return summary
+    return started

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .checks import SEVERITIES, STATUSES, SeverityCounts, Status, WorkspaceResult
 from .events import RunRequest, Trigger
-from .fanout import SEVERITIES, STATUSES, SeverityCounts, Status, WorkspaceResult
 from .observability import logger
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ class WorkspaceEntry(TypedDict):
     attempts: int
     error: str | None
     duration_seconds: float
+    #: Where it ran: ``lambda`` or ``codebuild`` (since the Step Functions runs).
+    runner: NotRequired[str]
 
 
 class Totals(TypedDict):
@@ -58,6 +60,22 @@ class ErrorEntry(TypedDict):
     workspace: str | None
     environment: str | None
     message: str
+
+
+class Suggestion(TypedDict):
+    """A change to the inventory the run recommends."""
+
+    workspace: str
+    environment: str
+    runner: Literal["codebuild"]
+    reason: str
+
+
+class Execution(TypedDict):
+    """The Step Functions execution that ran the checks."""
+
+    arn: str
+    started_at: str | None
 
 
 class AlertEntry(TypedDict):
@@ -86,6 +104,10 @@ class RunSummary(TypedDict):
     totals: Totals
     errors: list[ErrorEntry]
     alerts: list[AlertEntry]
+    execution: NotRequired[Execution | None]
+    limits: NotRequired[dict[str, int] | None]
+    throttle_retries: NotRequired[int]
+    suggestions: NotRequired[list[Suggestion]]
 
 
 def rfc3339(moment: datetime) -> str:
@@ -113,6 +135,7 @@ def workspace_entry(result: WorkspaceResult) -> WorkspaceEntry:
         attempts=result.attempts,
         error=result.error,
         duration_seconds=result.duration_seconds,
+        runner=result.runner,
     )
 
 
@@ -156,6 +179,9 @@ def build_summary(
     key: str | None,
     run_errors: Sequence[str] = (),
     alerts: Sequence[AlertEntry] = (),
+    execution: Execution | None = None,
+    limits: dict[str, int] | None = None,
+    throttle_retries: int = 0,
 ) -> RunSummary:
     """The summary document for a run."""
     errors = error_entries(results, request.dry_run)
@@ -176,7 +202,28 @@ def build_summary(
         totals=totals(results),
         errors=errors,
         alerts=list(alerts),
+        execution=execution,
+        limits=limits,
+        throttle_retries=throttle_retries,
+        suggestions=suggestions(results),
     )
+
+
+def suggestions(results: Sequence[WorkspaceResult]) -> list[Suggestion]:
+    """The CodeBuild lane for each Lambda check that ran out of time."""
+    return [
+        Suggestion(
+            workspace=result.workspace.name,
+            environment=result.workspace.environment,
+            runner="codebuild",
+            reason=(
+                'its check timed out on Lambda (15 minutes at most): set "runner": "codebuild" on '
+                "its inventory entry to check it in CodeBuild"
+            ),
+        )
+        for result in results
+        if result.status == "timeout" and result.runner == "lambda"
+    ]
 
 
 def write_summary(s3: S3Client, bucket: str, key: str, summary: RunSummary) -> None:

@@ -43,7 +43,8 @@ from moto import mock_aws  # noqa: E402
 
 import orchestrator  # noqa: E402
 from drift_orchestrator.observability import logger, metrics  # noqa: E402
-from tests.support import REPORT_BUCKET, WORKER_ARN, ScriptedWorker  # noqa: E402
+from tests.local_states import States, states_on_moto  # noqa: E402
+from tests.support import REPORT_BUCKET, STATE_MACHINE_ARN  # noqa: E402
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -126,23 +127,18 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
 
 @pytest.fixture
-def worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedWorker]:
-    """The orchestrator's Lambda client, answering from a script."""
-    client = boto3.client("lambda", region_name="us-east-1")
-    scripted = ScriptedWorker(client)
-    monkeypatch.setattr(orchestrator, "lambda_client", client)
-    yield scripted
-    scripted.stubber.deactivate()
+def states(monkeypatch: pytest.MonkeyPatch) -> Iterator[States]:
+    """moto with the stack's state machine, the real handlers, a scripted worker."""
+    with states_on_moto(monkeypatch) as running:
+        yield running
 
 
 @pytest.fixture
 def config_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """The required configuration, minus the inventory (tests set it)."""
-    monkeypatch.setenv("WORKER_FUNCTION_ARN", WORKER_ARN)
+    monkeypatch.setenv("STATE_MACHINE_ARN", STATE_MACHINE_ARN)
     monkeypatch.setenv("REPORT_BUCKET", REPORT_BUCKET)
     monkeypatch.setenv("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:drift-detection-alerts")
-    monkeypatch.setenv("WORKER_TIMEOUT_SECONDS", "300")
-    monkeypatch.setenv("MAX_CONCURRENCY", "1")
     return monkeypatch
 
 

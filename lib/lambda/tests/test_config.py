@@ -8,20 +8,21 @@ from drift_orchestrator.config import (
     InlineInventory,
     S3Location,
     load_config,
+    load_summarize_config,
     log_level_or_default,
 )
 from drift_orchestrator.errors import ConfigError
-from tests.support import REPORT_BUCKET, WORKER_ARN
+from tests.support import REPORT_BUCKET, STATE_MACHINE_ARN
 
 
 def test_a_complete_environment_loads_with_defaults(config_env: pytest.MonkeyPatch) -> None:
-    config_env.delenv("MAX_CONCURRENCY")
     config_env.setenv("WORKSPACES_JSON", "[]")
     config = load_config()
-    assert config.worker_function_arn == WORKER_ARN
+    assert config.state_machine_arn == STATE_MACHINE_ARN
     assert config.report_bucket == REPORT_BUCKET
-    assert config.max_concurrency == 8
-    assert config.worker_timeout_seconds == 300.0
+    assert config.max_concurrency == 40
+    assert config.max_concurrency_per_account == 5
+    assert config.max_concurrency_per_region == 5
     assert config.inventory == InlineInventory("[]")
     assert config.log_level == "INFO"
 
@@ -31,18 +32,20 @@ def test_the_inventory_can_come_from_s3(config_env: pytest.MonkeyPatch) -> None:
     assert load_config().inventory == S3Location("inventories", "drift/workspaces.json")
 
 
-def test_a_plain_function_name_is_accepted_for_local_runs(config_env: pytest.MonkeyPatch) -> None:
-    config_env.setenv("WORKER_FUNCTION_ARN", "drift-detection-worker:live")
-    config_env.setenv("WORKSPACES_JSON", "[]")
-    assert load_config().worker_function_arn == "drift-detection-worker:live"
+def test_the_summarize_step_needs_only_the_bucket_and_the_topic(config_env: pytest.MonkeyPatch) -> None:
+    config_env.delenv("STATE_MACHINE_ARN")
+    config = load_summarize_config()
+    assert config.report_bucket == REPORT_BUCKET
+    config_env.delenv("SNS_TOPIC_ARN")
+    with pytest.raises(ConfigError, match="SNS_TOPIC_ARN is not set"):
+        load_summarize_config()
 
 
 def test_every_missing_variable_is_named_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
-        "WORKER_FUNCTION_ARN",
+        "STATE_MACHINE_ARN",
         "REPORT_BUCKET",
         "SNS_TOPIC_ARN",
-        "WORKER_TIMEOUT_SECONDS",
         "INVENTORY_S3_URI",
         "WORKSPACES_JSON",
     ):
@@ -51,10 +54,9 @@ def test_every_missing_variable_is_named_at_once(monkeypatch: pytest.MonkeyPatch
         load_config()
     message = str(caught.value)
     for expected in (
-        "WORKER_FUNCTION_ARN is not set",
+        "STATE_MACHINE_ARN is not set",
         "REPORT_BUCKET is not set",
         "SNS_TOPIC_ARN is not set",
-        "WORKER_TIMEOUT_SECONDS is not set",
         "neither INVENTORY_S3_URI nor WORKSPACES_JSON is set",
     ):
         assert expected in message
@@ -63,12 +65,12 @@ def test_every_missing_variable_is_named_at_once(monkeypatch: pytest.MonkeyPatch
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
-        ("MAX_CONCURRENCY", "0", "MAX_CONCURRENCY '0' must be a whole number from 1 to 64"),
+        ("MAX_CONCURRENCY", "0", "MAX_CONCURRENCY '0' must be a whole number from 1 to 10000"),
         ("MAX_CONCURRENCY", "eight", "MAX_CONCURRENCY 'eight'"),
-        ("MAX_CONCURRENCY", "65", "MAX_CONCURRENCY '65'"),
-        ("WORKER_TIMEOUT_SECONDS", "901", "WORKER_TIMEOUT_SECONDS '901' must be a whole number"),
-        ("WORKER_TIMEOUT_SECONDS", "-5", "WORKER_TIMEOUT_SECONDS '-5'"),
-        ("WORKER_FUNCTION_ARN", "arn:aws:s3:::bucket", "is not a Lambda function ARN or name"),
+        ("MAX_CONCURRENCY", "10001", "MAX_CONCURRENCY '10001'"),
+        ("MAX_CONCURRENCY_PER_ACCOUNT", "0", "MAX_CONCURRENCY_PER_ACCOUNT '0' must be a whole number from 1 to 1000"),
+        ("MAX_CONCURRENCY_PER_REGION", "1001", "MAX_CONCURRENCY_PER_REGION '1001'"),
+        ("STATE_MACHINE_ARN", "arn:aws:lambda:us-east-1:123456789012:function:x", "is not a Step Functions"),
         ("SNS_TOPIC_ARN", "drift-alerts", "SNS_TOPIC_ARN 'drift-alerts' is not a standard SNS"),
         ("REPORT_BUCKET", "Not_A_Bucket", "REPORT_BUCKET 'Not_A_Bucket' is not an S3 bucket"),
         ("INVENTORY_S3_URI", "s3://only-a-bucket", "INVENTORY_S3_URI 's3://only-a-bucket' must be"),

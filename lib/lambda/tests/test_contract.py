@@ -10,16 +10,14 @@ event the fan-out builds from what the loader accepted.
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from drift_orchestrator import contract
+from drift_orchestrator.checks import worker_event
 from drift_orchestrator.errors import InventoryError
-from drift_orchestrator.fanout import Budget, Fanout
 from drift_orchestrator.inventory import MODES, parse_inventory
 
 LAMBDA_DIR = Path(__file__).resolve().parents[1]
@@ -31,17 +29,6 @@ CASES: list[dict[str, Any]] = json.loads((REPO / "tests/contract/workspace-cases
 def definition(name: str) -> Any:
     schema = contract.load(contract.WORKSPACE_SCHEMA)
     return contract.Validator({"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{name}"})
-
-
-def fanout() -> Fanout:
-    return Fanout(
-        lambda_client=boto3.client("lambda", region_name="us-east-1"),
-        function_name="worker",
-        run_id="run-1",
-        run_started_at="2026-11-27T06:00:00Z",
-        budget=Budget(deadline=3600.0, worker_timeout_seconds=60.0, clock=lambda: 0.0),
-        rng=random.Random(1),
-    )
 
 
 def test_the_packaged_schemas_are_the_committed_ones() -> None:
@@ -90,7 +77,7 @@ def test_a_shared_case_gets_its_verdict_from_the_inventory_loader(case: dict[str
         return
     [workspace] = parse_inventory(json.dumps([entry]), "cases")
     assert workspace.name == entry["name"]
-    # What the loader accepts, the fan-out turns into an event the worker takes.
-    event = fanout().worker_event(workspace)
+    # What the loader accepts, the orchestrator turns into an event the worker takes.
+    event = worker_event(workspace, run_id="run-1", run_started_at="2026-11-27T06:00:00Z", mode=None)
     assert contract.faults(contract.worker_event(), event, contract.EVENT_SCHEMA) == []
     assert event["workspace"] == entry["name"]

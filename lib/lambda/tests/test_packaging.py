@@ -26,7 +26,7 @@ from tests.support import workspace_entry
 LAMBDA_DIR = Path(__file__).resolve().parents[1]
 REPO = LAMBDA_DIR.parents[1]
 #: What the Terraform stack's archive_file leaves out of the function zip.
-EXCLUDED = ("tests", "__pycache__", "README.md")
+EXCLUDED = ("tests", "__pycache__", "README.md", ".mypy_cache", ".pytest_cache", ".ruff_cache")
 
 RUNNER = """
 import json, os, sys
@@ -34,6 +34,7 @@ task, layer, runtime = sys.argv[1:4]
 sys.path[:0] = [task, layer + "/python", runtime]
 
 import orchestrator
+import summarize
 
 class Context:
     function_name = "drift-detection-orchestrator"
@@ -57,8 +58,16 @@ try:
 except InventoryError as e:
     refused = str(e)
 
+# The summarize step loads from the same zip and layer and checks its input.
+from drift_orchestrator.finish import SummarizeError
+try:
+    summarize.handler({}, Context())
+    summarize_refused = None
+except SummarizeError as e:
+    summarize_refused = str(e)
+
 files = {name: getattr(module, "__file__", None) for name, module in sys.modules.items()}
-print("RESULT " + json.dumps({"result": result, "files": files, "refused": refused}))
+print("RESULT " + json.dumps({"result": result, "files": files, "refused": refused, "summarize": summarize_refused}))
 """
 
 
@@ -132,7 +141,9 @@ def test_the_two_zips_run_the_handler_on_their_own(tmp_path: Path) -> None:
     function_zip = tmp_path / "function.zip"
     names = build_function_zip(function_zip)
     assert "orchestrator.py" in names
-    assert "drift_orchestrator/fanout.py" in names
+    assert "summarize.py" in names
+    assert "drift_orchestrator/checks.py" in names
+    assert not any(name.startswith((".mypy_cache/", ".pytest_cache/")) for name in names)
     assert not any(name.startswith("tests/") for name in names)
     with zipfile.ZipFile(function_zip) as function:
         function.extractall(tmp_path / "task")
@@ -145,10 +156,9 @@ def test_the_two_zips_run_the_handler_on_their_own(tmp_path: Path) -> None:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "POWERTOOLS_SERVICE_NAME": "drift-detection-orchestrator",
         "POWERTOOLS_METRICS_NAMESPACE": "DriftDetection",
-        "WORKER_FUNCTION_ARN": "arn:aws:lambda:us-east-1:123456789012:function:worker",
+        "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:drift-detection-runs-test",
         "REPORT_BUCKET": "drift-reports",
         "SNS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:drift-alerts",
-        "WORKER_TIMEOUT_SECONDS": "300",
         "WORKSPACES_JSON": json.dumps([workspace_entry("network", "prod"), workspace_entry("app", "staging")]),
     }
     completed = subprocess.run(
@@ -176,6 +186,7 @@ def test_the_two_zips_run_the_handler_on_their_own(tmp_path: Path) -> None:
     assert result["dry_run"] is True
     assert result["run_id"] == "packaging-test"
     assert [w["name"] for w in result["workspaces"]] == ["network", "app"]
+    assert outcome["summarize"] == ("the summarize step's input has no `run`: is it invoked by the run state machine?")
     assert outcome["refused"] == (
         "inventory probe has 1 problem: workspace #1 ('network'): "
         "`region` must match ^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from drift_orchestrator.checks import SeverityCounts, WorkspaceResult
 from drift_orchestrator.events import RunRequest
-from drift_orchestrator.fanout import SeverityCounts, WorkspaceResult
 from drift_orchestrator.inventory import parse_inventory
 from drift_orchestrator.summary import build_summary, rfc3339, summary_key
 from tests.conftest import summary_validator
