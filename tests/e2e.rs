@@ -15,7 +15,8 @@
 //!   the disk of a database whose size Terraform ignores grown, a tag changed
 //!   on a bucket that a `moved` block renames). The CLI `scan`, the Rust
 //!   worker (real binary under `cargo lambda watch`) and the Python
-//!   orchestrator (its handler, fanning out to that worker) must each find
+//!   orchestrator (its handler starting the stack's state machine, run by moto,
+//!   whose map invokes that worker and ends in the summarize handler) must each find
 //!   exactly that, each change once with what `terraform apply` would do
 //!   about it, and nothing in staging, reading each managed resource from
 //!   the cloud once per check (the stand-in provider logs its reads); after
@@ -262,6 +263,9 @@ fn take_reads(log: &Path) -> Reads {
 /// moto plus the clients the suite uses to change the cloud by hand.
 struct Cloud {
     tf: Terraform,
+    /// Where `tests/e2e/moto_with_states.py` finds the Lambda functions the
+    /// state machine invokes.
+    routes: PathBuf,
     moto: Moto,
     s3: aws_sdk_s3::Client,
     ec2: aws_sdk_ec2::Client,
@@ -274,7 +278,9 @@ struct Cloud {
 
 impl Cloud {
     async fn start(tf: Terraform) -> Cloud {
-        let moto = Moto::start();
+        let tmp = tempfile::tempdir().unwrap();
+        let routes = tmp.path().join("lambda-routes.json");
+        let moto = Moto::start_with_states(&routes);
         let sdk = moto.sdk_config().await;
         let s3 = moto.s3().await;
         for bucket in [STATE_BUCKET, "reports", "bundles"] {
@@ -307,7 +313,6 @@ impl Cloud {
             .unwrap();
         let inbox = moto.alert_inbox("drift-detection-alerts-e2e").await;
 
-        let tmp = tempfile::tempdir().unwrap();
         let cli_config = tmp.path().join("terraformrc");
         std::fs::write(
             &cli_config,
@@ -319,6 +324,7 @@ impl Cloud {
         .unwrap();
         Cloud {
             tf,
+            routes,
             s3,
             ec2: aws_sdk_ec2::Client::new(&sdk),
             rds: aws_sdk_rds::Client::new(&sdk),
@@ -1098,28 +1104,46 @@ async fn story(tf: Terraform) {
         started.elapsed().as_secs_f64()
     );
 
-    // 3. The orchestrator: its handler, fanning out to that worker.
+    // 3. A run as the stack runs it: the orchestrator's handler starts the
+    // stack's state machine (moto runs the definition), whose map invokes
+    // that same worker per workspace and ends in the summarize handler.
     let workspaces = json!([
         {"name": "network", "environment": "prod", "account_id": "123456789012", "region": "us-east-1",
          "source": prod_bundle, "backend_config": backend("prod")},
         {"name": "network", "environment": "staging", "account_id": "123456789012", "region": "us-east-1",
          "source": staging_bundle, "backend_config": backend("staging")},
     ]);
+    let python_env = json!({
+        "AWS_ENDPOINT_URL": cloud.moto.url(),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "REPORT_BUCKET": "reports",
+        "SNS_TOPIC_ARN": cloud.inbox.topic_arn,
+        "POWERTOOLS_SERVICE_NAME": "drift-detection-summarize",
+        "POWERTOOLS_METRICS_NAMESPACE": "DriftDetection",
+    });
+    std::fs::write(
+        &cloud.routes,
+        json!({
+            "drift-detection-worker": {"url": invoke_url},
+            "drift-detection-summarize": {"python": "summarize", "env": python_env},
+        })
+        .to_string(),
+    )
+    .unwrap();
     let summary_file = cloud.tmp.path().join("summary.json");
     let run = Command::new(venv("python"))
         .arg(common::repo().join("scripts/orchestrator_local.py"))
         .arg(json!({"run_id": "e2e-run-1"}).to_string())
-        .args(["--timeout", "900", "--out"])
+        .args(["--local-state-machine", "--wait", "--out"])
         .arg(&summary_file)
         .envs(cloud.env())
         .env("AWS_ENDPOINT_URL", cloud.moto.url())
-        .env("AWS_ENDPOINT_URL_LAMBDA", &invoke_url)
-        .env("WORKER_FUNCTION_ARN", "drift-detection-worker")
         .env("REPORT_BUCKET", "reports")
         .env("SNS_TOPIC_ARN", &cloud.inbox.topic_arn)
         .env("WORKSPACES_JSON", workspaces.to_string())
         .env("MAX_CONCURRENCY", "2")
-        .env("WORKER_TIMEOUT_SECONDS", "300")
         .env("POWERTOOLS_SERVICE_NAME", "drift-detection-orchestrator")
         .env("POWERTOOLS_METRICS_NAMESPACE", "DriftDetection")
         .output()
@@ -1143,6 +1167,14 @@ async fn story(tf: Terraform) {
         .await
         .expect("the run summary in S3");
     assert_eq!(stored["run_id"], "e2e-run-1");
+    assert!(
+        stored["execution"]["arn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":execution:drift-detection-runs-local:e2e-run-1"),
+        "{stored:#}"
+    );
+    assert_eq!(stored["throttle_retries"], 0);
     cloud
         .assert_read_once(
             &take_reads(&worker_reads),

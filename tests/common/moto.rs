@@ -27,6 +27,20 @@ impl Moto {
         }
     }
 
+    /// Starts moto able to run the stack's state machine end to end
+    /// (`tests/e2e/moto_with_states.py`), its Lambda functions routed by the
+    /// JSON file `routes`.
+    pub fn start_with_states(routes: &std::path::Path) -> Moto {
+        Moto {
+            server: MotoServer::start_program(
+                &super::repo(),
+                &[".venv/bin/python", "tests/e2e/moto_with_states.py"],
+                &["--routes".to_string(), routes.display().to_string()],
+                Duration::from_secs(60),
+            ),
+        }
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         self.server.url()

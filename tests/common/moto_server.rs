@@ -20,7 +20,19 @@ impl MotoServer {
     /// Starts the pinned moto of the repository at `repo` and waits up to
     /// `ready_within` for it to answer.
     pub fn start(repo: &Path, ready_within: Duration) -> MotoServer {
-        let binary = repo.join(".venv/bin/moto_server");
+        MotoServer::start_program(repo, &[".venv/bin/moto_server"], &[], ready_within)
+    }
+
+    /// Starts `program` (paths relative to `repo`, then its arguments before
+    /// `-H 127.0.0.1 -p PORT`, then `extra` after) as a moto server: for a
+    /// launcher that adds to moto's own server.
+    pub fn start_program(
+        repo: &Path,
+        program: &[&str],
+        extra: &[String],
+        ready_within: Duration,
+    ) -> MotoServer {
+        let binary = repo.join(program[0]);
         assert!(
             binary.exists(),
             "{} not found: run scripts/bootstrap (scripts/test does) to install the pinned moto",
@@ -30,7 +42,9 @@ impl MotoServer {
         for _ in 0..5 {
             let port = super::process::free_port();
             let child = Command::new(&binary)
+                .args(program[1..].iter().map(|arg| repo.join(arg)))
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .args(extra)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

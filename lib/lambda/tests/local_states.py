@@ -24,6 +24,7 @@ import json
 import re
 import threading
 import time
+import urllib.request
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
@@ -98,7 +99,7 @@ def render_definition(values: Mapping[str, object]) -> str:
 class LocalLambdas:
     """Lambda functions by name, run in-process."""
 
-    functions: dict[str, Function] = field(default_factory=dict)
+    functions: Mapping[str, Function] = field(default_factory=dict)
     invocations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def invoke(self, function_name: str, body: str | bytes | None, response_headers: dict[str, str]) -> bytes:
@@ -116,8 +117,30 @@ class LocalLambdas:
         return json.dumps(result).encode()
 
 
+def invoke_over_http(base_url: str, function_name: str, timeout_seconds: float = 900.0) -> Function:
+    """A function served by Lambda's Invoke API at ``base_url`` (``cargo lambda watch``)."""
+    if not base_url.startswith("http://127.0.0.1:"):
+        raise ValueError(f"{base_url!r}: local functions are served on 127.0.0.1 only")
+
+    def call(event: dict[str, Any]) -> object:
+        request = urllib.request.Request(
+            f"{base_url}/2015-03-31/functions/{function_name}/invocations",
+            data=json.dumps(event).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout_seconds) as response:
+            payload = json.loads(response.read() or b"null")
+            if response.headers.get("X-Amz-Function-Error"):
+                error = payload if isinstance(payload, dict) else {}
+                raise FunctionError(str(error.get("errorType", "Unhandled")), str(error.get("errorMessage", "")))
+        return payload
+
+    return call
+
+
 @contextmanager
-def local_lambdas(functions: dict[str, Function]) -> Iterator[LocalLambdas]:
+def local_lambdas(functions: Mapping[str, Function]) -> Iterator[LocalLambdas]:
     """Routes moto's Lambda invocations to ``functions`` while active."""
     local = LocalLambdas(functions=functions)
     original = lambda_simple.LambdaSimpleBackend.invoke
