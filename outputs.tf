@@ -115,11 +115,12 @@ output "codebuild_role_arn" {
 }
 
 output "follow_a_run" {
-  description = "Shell commands that start a run and follow it: invoke the orchestrator, describe the execution it started, copy the run summary (set RUN_ID and the date path from the orchestrator's answer)."
+  description = "Shell commands that start a run and follow it: invoke the orchestrator, list the recent executions, describe the one it started and its map run, copy the run summary (EXECUTION_NAME, RUN_ID and the date path come from the orchestrator's answer: execution_arn, summary_uri)."
   value       = <<-EOT
     aws lambda invoke --function-name ${module.orchestrator.function_name} --cli-binary-format raw-in-base64-out --payload '{}' /dev/stdout
     aws stepfunctions list-executions --state-machine-arn ${module.state_machine.state_machine_arn} --max-results 5
     aws stepfunctions describe-execution --execution-arn ${module.state_machine.execution_arn_prefix}"$EXECUTION_NAME"
+    aws stepfunctions list-map-runs --execution-arn ${module.state_machine.execution_arn_prefix}"$EXECUTION_NAME"
     aws s3 cp s3://${module.storage.bucket_name}/${local.run_prefix}/"$YYYY/$MM/$DD/$RUN_ID".json -
   EOT
 }
