@@ -1,13 +1,17 @@
 # drift-detection: the whole system in one root stack, wired from the
 # modules in modules/ (function, storage, alerting, config-recorder,
-# dashboard); moved.tf maps the addresses of the former single-file stack.
+# state-machine, codebuild-lane, dashboard); moved.tf maps the addresses of
+# the former single-file stack.
 #
 # An EventBridge schedule (and on-demand invocations) starts the Python
-# orchestrator, which fans out to the Rust worker once per workspace. The
-# worker runs Terraform from a layer against each workspace, writes a drift
-# report to the reports bucket and emits Embedded Metric Format metrics; the
-# orchestrator summarises the run and both publish to the alert topic. AWS
-# Config records the EC2, RDS and S3 resources drift is most often found in.
+# orchestrator, which plans the run's lanes, writes them to the reports
+# bucket and starts an execution of the run's state machine. Its Distributed
+# Map checks every workspace with the Rust worker Lambda (or, for checks
+# that outlast Lambda, the same binary in CodeBuild), which runs Terraform
+# against the workspace, writes a drift report and emits Embedded Metric
+# Format metrics; the summarize Lambda then writes the run summary, sends
+# the run's alerts and emits the run metrics. AWS Config records the EC2,
+# RDS and S3 resources drift is most often found in.
 #
 # Everything here is removable with `terraform destroy`: no retention, no
 # deletion protection, and the reports bucket is emptied on destroy. The KMS
@@ -54,15 +58,20 @@ locals {
   # drift-detection-<component>-<suffix>.
   dead_letter_queue_name = "drift-detection-dlq-${var.environment_suffix}"
 
-  # The orchestrator's Powertools service name: the `service` dimension of its
-  # metrics, which the alarms select on.
+  # Powertools service names: the `service` dimension of each function's
+  # metrics. The run metrics (WorkspacesChecked, CriticalDrift, ...) are the
+  # summarize step's, which the alarms and the dashboard select on.
   orchestrator_service_name = "drift-detection-orchestrator"
+  summarize_service_name    = "drift-detection-summarize"
 
   # ARNs spelled out from names where the resource itself would close a
   # dependency cycle through the KMS key policy.
   dead_letter_queue_arn = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dead_letter_queue_name}"
-  log_group_arn_pattern = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/drift-detection-*-${var.environment_suffix}"
-  alarm_arn_pattern     = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:drift-detection-*-${var.environment_suffix}"
+  log_group_arn_patterns = [
+    for prefix in ["/aws/lambda/", "/aws/vendedlogs/states/", "/aws/codebuild/"] :
+    "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${prefix}drift-detection-*-${var.environment_suffix}"
+  ]
+  alarm_arn_pattern = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:drift-detection-*-${var.environment_suffix}"
 
   # Build artefacts; relative paths are taken from this directory.
   worker_zip_path             = startswith(var.worker_zip_path, "/") ? var.worker_zip_path : "${path.module}/${var.worker_zip_path}"
@@ -70,10 +79,15 @@ locals {
   orchestrator_layer_zip_path = startswith(var.orchestrator_layer_zip_path, "/") ? var.orchestrator_layer_zip_path : "${path.module}/${var.orchestrator_layer_zip_path}"
 
   # Reports bucket layout: what the functions write and Config delivers, all
-  # of which ages out; inputs (bundles/, inventory/) are never expired.
+  # of which ages out; inputs (bundles/, inventory/, artifacts/) are never
+  # expired. executions/ (the run's items, the map's results and the
+  # CodeBuild lane's responses) is working data with a short life of its
+  # own (var.execution_data_retention_days).
   report_prefix        = "drift-reports"
   run_prefix           = "runs"
   config_prefix        = "config"
+  execution_prefix     = "executions"
+  results_prefix       = "${local.execution_prefix}/results"
   expiring_prefixes    = ["${local.report_prefix}/", "${local.run_prefix}/", "${local.config_prefix}/"]
   infrequent_access_at = 30
 
@@ -276,7 +290,7 @@ data "aws_iam_policy_document" "kms" {
     condition {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = [local.log_group_arn_pattern]
+      values   = local.log_group_arn_patterns
     }
   }
 
@@ -363,6 +377,8 @@ module "storage" {
   infrequent_access_days             = local.infrequent_access_at
   glacier_ir_transition_days         = var.report_glacier_ir_transition_days
   expiration_days                    = var.report_retention_days
+  working_data_prefix                = "${local.execution_prefix}/"
+  working_data_expiration_days       = var.execution_data_retention_days
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
   policy_documents                   = [data.aws_iam_policy_document.bucket_config_delivery.json]
   lock_tables                        = var.state_lock_tables
@@ -495,12 +511,12 @@ module "alerting" {
   kms_key_arn         = aws_kms_key.this.arn
   account_id          = local.account_id
   alarm_arn_pattern   = local.alarm_arn_pattern
-  publisher_role_arns = [module.worker.role_arn, module.orchestrator.role_arn]
+  publisher_role_arns = [module.worker.role_arn, module.codebuild_lane.role_arn, module.orchestrator.role_arn, module.summarize.role_arn]
   emails              = var.alert_emails
 }
 
 ################################################################################
-# Lambda: worker (Rust, one workspace per invocation)
+# Lambda: worker (Rust, one workspace per invocation), and what a check needs
 ################################################################################
 
 resource "aws_lambda_layer_version" "terraform" {
@@ -512,9 +528,11 @@ resource "aws_lambda_layer_version" "terraform" {
   compatible_architectures = ["arm64"]
 }
 
-# The worker's own statements; the function module adds its logs, traces,
-# the stack key and the dead-letter queue.
-data "aws_iam_policy_document" "worker" {
+# What one workspace check needs, wherever it runs: the worker Lambda and
+# the CodeBuild lane (modules/codebuild-lane) both get these statements; the
+# function module adds the worker's logs, traces, the stack key and the
+# dead-letter queue, the lane module its own logs, artefacts and key.
+data "aws_iam_policy_document" "drift_check" {
   statement {
     sid       = "ReadWriteDriftReports"
     actions   = ["s3:GetObject", "s3:PutObject"]
@@ -610,18 +628,19 @@ module "worker" {
   reserved_concurrency   = var.worker_reserved_concurrency
 
   environment_variables = {
-    REPORT_BUCKET      = module.storage.bucket_name
-    REPORT_KMS_KEY_ARN = aws_kms_key.this.arn
-    SNS_TOPIC_ARN      = module.alerting.topic_arn
-    METRICS_NAMESPACE  = var.metrics_namespace
-    TERRAFORM_PATH     = "/opt/bin/terraform"
-    LOG_LEVEL          = lower(var.log_level)
+    REPORT_BUCKET         = module.storage.bucket_name
+    REPORT_KMS_KEY_ARN    = aws_kms_key.this.arn
+    SNS_TOPIC_ARN         = module.alerting.topic_arn
+    METRICS_NAMESPACE     = var.metrics_namespace
+    TERRAFORM_PATH        = "/opt/bin/terraform"
+    TERRAFORM_PARALLELISM = tostring(var.terraform_parallelism)
+    LOG_LEVEL             = lower(var.log_level)
   }
 
   kms_key_arn                = aws_kms_key.this.arn
   log_retention_days         = var.log_retention_days
   tracing_mode               = var.tracing_mode
-  policy_documents           = [data.aws_iam_policy_document.worker.json]
+  policy_documents           = [data.aws_iam_policy_document.drift_check.json]
   on_failure_destination_arn = aws_sqs_queue.this.arn
   maximum_retry_attempts     = var.worker_maximum_retry_attempts
   maximum_event_age_seconds  = var.async_maximum_event_age_seconds
@@ -630,7 +649,7 @@ module "worker" {
   preconditions = [
     {
       condition     = var.worker_reserved_concurrency == -1 || var.worker_reserved_concurrency >= var.max_concurrency
-      error_message = "The worker_reserved_concurrency must be -1 or at least max_concurrency, or the orchestrator's fan-out is throttled."
+      error_message = "The worker_reserved_concurrency must be -1 or at least max_concurrency, or the state machine's checks are throttled."
     },
     {
       condition     = length(setsubtract(compact([for w in var.workspaces : w.role_arn]), var.cross_account_role_arns)) == 0
@@ -640,7 +659,8 @@ module "worker" {
 }
 
 ################################################################################
-# Lambda: orchestrator (Python, fans out to the worker)
+# Lambda: orchestrator (Python: plans the run, starts the state machine) and
+# summarize (Python, same package: the run's summary, alerts and metrics)
 ################################################################################
 
 data "archive_file" "orchestrator" {
@@ -663,7 +683,7 @@ data "archive_file" "orchestrator" {
 
 resource "aws_lambda_layer_version" "orchestrator" {
   layer_name               = "drift-detection-orchestrator-deps-${var.environment_suffix}"
-  description              = "aws-lambda-powertools for the drift-detection orchestrator"
+  description              = "aws-lambda-powertools for the drift-detection orchestrator and summarize functions"
   filename                 = local.orchestrator_layer_zip_path
   source_code_hash         = filebase64sha256(local.orchestrator_layer_zip_path)
   compatible_runtimes      = ["python3.11"]
@@ -673,12 +693,6 @@ resource "aws_lambda_layer_version" "orchestrator" {
 # The orchestrator's own statements; the function module adds its logs,
 # traces, the stack key and the dead-letter queue.
 data "aws_iam_policy_document" "orchestrator" {
-  statement {
-    sid       = "InvokeWorker"
-    actions   = ["lambda:InvokeFunction"]
-    resources = [module.worker.function_arn]
-  }
-
   dynamic "statement" {
     for_each = local.inventory_object_arn == null ? [] : [local.inventory_object_arn]
 
@@ -690,10 +704,10 @@ data "aws_iam_policy_document" "orchestrator" {
   }
 
   # A run first looks for its own summary (a retried delivery of the same
-  # run), so it reads runs/* too; listing makes a missing one a 404.
+  # run), so it reads runs/*; listing makes a missing one a 404.
   statement {
-    sid       = "ReadWriteRunSummaries"
-    actions   = ["s3:GetObject", "s3:PutObject"]
+    sid       = "ReadRunSummaries"
+    actions   = ["s3:GetObject"]
     resources = ["${module.storage.bucket_arn}/${local.run_prefix}/*"]
   }
 
@@ -709,6 +723,26 @@ data "aws_iam_policy_document" "orchestrator" {
     }
   }
 
+  # The run's items file and run.json, which the state machine reads.
+  statement {
+    sid       = "WriteRunExecutionData"
+    actions   = ["s3:PutObject"]
+    resources = ["${module.storage.bucket_arn}/${local.execution_prefix}/*"]
+  }
+
+  statement {
+    sid       = "StartRun"
+    actions   = ["states:StartExecution"]
+    resources = [module.state_machine.state_machine_arn]
+  }
+
+  # A retried delivery finds the execution its run already started.
+  statement {
+    sid       = "DescribeRun"
+    actions   = ["states:DescribeExecution"]
+    resources = ["${module.state_machine.execution_arn_prefix}*"]
+  }
+
   statement {
     sid       = "PublishAlerts"
     actions   = ["sns:Publish"]
@@ -721,7 +755,7 @@ module "orchestrator" {
 
   component          = "orchestrator"
   environment_suffix = var.environment_suffix
-  description        = "drift-detection orchestrator: fans out to the worker per workspace and summarises the run"
+  description        = "drift-detection orchestrator: plans the run's lanes and starts the run's state machine"
 
   runtime              = "python3.11"
   handler              = "orchestrator.handler"
@@ -733,13 +767,14 @@ module "orchestrator" {
   reserved_concurrency = var.orchestrator_reserved_concurrency
 
   environment_variables = {
-    WORKER_FUNCTION_ARN          = module.worker.function_arn
+    STATE_MACHINE_ARN            = module.state_machine.state_machine_arn
     REPORT_BUCKET                = module.storage.bucket_name
     SNS_TOPIC_ARN                = module.alerting.topic_arn
     INVENTORY_S3_URI             = var.inventory_s3_uri == null ? "" : var.inventory_s3_uri
     WORKSPACES_JSON              = var.inventory_s3_uri == null ? jsonencode(var.workspaces) : ""
     MAX_CONCURRENCY              = tostring(var.max_concurrency)
-    WORKER_TIMEOUT_SECONDS       = tostring(var.worker_timeout_seconds)
+    MAX_CONCURRENCY_PER_ACCOUNT  = tostring(var.max_concurrency_per_account)
+    MAX_CONCURRENCY_PER_REGION   = tostring(var.max_concurrency_per_region)
     POWERTOOLS_SERVICE_NAME      = local.orchestrator_service_name
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
     LOG_LEVEL                    = var.log_level == "WARN" ? "WARNING" : var.log_level
@@ -756,14 +791,134 @@ module "orchestrator" {
 
   preconditions = [
     {
-      condition     = var.orchestrator_timeout_seconds >= var.worker_timeout_seconds + 60
-      error_message = "The orchestrator_timeout_seconds must be at least worker_timeout_seconds + 60: a check starts only while the orchestrator can wait out the worker's whole timeout plus 35 s for its summary and alerts, and it needs a few seconds to start."
-    },
-    {
       condition     = var.inventory_s3_uri == null || length(var.workspaces) == 0
       error_message = "Set either workspaces or inventory_s3_uri, not both: the orchestrator reads exactly one inventory."
     },
+    {
+      condition     = var.max_concurrency_per_account <= var.max_concurrency && var.max_concurrency_per_region <= var.max_concurrency
+      error_message = "The max_concurrency_per_account and max_concurrency_per_region must not exceed max_concurrency, the state machine's concurrency as a whole."
+    },
   ]
+}
+
+# The summary's statements: it reads the run's execution data (items,
+# run.json, the map's results), writes the run summary and the durations
+# file, and publishes the run's alerts.
+data "aws_iam_policy_document" "summarize" {
+  statement {
+    sid       = "ReadRunExecutionData"
+    actions   = ["s3:GetObject"]
+    resources = ["${module.storage.bucket_arn}/${local.execution_prefix}/*"]
+  }
+
+  statement {
+    sid       = "ReadWriteRunSummaries"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${module.storage.bucket_arn}/${local.run_prefix}/*"]
+  }
+
+  # Listing makes a missing object a 404 and finds the map's result files.
+  statement {
+    sid       = "ListRunData"
+    actions   = ["s3:ListBucket"]
+    resources = [module.storage.bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.run_prefix}/*", "${local.execution_prefix}/*"]
+    }
+  }
+
+  statement {
+    sid       = "PublishAlerts"
+    actions   = ["sns:Publish"]
+    resources = [module.alerting.topic_arn]
+  }
+}
+
+module "summarize" {
+  source = "./modules/function"
+
+  component          = "summarize"
+  environment_suffix = var.environment_suffix
+  description        = "drift-detection summarize: the run's summary, alerts and metrics, after the state machine's checks"
+
+  runtime              = "python3.11"
+  handler              = "summarize.handler"
+  filename             = data.archive_file.orchestrator.output_path
+  source_code_hash     = data.archive_file.orchestrator.output_base64sha256
+  layers               = [aws_lambda_layer_version.orchestrator.arn]
+  timeout              = var.summarize_timeout_seconds
+  memory_size          = var.summarize_memory_size
+  reserved_concurrency = -1
+
+  environment_variables = {
+    REPORT_BUCKET                = module.storage.bucket_name
+    SNS_TOPIC_ARN                = module.alerting.topic_arn
+    POWERTOOLS_SERVICE_NAME      = local.summarize_service_name
+    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+    LOG_LEVEL                    = var.log_level == "WARN" ? "WARNING" : var.log_level
+  }
+
+  kms_key_arn                = aws_kms_key.this.arn
+  log_retention_days         = var.log_retention_days
+  tracing_mode               = var.tracing_mode
+  policy_documents           = [data.aws_iam_policy_document.summarize.json]
+  on_failure_destination_arn = aws_sqs_queue.this.arn
+  maximum_retry_attempts     = 0 # the state machine invokes it synchronously and retries it itself
+  maximum_event_age_seconds  = var.async_maximum_event_age_seconds
+  alarm_topic_arn            = module.alerting.topic_arn
+}
+
+################################################################################
+# The run: state machine and CodeBuild lane
+################################################################################
+
+module "codebuild_lane" {
+  source = "./modules/codebuild-lane"
+
+  environment_suffix       = var.environment_suffix
+  report_bucket_name       = module.storage.bucket_name
+  report_bucket_arn        = module.storage.bucket_arn
+  response_prefix          = local.execution_prefix
+  worker_zip_path          = local.worker_zip_path
+  terraform_layer_zip_path = local.terraform_layer_zip_path
+  image                    = var.codebuild_image
+  compute_type             = var.codebuild_compute_type
+  timeout_minutes          = var.codebuild_timeout_minutes
+  kms_key_arn              = aws_kms_key.this.arn
+  log_retention_days       = var.log_retention_days
+  policy_documents         = [data.aws_iam_policy_document.drift_check.json]
+
+  # The worker's configuration, as its Lambda gets it.
+  environment_variables = {
+    REPORT_BUCKET         = module.storage.bucket_name
+    REPORT_KMS_KEY_ARN    = aws_kms_key.this.arn
+    SNS_TOPIC_ARN         = module.alerting.topic_arn
+    METRICS_NAMESPACE     = var.metrics_namespace
+    TERRAFORM_PARALLELISM = tostring(var.terraform_parallelism)
+    LOG_LEVEL             = lower(var.log_level)
+  }
+}
+
+module "state_machine" {
+  source = "./modules/state-machine"
+
+  environment_suffix        = var.environment_suffix
+  worker_function_arn       = module.worker.function_arn
+  summarize_function_arn    = module.summarize.function_arn
+  codebuild_project_name    = module.codebuild_lane.project_name
+  codebuild_project_arn     = module.codebuild_lane.project_arn
+  report_bucket_name        = module.storage.bucket_name
+  report_bucket_arn         = module.storage.bucket_arn
+  execution_prefix          = local.execution_prefix
+  results_prefix            = local.results_prefix
+  worker_retry_max_attempts = var.worker_retry_max_attempts
+  kms_key_arn               = aws_kms_key.this.arn
+  log_retention_days        = var.log_retention_days
+  log_level                 = var.state_machine_log_level
+  tracing_mode              = var.tracing_mode
 }
 
 ################################################################################
@@ -808,7 +963,8 @@ resource "aws_lambda_permission" "schedule" {
 ################################################################################
 
 # Trust policy of the read-only drift role in each target account: only the
-# worker role, and only with that account's external ID(s).
+# roles that run checks (the worker's and the CodeBuild lane's), and only
+# with that account's external ID(s).
 data "aws_iam_policy_document" "cross_account_trust" {
   for_each = local.cross_account_external_ids
 
@@ -818,7 +974,7 @@ data "aws_iam_policy_document" "cross_account_trust" {
 
     principals {
       type        = "AWS"
-      identifiers = [module.worker.role_arn]
+      identifiers = [module.worker.role_arn, module.codebuild_lane.role_arn]
     }
 
     condition {
@@ -836,10 +992,10 @@ data "aws_iam_policy_document" "cross_account_trust" {
   }
 }
 
-# Statements for each state bucket's policy: the worker role and the drift
-# roles may read exactly the listed state objects (and list the bucket).
-# Terraform runs as the drift role for a workspace that names one (backend
-# included), and as the worker role otherwise.
+# Statements for each state bucket's policy: the roles that run checks and
+# the drift roles may read exactly the listed state objects (and list the
+# bucket). Terraform runs as the drift role for a workspace that names one
+# (backend included), and as the check's own role otherwise.
 data "aws_iam_policy_document" "state_bucket_access" {
   for_each = local.state_objects_by_bucket
 
@@ -850,7 +1006,7 @@ data "aws_iam_policy_document" "state_bucket_access" {
 
     principals {
       type        = "AWS"
-      identifiers = concat([module.worker.role_arn], var.cross_account_role_arns)
+      identifiers = concat([module.worker.role_arn, module.codebuild_lane.role_arn], var.cross_account_role_arns)
     }
   }
 
@@ -861,7 +1017,7 @@ data "aws_iam_policy_document" "state_bucket_access" {
 
     principals {
       type        = "AWS"
-      identifiers = concat([module.worker.role_arn], var.cross_account_role_arns)
+      identifiers = concat([module.worker.role_arn, module.codebuild_lane.role_arn], var.cross_account_role_arns)
     }
   }
 }
@@ -881,17 +1037,19 @@ data "terraform_remote_state" "this" {
 module "dashboard" {
   source = "./modules/dashboard"
 
-  environment_suffix        = var.environment_suffix
-  region                    = local.region
-  metrics_namespace         = var.metrics_namespace
-  environments              = var.dashboard_environments
-  drift_metrics             = local.dashboard_drift_metrics
-  orchestrator_service_name = local.orchestrator_service_name
-  worker_function_name      = module.worker.function_name
-  worker_log_group_name     = module.worker.log_group_name
+  environment_suffix       = var.environment_suffix
+  region                   = local.region
+  metrics_namespace        = var.metrics_namespace
+  environments             = var.dashboard_environments
+  drift_metrics            = local.dashboard_drift_metrics
+  run_metrics_service_name = local.summarize_service_name
+  worker_function_name     = module.worker.function_name
+  worker_log_group_name    = module.worker.log_group_name
+  state_machine_arn        = module.state_machine.state_machine_arn
   functions = [
     { label = "worker", function_name = module.worker.function_name },
     { label = "orchestrator", function_name = module.orchestrator.function_name },
+    { label = "summarize", function_name = module.summarize.function_name },
   ]
 }
 
@@ -905,7 +1063,7 @@ resource "aws_cloudwatch_metric_alarm" "critical_drift" {
   alarm_description   = "A drift-detection run found critical drift. The latest critical items are on the ${module.dashboard.dashboard_name} dashboard."
   namespace           = var.metrics_namespace
   metric_name         = "CriticalDrift"
-  dimensions          = { service = local.orchestrator_service_name }
+  dimensions          = { service = local.summarize_service_name }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
@@ -918,10 +1076,10 @@ resource "aws_cloudwatch_metric_alarm" "critical_drift" {
 
 resource "aws_cloudwatch_metric_alarm" "missed_run" {
   alarm_name          = "drift-detection-missed-run-${var.environment_suffix}"
-  alarm_description   = "No drift-detection run has completed for ${var.missed_run_alarm_hours} hours (no WorkspacesChecked data; missing data counts as breaching)."
+  alarm_description   = "No drift-detection run has been summarised for ${var.missed_run_alarm_hours} hours (no WorkspacesChecked data from the summarize step; missing data counts as breaching)."
   namespace           = var.metrics_namespace
   metric_name         = "WorkspacesChecked"
-  dimensions          = { service = local.orchestrator_service_name }
+  dimensions          = { service = local.summarize_service_name }
   statistic           = "SampleCount"
   period              = 3600
   evaluation_periods  = var.missed_run_alarm_hours
@@ -940,6 +1098,40 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = aws_sqs_queue.this.name }
   statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [module.alerting.topic_arn]
+  ok_actions          = [module.alerting.topic_arn]
+}
+
+# A run that fails or times out as a whole (a failed lane does not fail
+# the run; the summary reports it).
+resource "aws_cloudwatch_metric_alarm" "runs_failed" {
+  alarm_name          = "drift-detection-runs-failed-${var.environment_suffix}"
+  alarm_description   = "An execution of ${module.state_machine.state_machine_name} failed: the run may have no summary. Its history: aws stepfunctions list-executions --state-machine-arn ${module.state_machine.state_machine_arn} --status-filter FAILED."
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsFailed"
+  dimensions          = { StateMachineArn = module.state_machine.state_machine_arn }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [module.alerting.topic_arn]
+  ok_actions          = [module.alerting.topic_arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "runs_timed_out" {
+  alarm_name          = "drift-detection-runs-timed-out-${var.environment_suffix}"
+  alarm_description   = "An execution of ${module.state_machine.state_machine_name} timed out: the run may have no summary."
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsTimedOut"
+  dimensions          = { StateMachineArn = module.state_machine.state_machine_arn }
+  statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
   threshold           = 0

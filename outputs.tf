@@ -3,7 +3,7 @@
 ################################################################################
 
 output "reports_bucket_name" {
-  description = "Name of the reports bucket (drift reports under `drift-reports/`, run summaries under `runs/`, AWS Config under `config/`, bundles under `bundles/`)."
+  description = "Name of the reports bucket (drift reports under `drift-reports/`, run summaries under `runs/`, the runs' working data under `executions/`, the CodeBuild lane's artefacts under `artifacts/`, AWS Config under `config/`, bundles under `bundles/`)."
   value       = module.storage.bucket_name
 }
 
@@ -70,6 +70,16 @@ output "orchestrator_role_arn" {
   value       = module.orchestrator.role_arn
 }
 
+output "summarize_function_name" {
+  description = "Name of the Python summarize Lambda function, the state machine's last step (run summary, alerts, run metrics)."
+  value       = module.summarize.function_name
+}
+
+output "summarize_function_arn" {
+  description = "ARN of the summarize Lambda function."
+  value       = module.summarize.function_arn
+}
+
 output "terraform_layer_arn" {
   description = "ARN (with version) of the Terraform CLI layer."
   value       = aws_lambda_layer_version.terraform.arn
@@ -78,6 +88,41 @@ output "terraform_layer_arn" {
 output "orchestrator_layer_arn" {
   description = "ARN (with version) of the orchestrator's dependency layer."
   value       = aws_lambda_layer_version.orchestrator.arn
+}
+
+################################################################################
+# The run: state machine and CodeBuild lane
+################################################################################
+
+output "state_machine_arn" {
+  description = "ARN of the run's Step Functions state machine (STANDARD, a Distributed Map over the run's lanes); the orchestrator starts one execution per run."
+  value       = module.state_machine.state_machine_arn
+}
+
+output "state_machine_name" {
+  description = "Name of the run's state machine."
+  value       = module.state_machine.state_machine_name
+}
+
+output "codebuild_project_name" {
+  description = "Name of the CodeBuild project that runs checks outlasting Lambda (the worker binary, one-shot)."
+  value       = module.codebuild_lane.project_name
+}
+
+output "codebuild_role_arn" {
+  description = "ARN of the CodeBuild lane's service role: it runs terraform like the worker, so target accounts' drift roles and state buckets trust it too."
+  value       = module.codebuild_lane.role_arn
+}
+
+output "follow_a_run" {
+  description = "Shell commands that start a run and follow it: invoke the orchestrator, list the recent executions, describe the one it started and its map run, copy the run summary (EXECUTION_NAME, RUN_ID and the date path come from the orchestrator's answer: execution_arn, summary_uri)."
+  value       = <<-EOT
+    aws lambda invoke --function-name ${module.orchestrator.function_name} --cli-binary-format raw-in-base64-out --payload '{}' /dev/stdout
+    aws stepfunctions list-executions --state-machine-arn ${module.state_machine.state_machine_arn} --max-results 5
+    aws stepfunctions describe-execution --execution-arn ${module.state_machine.execution_arn_prefix}"$EXECUTION_NAME"
+    aws stepfunctions list-map-runs --execution-arn ${module.state_machine.execution_arn_prefix}"$EXECUTION_NAME"
+    aws s3 cp s3://${module.storage.bucket_name}/${local.run_prefix}/"$YYYY/$MM/$DD/$RUN_ID".json -
+  EOT
 }
 
 ################################################################################
@@ -140,7 +185,10 @@ output "alarm_arns" {
     critical_drift      = aws_cloudwatch_metric_alarm.critical_drift.arn
     worker_errors       = module.worker.errors_alarm_arn
     orchestrator_errors = module.orchestrator.errors_alarm_arn
+    summarize_errors    = module.summarize.errors_alarm_arn
     missed_run          = aws_cloudwatch_metric_alarm.missed_run.arn
+    runs_failed         = aws_cloudwatch_metric_alarm.runs_failed.arn
+    runs_timed_out      = aws_cloudwatch_metric_alarm.runs_timed_out.arn
     dead_letters        = aws_cloudwatch_metric_alarm.dead_letters.arn
   }
 }
@@ -155,7 +203,7 @@ output "cross_account_drift_role_name" {
 }
 
 output "cross_account_drift_role_trust_policies" {
-  description = "Trust policy JSON of the read-only drift role, keyed by target account ID: it trusts only the worker role, and only with that account's `sts:ExternalId`."
+  description = "Trust policy JSON of the read-only drift role, keyed by target account ID: it trusts only the roles that run checks (the worker's and the CodeBuild lane's), and only with that account's `sts:ExternalId`."
   value       = { for account, doc in data.aws_iam_policy_document.cross_account_trust : account => doc.json }
   sensitive   = true # the external IDs are shared secrets
 }
@@ -166,7 +214,7 @@ output "cross_account_drift_role_policy_arns" {
 }
 
 output "cross_account_state_bucket_policies" {
-  description = "Bucket policy JSON, keyed by state bucket name, granting the worker role and the cross-account drift roles (terraform runs as the drift role for a workspace that names one) read on exactly the state objects in `state_object_arns` (merge the statements into each bucket's policy)."
+  description = "Bucket policy JSON, keyed by state bucket name, granting the roles that run checks (worker, CodeBuild lane) and the cross-account drift roles (terraform runs as the drift role for a workspace that names one) read on exactly the state objects in `state_object_arns` (merge the statements into each bucket's policy)."
   value       = { for bucket, doc in data.aws_iam_policy_document.state_bucket_access : bucket => doc.json }
 }
 

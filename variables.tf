@@ -66,6 +66,17 @@ variable "report_glacier_ir_transition_days" {
   }
 }
 
+variable "execution_data_retention_days" {
+  description = "Days after which a run's execution data under `executions/` (the orchestrator's items and run files, the Distributed Map's results, the CodeBuild lane's responses) is deleted, 1-365. The run summary under `runs/` keeps what matters."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.execution_data_retention_days == floor(var.execution_data_retention_days) && var.execution_data_retention_days >= 1 && var.execution_data_retention_days <= 365
+    error_message = "The execution_data_retention_days must be a whole number between 1 and 365."
+  }
+}
+
 variable "noncurrent_version_expiration_days" {
   description = "Days after which noncurrent object versions in the reports bucket are deleted."
   type        = number
@@ -118,7 +129,7 @@ variable "config_snapshot_delivery_frequency" {
 }
 
 ################################################################################
-# Lambda functions
+# Functions and the run's state machine
 ################################################################################
 
 variable "worker_zip_path" {
@@ -155,7 +166,7 @@ variable "orchestrator_layer_zip_path" {
 }
 
 variable "worker_timeout_seconds" {
-  description = "Timeout of one worker invocation (one workspace) in seconds, 60-900. At least 60 s shorter than `orchestrator_timeout_seconds`: the orchestrator starts a check only while it can still wait out the worker's whole timeout plus 35 s for its summary and alerts."
+  description = "Timeout of one worker invocation (one workspace) in seconds, 60-900. A check that needs longer belongs in the CodeBuild lane (`codebuild_timeout_minutes`)."
   type        = number
   default     = 300
 
@@ -188,9 +199,9 @@ variable "worker_ephemeral_storage_size" {
 }
 
 variable "worker_reserved_concurrency" {
-  description = "Reserved concurrent executions of the worker; `-1` reserves none (use it in accounts whose concurrency quota is too low to reserve). When reserved it must be at least `max_concurrency`, or the fan-out is throttled."
+  description = "Reserved concurrent executions of the worker; `-1` reserves none (use it in accounts whose concurrency quota is too low to reserve). When reserved it must be at least `max_concurrency`, or the state machine's checks are throttled (and retried)."
   type        = number
-  default     = 10
+  default     = 40
 
   validation {
     condition     = var.worker_reserved_concurrency == floor(var.worker_reserved_concurrency) && var.worker_reserved_concurrency >= -1 && var.worker_reserved_concurrency <= 1000
@@ -199,9 +210,9 @@ variable "worker_reserved_concurrency" {
 }
 
 variable "orchestrator_timeout_seconds" {
-  description = "Timeout of one orchestrator run in seconds, 60-900. It fans out to the workers `max_concurrency` at a time and waits for them, so it must be at least `worker_timeout_seconds` + 60."
+  description = "Timeout of one orchestrator invocation in seconds, 60-900. It only reads the inventory, plans the lanes, writes them and starts the state machine."
   type        = number
-  default     = 900
+  default     = 60
 
   validation {
     condition     = var.orchestrator_timeout_seconds == floor(var.orchestrator_timeout_seconds) && var.orchestrator_timeout_seconds >= 60 && var.orchestrator_timeout_seconds <= 900
@@ -232,13 +243,79 @@ variable "orchestrator_reserved_concurrency" {
 }
 
 variable "max_concurrency" {
-  description = "How many workers the orchestrator runs at once (`MAX_CONCURRENCY`), 1-64 (the orchestrator's own limit)."
+  description = "How many lanes the state machine's Distributed Map runs at once (`MAX_CONCURRENCY`, passed in each execution's input), 1-10000; each lane checks one workspace at a time, so this bounds the checks in flight."
+  type        = number
+  default     = 40
+
+  validation {
+    condition     = var.max_concurrency == floor(var.max_concurrency) && var.max_concurrency >= 1 && var.max_concurrency <= 10000
+    error_message = "The max_concurrency must be a whole number between 1 and 10000."
+  }
+}
+
+variable "max_concurrency_per_account" {
+  description = "How many checks of one target account run at once at most (`MAX_CONCURRENCY_PER_ACCOUNT`: the orchestrator plans that many lanes per account), 1-1000, at most `max_concurrency`."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_concurrency_per_account == floor(var.max_concurrency_per_account) && var.max_concurrency_per_account >= 1 && var.max_concurrency_per_account <= 1000
+    error_message = "The max_concurrency_per_account must be a whole number between 1 and 1000."
+  }
+}
+
+variable "max_concurrency_per_region" {
+  description = "How many checks of one account's region run at once at most (`MAX_CONCURRENCY_PER_REGION`), 1-1000, at most `max_concurrency`."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_concurrency_per_region == floor(var.max_concurrency_per_region) && var.max_concurrency_per_region >= 1 && var.max_concurrency_per_region <= 1000
+    error_message = "The max_concurrency_per_region must be a whole number between 1 and 1000."
+  }
+}
+
+variable "terraform_parallelism" {
+  description = "Terraform's `-parallelism` in each check (`TERRAFORM_PARALLELISM` of the worker and the CodeBuild lane), 1-256: concurrent provider operations against one target account."
   type        = number
   default     = 10
 
   validation {
-    condition     = var.max_concurrency == floor(var.max_concurrency) && var.max_concurrency >= 1 && var.max_concurrency <= 64
-    error_message = "The max_concurrency must be a whole number between 1 and 64."
+    condition     = var.terraform_parallelism == floor(var.terraform_parallelism) && var.terraform_parallelism >= 1 && var.terraform_parallelism <= 256
+    error_message = "The terraform_parallelism must be a whole number between 1 and 256."
+  }
+}
+
+variable "summarize_timeout_seconds" {
+  description = "Timeout of the summarize function in seconds, 30-900: it reads every check's result and writes the run summary."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.summarize_timeout_seconds == floor(var.summarize_timeout_seconds) && var.summarize_timeout_seconds >= 30 && var.summarize_timeout_seconds <= 900
+    error_message = "The summarize_timeout_seconds must be a whole number between 30 and 900."
+  }
+}
+
+variable "summarize_memory_size" {
+  description = "Memory of the summarize function in MB, 128-10240."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = var.summarize_memory_size == floor(var.summarize_memory_size) && var.summarize_memory_size >= 128 && var.summarize_memory_size <= 10240
+    error_message = "The summarize_memory_size must be a whole number of MB between 128 and 10240."
+  }
+}
+
+variable "worker_retry_max_attempts" {
+  description = "Retries the state machine makes of one check on Lambda throttling or a transient Lambda error (and on CodeBuild throttling), with jittered exponential backoff, 0-20."
+  type        = number
+  default     = 6
+
+  validation {
+    condition     = var.worker_retry_max_attempts == floor(var.worker_retry_max_attempts) && var.worker_retry_max_attempts >= 0 && var.worker_retry_max_attempts <= 20
+    error_message = "The worker_retry_max_attempts must be a whole number between 0 and 20."
   }
 }
 
@@ -254,7 +331,7 @@ variable "orchestrator_maximum_retry_attempts" {
 }
 
 variable "worker_maximum_retry_attempts" {
-  description = "Retries of a failed asynchronous worker invocation (0-2). The orchestrator invokes the worker synchronously; this applies to on-demand asynchronous invocations."
+  description = "Retries of a failed asynchronous worker invocation (0-2). The state machine invokes the worker synchronously (see `worker_retry_max_attempts`); this applies to on-demand asynchronous invocations."
   type        = number
   default     = 0
 
@@ -276,7 +353,7 @@ variable "async_maximum_event_age_seconds" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of the Lambda log groups in days. At least 7, and one of the values CloudWatch Logs accepts (7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  description = "Retention of the Lambda, state machine and CodeBuild log groups in days. At least 7, and one of the values CloudWatch Logs accepts (7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
   type        = number
   default     = 365
 
@@ -287,7 +364,7 @@ variable "log_retention_days" {
 }
 
 variable "log_level" {
-  description = "Log level of both functions: `DEBUG`, `INFO`, `WARN` or `ERROR`. The worker gets it lowercased as a tracing filter, the orchestrator as a Python level (`WARN` becomes `WARNING`)."
+  description = "Log level of the functions and the CodeBuild lane: `DEBUG`, `INFO`, `WARN` or `ERROR`. The worker gets it lowercased as a tracing filter, the orchestrator and summarize as a Python level (`WARN` becomes `WARNING`)."
   type        = string
   default     = "INFO"
 
@@ -298,7 +375,7 @@ variable "log_level" {
 }
 
 variable "tracing_mode" {
-  description = "X-Ray tracing mode of both functions: `Active` or `PassThrough`."
+  description = "X-Ray tracing mode of the functions and the state machine: `Active` or `PassThrough` (the state machine traces only when `Active`)."
   type        = string
   default     = "Active"
 
@@ -308,8 +385,60 @@ variable "tracing_mode" {
   }
 }
 
+variable "state_machine_log_level" {
+  description = "Execution history the state machine logs to its log group: `ALL`, `ERROR`, `FATAL` or `OFF`. Execution data (which holds the workspaces' external IDs) is never logged."
+  type        = string
+  default     = "ERROR"
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.state_machine_log_level)
+    error_message = "The state_machine_log_level must be one of ALL, ERROR, FATAL, OFF."
+  }
+}
+
+################################################################################
+# CodeBuild lane (checks that outlast Lambda)
+################################################################################
+
+variable "codebuild_image" {
+  description = "Build image of the CodeBuild lane, an ARM container image (the worker is built for arm64)."
+  type        = string
+  default     = "aws/codebuild/amazonlinux-aarch64-standard:3.0"
+
+  validation {
+    condition     = length(var.codebuild_image) > 0
+    error_message = "The codebuild_image must not be empty."
+  }
+}
+
+variable "codebuild_compute_type" {
+  description = "Compute type of the CodeBuild lane: `BUILD_GENERAL1_SMALL` (the default), `BUILD_GENERAL1_MEDIUM`, `BUILD_GENERAL1_LARGE`, `BUILD_GENERAL1_XLARGE` or `BUILD_GENERAL1_2XLARGE`; which ARM sizes exist depends on the region."
+  type        = string
+  default     = "BUILD_GENERAL1_SMALL"
+
+  validation {
+    condition     = contains(["BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE", "BUILD_GENERAL1_XLARGE", "BUILD_GENERAL1_2XLARGE"], var.codebuild_compute_type)
+    error_message = "The codebuild_compute_type must be one of BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM, BUILD_GENERAL1_LARGE, BUILD_GENERAL1_XLARGE, BUILD_GENERAL1_2XLARGE."
+  }
+}
+
+variable "codebuild_timeout_minutes" {
+  description = "Build timeout of one check in the CodeBuild lane, in minutes, 5-480."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.codebuild_timeout_minutes == floor(var.codebuild_timeout_minutes) && var.codebuild_timeout_minutes >= 5 && var.codebuild_timeout_minutes <= 480
+    error_message = "The codebuild_timeout_minutes must be a whole number between 5 and 480."
+  }
+}
+
+################################################################################
+# Metrics
+################################################################################
+
 variable "metrics_namespace" {
-  description = "CloudWatch namespace of the Embedded Metric Format metrics both functions emit (`METRICS_NAMESPACE`, `POWERTOOLS_METRICS_NAMESPACE`); the dashboard and alarms read it."
+  description = "CloudWatch namespace of the Embedded Metric Format metrics the functions and the CodeBuild lane emit (`METRICS_NAMESPACE`, `POWERTOOLS_METRICS_NAMESPACE`); the dashboard and alarms read it."
   type        = string
   default     = "DriftDetection"
 
@@ -547,7 +676,7 @@ variable "alert_emails" {
 }
 
 variable "missed_run_alarm_hours" {
-  description = "Hours without a completed orchestrator run (`WorkspacesChecked` metric) after which the missed-run alarm fires, 1-24. The default of 7 allows one late run on a 6-hour schedule."
+  description = "Hours without a summarised run (the summarize step's `WorkspacesChecked` metric) after which the missed-run alarm fires, 1-24. The default of 7 allows one late run on a 6-hour schedule."
   type        = number
   default     = 7
 

@@ -1,7 +1,9 @@
 # The drift-detection CloudWatch dashboard: the worker's drift metrics, one
-# line per environment; the orchestrator's run counts; the worker's
-# duration; errors and throttles of every function; the latest critical
-# drift from the worker's log group.
+# line per environment; the runs' counts (the summarize step's metrics); the
+# worker's duration; errors and throttles of every function; the latest
+# critical drift from the worker's log group; then the runs themselves: how
+# long they take, workspaces checked and skipped, throttled retries, and the
+# state machine's executions.
 
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = "drift-detection-dashboard-${var.environment_suffix}"
@@ -42,17 +44,17 @@ resource "aws_cloudwatch_dashboard" "this" {
           width  = 8
           height = 6
           properties = {
-            title   = "Orchestrator runs"
+            title   = "Runs"
             region  = var.region
             view    = "timeSeries"
             stacked = false
             period  = 3600
             stat    = "Sum"
             metrics = [
-              [var.metrics_namespace, "WorkspacesChecked", "service", var.orchestrator_service_name, { label = "Workspaces checked" }],
-              [var.metrics_namespace, "WorkspacesDrifted", "service", var.orchestrator_service_name, { label = "Workspaces drifted" }],
-              [var.metrics_namespace, "CriticalDrift", "service", var.orchestrator_service_name, { label = "Critical drift" }],
-              [var.metrics_namespace, "DetectionErrors", "service", var.orchestrator_service_name, { label = "Detection errors" }],
+              [var.metrics_namespace, "WorkspacesChecked", "service", var.run_metrics_service_name, { label = "Workspaces checked" }],
+              [var.metrics_namespace, "WorkspacesDrifted", "service", var.run_metrics_service_name, { label = "Workspaces drifted" }],
+              [var.metrics_namespace, "CriticalDrift", "service", var.run_metrics_service_name, { label = "Critical drift" }],
+              [var.metrics_namespace, "DetectionErrors", "service", var.run_metrics_service_name, { label = "Detection errors" }],
             ]
           }
         },
@@ -107,6 +109,111 @@ resource "aws_cloudwatch_dashboard" "this" {
             region = var.region
             view   = "table"
             query  = "SOURCE '${var.worker_log_group_name}' | fields @timestamp, environment, workspace, address, rule, report_key | filter event = \"critical_drift\" | sort @timestamp desc | limit 50"
+          }
+        },
+      ],
+      # The runs: the summarize step's metrics (dimension service) and the
+      # state machine's own.
+      [
+        {
+          type   = "metric"
+          x      = 0
+          y      = 26
+          width  = 8
+          height = 6
+          properties = {
+            title   = "Run duration (s)"
+            region  = var.region
+            view    = "timeSeries"
+            stacked = false
+            period  = 3600
+            stat    = "Maximum"
+            yAxis   = { left = { min = 0 } }
+            metrics = [
+              [var.metrics_namespace, "RunDurationSeconds", "service", var.run_metrics_service_name, { label = "Run duration" }],
+            ]
+          }
+        },
+        {
+          type   = "metric"
+          x      = 8
+          y      = 26
+          width  = 8
+          height = 6
+          properties = {
+            title   = "Workspaces checked"
+            region  = var.region
+            view    = "timeSeries"
+            stacked = false
+            period  = 3600
+            stat    = "Sum"
+            yAxis   = { left = { min = 0 } }
+            metrics = [
+              [var.metrics_namespace, "WorkspacesChecked", "service", var.run_metrics_service_name, { label = "Workspaces checked" }],
+            ]
+          }
+        },
+        {
+          type   = "metric"
+          x      = 16
+          y      = 26
+          width  = 8
+          height = 6
+          properties = {
+            title   = "Workspaces skipped (must be 0)"
+            region  = var.region
+            view    = "timeSeries"
+            stacked = false
+            period  = 3600
+            stat    = "Sum"
+            yAxis   = { left = { min = 0 } }
+            metrics = [
+              [var.metrics_namespace, "WorkspacesSkipped", "service", var.run_metrics_service_name, { label = "Workspaces skipped" }],
+            ]
+            annotations = {
+              horizontal = [
+                { label = "Any skipped workspace is a fault: must be 0", value = 1, fill = "above", color = "#d62728" },
+              ]
+            }
+          }
+        },
+        {
+          type   = "metric"
+          x      = 0
+          y      = 32
+          width  = 12
+          height = 6
+          properties = {
+            title   = "Throttled retries"
+            region  = var.region
+            view    = "timeSeries"
+            stacked = false
+            period  = 3600
+            stat    = "Sum"
+            yAxis   = { left = { min = 0 } }
+            metrics = [
+              [var.metrics_namespace, "ThrottleRetries", "service", var.run_metrics_service_name, { label = "Throttled retries" }],
+            ]
+          }
+        },
+        {
+          type   = "metric"
+          x      = 12
+          y      = 32
+          width  = 12
+          height = 6
+          properties = {
+            title   = "Run executions"
+            region  = var.region
+            view    = "timeSeries"
+            stacked = false
+            period  = 3600
+            stat    = "Sum"
+            yAxis   = { left = { min = 0 } }
+            metrics = [
+              for m in [["ExecutionsStarted", "started"], ["ExecutionsSucceeded", "succeeded"], ["ExecutionsFailed", "failed"], ["ExecutionsTimedOut", "timed out"]] :
+              ["AWS/States", m[0], "StateMachineArn", var.state_machine_arn, { label = m[1] }]
+            ]
           }
         },
       ],

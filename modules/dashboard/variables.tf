@@ -51,13 +51,23 @@ variable "drift_metrics" {
   }
 }
 
-variable "orchestrator_service_name" {
-  description = "The orchestrator's `service` metric dimension (its Powertools service name)."
+variable "run_metrics_service_name" {
+  description = "The `service` metric dimension of the run metrics (WorkspacesChecked, RunDurationSeconds, ...): the Powertools service name of the function that emits them, the summarize step."
   type        = string
 
   validation {
-    condition     = length(var.orchestrator_service_name) > 0
-    error_message = "The orchestrator_service_name must not be empty."
+    condition     = length(var.run_metrics_service_name) > 0
+    error_message = "The run_metrics_service_name must not be empty."
+  }
+}
+
+variable "state_machine_arn" {
+  description = "ARN of the run's state machine, whose executions (AWS/States, dimension StateMachineArn) are drawn."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:states:[a-z0-9-]+:[0-9]{12}:stateMachine:", var.state_machine_arn))
+    error_message = "The state_machine_arn must be a Step Functions state machine ARN."
   }
 }
 

@@ -2,11 +2,13 @@
 #
 # The bucket is private, versioned, encrypted with the stack key, and ages
 # out what the stack writes: `expiring_prefixes` move to STANDARD_IA after
-# `infrequent_access_days`, to GLACIER_IR later, and expire; old versions,
-# dangling delete markers and failed uploads are cleaned up bucket-wide. Its
-# policy is HTTPS-only plus the caller's statements (`policy_documents`).
-# The lock tables use point-in-time recovery and the stack key. Nothing is
-# retained on destroy: the bucket is emptied, the tables are not protected.
+# `infrequent_access_days`, to GLACIER_IR later, and expire; the working
+# data under `working_data_prefix` expires after
+# `working_data_expiration_days`; old versions, dangling delete markers and
+# failed uploads are cleaned up bucket-wide. Its policy is HTTPS-only plus
+# the caller's statements (`policy_documents`). The lock tables use
+# point-in-time recovery and the stack key. Nothing is retained on destroy:
+# the bucket is emptied, the tables are not protected.
 
 resource "aws_s3_bucket" "this" {
   # checkov:skip=CKV_AWS_18:Server access logs would need a second bucket that outlives this one; object access is audited by CloudTrail data events in the account trail.
@@ -81,6 +83,21 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
       expiration {
         days = var.expiration_days
       }
+    }
+  }
+
+  # Working data (the runs' items, map results and responses): only read
+  # while its run lasts and by its summary, so it simply expires.
+  rule {
+    id     = "expire-${trimsuffix(var.working_data_prefix, "/")}"
+    status = "Enabled"
+
+    filter {
+      prefix = var.working_data_prefix
+    }
+
+    expiration {
+      days = var.working_data_expiration_days
     }
   }
 

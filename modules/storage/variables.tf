@@ -28,6 +28,26 @@ variable "expiring_prefixes" {
   }
 }
 
+variable "working_data_prefix" {
+  description = "Key prefix (ending in /) of short-lived working data (a run's execution data), which expires after working_data_expiration_days without changing storage class. Must not overlap expiring_prefixes."
+  type        = string
+
+  validation {
+    condition     = endswith(var.working_data_prefix, "/") && length(var.working_data_prefix) > 1
+    error_message = "The working_data_prefix must be non-empty and end with /."
+  }
+}
+
+variable "working_data_expiration_days" {
+  description = "Days after which objects under working_data_prefix are deleted."
+  type        = number
+
+  validation {
+    condition     = var.working_data_expiration_days >= 1
+    error_message = "The working_data_expiration_days must be at least 1."
+  }
+}
+
 variable "infrequent_access_days" {
   description = "Days after which expiring objects move to STANDARD_IA (S3's minimum is 30)."
   type        = number

@@ -1,7 +1,9 @@
 """Plan-free consistency between the stack, the function code and the README.
 
-- Every environment variable the Lambda worker (Rust) or the orchestrator
-  (Python) reads is set in that function's `environment { variables }`.
+- Every environment variable the Lambda worker (Rust), the orchestrator or
+  the summarize function (Python) reads is set in that function's
+  `environment { variables }`; what the worker reads is also set on the
+  CodeBuild lane, which runs the same binary.
   Until their sources exist, the contract's list is the floor, so these
   tests are real from the start.
 - Every output the README's Deploy section names exists in outputs.tf.
@@ -22,19 +24,35 @@ from stack_hcl import (
     python_env_vars,
     readme_output_names,
     rust_env_vars,
+    summarize_sources,
     worker_sources,
 )
 
 # The lead's contract: what each function reads, whether or not the code is in yet.
-WORKER_CONTRACT = {"REPORT_BUCKET", "SNS_TOPIC_ARN", "METRICS_NAMESPACE", "TERRAFORM_PATH", "LOG_LEVEL"}
+WORKER_CONTRACT = {
+    "REPORT_BUCKET",
+    "SNS_TOPIC_ARN",
+    "METRICS_NAMESPACE",
+    "TERRAFORM_PATH",
+    "TERRAFORM_PARALLELISM",
+    "LOG_LEVEL",
+}
 ORCHESTRATOR_CONTRACT = {
-    "WORKER_FUNCTION_ARN",
+    "STATE_MACHINE_ARN",
     "REPORT_BUCKET",
     "SNS_TOPIC_ARN",
     "INVENTORY_S3_URI",
     "WORKSPACES_JSON",
     "MAX_CONCURRENCY",
-    "WORKER_TIMEOUT_SECONDS",
+    "MAX_CONCURRENCY_PER_ACCOUNT",
+    "MAX_CONCURRENCY_PER_REGION",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "LOG_LEVEL",
+}
+SUMMARIZE_CONTRACT = {
+    "REPORT_BUCKET",
+    "SNS_TOPIC_ARN",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "LOG_LEVEL",
@@ -91,6 +109,27 @@ def test_orchestrator_environment_covers_what_the_orchestrator_reads(stack: Stac
     assert not missing, f"orchestrator reads {sorted(missing)} but the stack does not set them"
 
 
+def test_summarize_environment_covers_what_summarize_reads(stack: Stack) -> None:
+    wanted = SUMMARIZE_CONTRACT | read_by(summarize_sources(), python_env_vars)
+    missing = wanted - set(function_environment(stack, "summarize"))
+    assert not missing, f"summarize reads {sorted(missing)} but the stack does not set them"
+
+
+def test_codebuild_lane_environment_covers_what_the_worker_reads(stack: Stack) -> None:
+    # The same binary, one-shot: what the Lambda gets, every build gets.
+    call = stack.modules["codebuild_lane"].args["environment_variables"]
+    project = stack.resource("aws_codebuild_project", "module.codebuild_lane.this")
+    own = project["environment"][0]["dynamic"][0]["environment_variable"]["for_each"]
+    names = set(call) | {n for n in ("WORKER_ARTIFACT", "TERRAFORM_ARTIFACT", "TERRAFORM_PATH") if f"{n} =" in own}
+    wanted = WORKER_CONTRACT | {"REPORT_KMS_KEY_ARN"} | read_by(worker_sources(), rust_env_vars)
+    missing = wanted - names
+    assert not missing, f"the worker reads {sorted(missing)} but the CodeBuild lane does not set them"
+    worker = function_environment(stack, "worker")
+    for name, value in call.items():
+        if name in worker:
+            assert value == worker[name], name
+
+
 def test_environment_values_are_wired_to_the_stack(stack: Stack) -> None:
     worker = function_environment(stack, "worker")
     assert is_expr(worker["REPORT_BUCKET"], "module.storage.aws_s3_bucket.this.id")
@@ -100,17 +139,35 @@ def test_environment_values_are_wired_to_the_stack(stack: Stack) -> None:
     assert worker["TERRAFORM_PATH"] == "/opt/bin/terraform"
     assert is_expr(worker["REPORT_KMS_KEY_ARN"], "aws_kms_key.this.arn")
     assert is_expr(worker["LOG_LEVEL"], "lower(var.log_level)")
+    assert is_expr(worker["TERRAFORM_PARALLELISM"], "tostring(var.terraform_parallelism)")
     orchestrator = function_environment(stack, "orchestrator")
-    assert is_expr(orchestrator["WORKER_FUNCTION_ARN"], "module.worker.aws_lambda_function.this.arn")
+    assert "WORKER_FUNCTION_ARN" not in orchestrator, "the state machine invokes the worker"
+    assert is_expr(orchestrator["STATE_MACHINE_ARN"], "module.state_machine.aws_sfn_state_machine.this.arn")
     assert is_expr(orchestrator["REPORT_BUCKET"], "module.storage.aws_s3_bucket.this.id")
     assert is_expr(orchestrator["SNS_TOPIC_ARN"], "module.alerting.aws_sns_topic.this.arn")
     assert is_expr(orchestrator["WORKSPACES_JSON"], 'var.inventory_s3_uri == null ? jsonencode(var.workspaces) : ""')
     assert is_expr(orchestrator["MAX_CONCURRENCY"], "tostring(var.max_concurrency)")
-    assert is_expr(orchestrator["WORKER_TIMEOUT_SECONDS"], "tostring(var.worker_timeout_seconds)")
+    assert is_expr(orchestrator["MAX_CONCURRENCY_PER_ACCOUNT"], "tostring(var.max_concurrency_per_account)")
+    assert is_expr(orchestrator["MAX_CONCURRENCY_PER_REGION"], "tostring(var.max_concurrency_per_region)")
+    defaults = {
+        "max_concurrency": 40,
+        "max_concurrency_per_account": 5,
+        "max_concurrency_per_region": 5,
+        "terraform_parallelism": 10,
+    }
+    for variable, default in defaults.items():
+        assert stack.variables[variable]["default"] == default, variable
+    assert "<= 10000" in stack.variables["max_concurrency"]["validation"][0]["condition"]
     assert stack.resolve(orchestrator["POWERTOOLS_SERVICE_NAME"]) == "drift-detection-orchestrator"
     assert is_expr(orchestrator["POWERTOOLS_METRICS_NAMESPACE"], "var.metrics_namespace")
     assert is_expr(orchestrator["INVENTORY_S3_URI"], 'var.inventory_s3_uri == null ? "" : var.inventory_s3_uri')
     assert is_expr(orchestrator["LOG_LEVEL"], 'var.log_level == "WARN" ? "WARNING" : var.log_level')
+    summarize = function_environment(stack, "summarize")
+    assert is_expr(summarize["REPORT_BUCKET"], "module.storage.aws_s3_bucket.this.id")
+    assert is_expr(summarize["SNS_TOPIC_ARN"], "module.alerting.aws_sns_topic.this.arn")
+    assert stack.resolve(summarize["POWERTOOLS_SERVICE_NAME"]) == "drift-detection-summarize"
+    assert is_expr(summarize["POWERTOOLS_METRICS_NAMESPACE"], "var.metrics_namespace")
+    assert summarize["LOG_LEVEL"] == orchestrator["LOG_LEVEL"]
     workspaces = stack.variables["workspaces"]["type"]
     for attr in ("name", "environment", "account_id", "region", "role_arn", "external_id", "source", "backend_config"):
         assert f"{attr} =" in workspaces, attr
@@ -147,8 +204,11 @@ def test_the_function_sources_are_found_when_present() -> None:
         assert any(p.name != "main.rs" for p in worker_sources()), "the worker's modules"
         assert "REPORT_BUCKET" in read_by(worker_sources(), rust_env_vars)
     if (REPO / "lib" / "lambda" / "orchestrator.py").is_file():
-        assert "WORKER_FUNCTION_ARN" in read_by(orchestrator_sources(), python_env_vars)
+        assert "REPORT_BUCKET" in read_by(orchestrator_sources(), python_env_vars)
         assert not any("tests" in p.parts for p in orchestrator_sources())
+        assert not any(p.name == "summarize.py" for p in orchestrator_sources())
+    if (REPO / "lib" / "lambda" / "summarize.py").is_file():
+        assert [p.name for p in summarize_sources()] == ["summarize.py"]
 
 
 def test_readme_convention_extracts_output_names() -> None:

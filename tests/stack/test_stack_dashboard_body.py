@@ -1,25 +1,30 @@
-"""The dashboard module renders the very body the single-file stack did.
+"""The dashboard module renders the body the single-file stack did, with
+exactly the changes the run's state machine brought (issue 14).
 
 The dashboard's body is one `jsonencode()` expression that python-hcl2 can
 only read as text, so this evaluates it: the pinned terraform (no provider
 needed, the resources become locals) renders the body of the 1bbbd43
 main.tf (fixtures/main.tf.1bbbd43) and the body of modules/dashboard called
-as main.tf calls it, both with the same stand-in names, and they must be
-the same string: an upgrade neither replaces nor updates the dashboard.
+as main.tf calls it, both with the same stand-in names. The old widgets
+stay where they were, unchanged but for the edits listed in
+`expected_old_widgets`; the run's widgets follow them.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import hcl2
 from stack_hcl import REPO
 
 TERRAFORM = REPO / ".tools" / "bin" / "terraform"
+STATE_MACHINE_ARN = "arn:aws:states:eu-west-1:111111111111:stateMachine:drift-detection-runs-dev"
 OLD_MAIN = Path(__file__).with_name("fixtures") / "main.tf.1bbbd43"
 
 # What the references of either version stand for; both get the same.
@@ -30,12 +35,17 @@ STAND_INS = {
     "module.orchestrator.function_name": "local.orchestrator_function_name",
     "aws_cloudwatch_log_group.worker.name": "local.worker_log_group_name",
     "module.worker.log_group_name": "local.worker_log_group_name",
+    "module.summarize.function_name": "local.summarize_function_name",
+    "module.state_machine.state_machine_arn": "local.state_machine_arn",
 }
 
 SCRATCH_ROOT = """
 locals {
   region                     = "eu-west-1"
   orchestrator_service_name  = "drift-detection-orchestrator"
+  summarize_service_name     = "drift-detection-summarize"
+  summarize_function_name    = "drift-detection-summarize-dev"
+  state_machine_arn          = "arn:aws:states:eu-west-1:111111111111:stateMachine:drift-detection-runs-dev"
   worker_function_name       = "drift-detection-worker-dev"
   orchestrator_function_name = "drift-detection-orchestrator-dev"
   worker_log_group_name      = "/aws/lambda/drift-detection-worker-dev"
@@ -102,6 +112,58 @@ def _typed_variables(variables_tf: str) -> str:
     return "\n".join(out)
 
 
+def expected_old_widgets(old: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The old widgets with the changes issue 14 made, and only those: the
+    run metrics are the summarize step's (service dimension), the runs
+    widget is no longer the orchestrator's, and the summarize function's
+    errors and throttles are drawn with the others'."""
+    widgets = copy.deepcopy(old)
+    runs = next(w for w in widgets if w["properties"].get("title") == "Orchestrator runs")
+    runs["properties"]["title"] = "Runs"
+    for metric in runs["properties"]["metrics"]:
+        assert metric[2:4] == ["service", "drift-detection-orchestrator"]
+        metric[3] = "drift-detection-summarize"
+    errors = next(w for w in widgets if w["properties"].get("title") == "Lambda errors and throttles")
+    errors["properties"]["metrics"] += [
+        ["AWS/Lambda", "Errors", "FunctionName", "drift-detection-summarize-dev", {"label": "summarize errors"}],
+        ["AWS/Lambda", "Throttles", "FunctionName", "drift-detection-summarize-dev", {"label": "summarize throttles"}],
+    ]
+    return widgets
+
+
+def check_run_widgets(widgets: list[dict[str, Any]]) -> None:
+    """The run's widgets: summarize metrics by service, skipped workspaces
+    with the must-be-0 annotation, the state machine's executions."""
+    by_title = {w["properties"]["title"]: w["properties"] for w in widgets}
+    for title, metric in (
+        ("Run duration (s)", "RunDurationSeconds"),
+        ("Workspaces checked", "WorkspacesChecked"),
+        ("Workspaces skipped (must be 0)", "WorkspacesSkipped"),
+        ("Throttled retries", "ThrottleRetries"),
+    ):
+        (line,) = by_title[title]["metrics"]
+        assert line[:4] == ["DriftDetection", metric, "service", "drift-detection-summarize"], title
+    (annotation,) = by_title["Workspaces skipped (must be 0)"]["annotations"]["horizontal"]
+    assert annotation["value"] == 1 and annotation["fill"] == "above"
+    executions = by_title["Run executions"]["metrics"]
+    assert [m[1] for m in executions] == [
+        "ExecutionsStarted",
+        "ExecutionsSucceeded",
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+    ]
+    for m in executions:
+        assert m[0] == "AWS/States" and m[2:4] == ["StateMachineArn", STATE_MACHINE_ARN]
+    # Below the old widgets, none overlapping, all within the 24-column grid.
+    cells = set()
+    for w in widgets:
+        assert w["y"] >= 26 and w["x"] + w["width"] <= 24
+        for x in range(w["x"], w["x"] + w["width"]):
+            for y in range(w["y"], w["y"] + w["height"]):
+                assert (x, y) not in cells, w["properties"]["title"]
+                cells.add((x, y))
+
+
 def test_module_renders_the_old_dashboard_body(tmp_path: Path) -> None:
     old_block = _block(OLD_MAIN.read_text(), 'resource "aws_cloudwatch_dashboard" "this"')
     old_block = re.sub(r"^  dashboard_name = .*\n", "", old_block, flags=re.MULTILINE)
@@ -134,7 +196,8 @@ def test_module_renders_the_old_dashboard_body(tmp_path: Path) -> None:
     terraform("init", "-input=false", "-backend=false")
     terraform("apply", "-input=false", "-auto-approve", "-state", str(tmp_path / "scratch.tfstate"))
     outputs = json.loads(terraform("output", "-json", "-state", str(tmp_path / "scratch.tfstate")))
-    old, new = outputs["old"]["value"], outputs["new"]["value"]
-    assert json.loads(old)["widgets"], "the old body has widgets"
-    assert len(json.loads(old)["widgets"]) == 8
-    assert new == old
+    old, new = json.loads(outputs["old"]["value"])["widgets"], json.loads(outputs["new"]["value"])["widgets"]
+    assert len(old) == 8
+    assert new[:8] == expected_old_widgets(old)
+    assert len(new) == 13
+    check_run_widgets(new[8:])

@@ -14,8 +14,28 @@ import pytest
 from stack_hcl import Body, Stack, blocks, is_expr
 
 # Resource "*" is allowed only for actions that have no resource-level
-# permissions, and always with a condition.
-STAR_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# permissions, and always with a condition: by statement ID, the actions
+# each such statement may hold. X-Ray (the functions and the state
+# machine's traces) and CloudWatch Logs' log delivery (a state machine's
+# logging_configuration), both "*" by AWS's design.
+XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"}
+LOG_DELIVERY_ACTIONS = {
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+STAR_RESOURCE_STATEMENTS = {
+    ("module.worker.this", "WriteTraces"): {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
+    ("module.orchestrator.this", "WriteTraces"): {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
+    ("module.summarize.this", "WriteTraces"): {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
+    ("module.state_machine.this", "WriteTraces"): XRAY_ACTIONS,
+    ("module.state_machine.this", "DeliverExecutionLogs"): LOG_DELIVERY_ACTIONS,
+}
 
 # In a key policy Resource "*" means the key the policy is attached to.
 KEY_POLICIES = {"kms"}
@@ -24,7 +44,15 @@ KEY_POLICIES = {"kms"}
 WILDCARD_DENIES = {("module.storage.bucket", "DenyInsecureTransport"): {"s3:*"}}
 
 WORKER_ROLE = "${module.worker.aws_iam_role.this.arn}"
+CODEBUILD_ROLE = "${module.codebuild_lane.aws_iam_role.this.arn}"
 ORCHESTRATOR_ROLE = "${module.orchestrator.aws_iam_role.this.arn}"
+SUMMARIZE_ROLE = "${module.summarize.aws_iam_role.this.arn}"
+KEY_ARN = "${aws_kms_key.this.arn}"
+STATE_MACHINE_ARN = (
+    "arn:${module.state_machine.data.aws_partition.current.partition}:states:"
+    "${module.state_machine.data.aws_region.current.name}:"
+    "${module.state_machine.data.aws_caller_identity.current.account_id}"
+)
 BUCKET_ARN = "${module.storage.aws_s3_bucket.this.arn}"
 TOPIC_ARN = "${module.alerting.aws_sns_topic.this.arn}"
 
@@ -65,6 +93,7 @@ def test_no_wildcard_actions(stack: Stack) -> None:
 
 
 def test_resource_star_only_where_aws_has_no_resource_level_permission(stack: Stack) -> None:
+    found = set()
     for doc, st in stack.statements():
         resources = st.get("resources", [])
         assert "not_resources" not in st, f"{doc}: NotResource"
@@ -72,8 +101,14 @@ def test_resource_star_only_where_aws_has_no_resource_level_permission(stack: St
             continue
         if doc in KEY_POLICIES:
             continue
-        assert set(st["actions"]) <= STAR_RESOURCE_ACTIONS, f"{doc}/{st.get('sid')}: {st['actions']} on *"
+        key = (doc, str(st.get("sid")))
+        assert key in STAR_RESOURCE_STATEMENTS, f"{doc}/{st.get('sid')}: Resource * outside the allow-list"
+        assert resources == ["*"], f"{doc}/{st.get('sid')}: * together with other resources"
+        assert set(st["actions"]) <= STAR_RESOURCE_STATEMENTS[key], f"{doc}/{st.get('sid')}: {st['actions']} on *"
         assert st.get("condition"), f"{doc}/{st.get('sid')}: Resource * needs a condition"
+        found.add(key)
+    # The allow-list holds nothing stale.
+    assert found == set(STAR_RESOURCE_STATEMENTS)
 
 
 def test_no_allow_to_everyone(stack: Stack) -> None:
@@ -100,6 +135,18 @@ def test_key_policy(stack: Stack) -> None:
             assert not {"kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"} & set(st["actions"]), sid
 
 
+@pytest.mark.parametrize("runner", ["module.worker.this", "module.codebuild_lane.this"])
+def test_what_a_check_needs_is_one_document_for_both_runners(stack: Stack, runner: str) -> None:
+    # The worker Lambda and the CodeBuild lane run the same check: both get
+    # the one shared document, which neither copies.
+    doc = stack.data_source("aws_iam_policy_document", runner)
+    assert doc["source_policy_documents"] == ["${data.aws_iam_policy_document.drift_check.json}"]
+    shared = {s["sid"] for s in blocks(stack.data_source("aws_iam_policy_document", "drift_check"), "statement")}
+    assert {"ReadWriteDriftReports", "LockTerraformState", "AssumeCrossAccountDriftRoles", "PublishAlerts"} <= shared
+    own = {s["sid"] for s in blocks(doc, "statement")}
+    assert not shared & own
+
+
 def test_worker_policy(stack: Stack) -> None:
     st = statements_by_sid(stack, "module.worker.this")
     assert st["WriteOwnLogs"]["resources"] == ["${module.worker.aws_cloudwatch_log_group.this.arn}:*"]
@@ -122,10 +169,7 @@ def test_worker_policy(stack: Stack) -> None:
     assert sorted(st["UseStackKey"]["actions"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     # sts:AssumeRole appears nowhere else, and every workspace role is listed.
     assumers = {d for d, s in stack.statements() if "sts:AssumeRole" in s["actions"] and not d.endswith("assume_role")}
-    assert assumers == {"worker", "cross_account_trust"}
-    assert stack.data_source("aws_iam_policy_document", "module.worker.this")["source_policy_documents"] == [
-        "${data.aws_iam_policy_document.worker.json}"
-    ]
+    assert assumers == {"drift_check", "cross_account_trust"}
     function = stack.resource("aws_lambda_function", "module.worker.this")
     precondition = function["lifecycle"][0]["precondition"][0]["condition"]
     assert "var.cross_account_role_arns" in precondition
@@ -135,22 +179,138 @@ def test_worker_policy(stack: Stack) -> None:
 def test_orchestrator_policy(stack: Stack) -> None:
     st = statements_by_sid(stack, "module.orchestrator.this")
     assert st["WriteOwnLogs"]["resources"] == ["${module.orchestrator.aws_cloudwatch_log_group.this.arn}:*"]
-    assert st["InvokeWorker"]["actions"] == ["lambda:InvokeFunction"]
-    assert st["InvokeWorker"]["resources"] == ["${module.worker.aws_lambda_function.this.arn}"]
+    # It no longer invokes the worker: the state machine does.
+    assert not any("lambda:InvokeFunction" in s["actions"] for s in st.values())
     assert st["ReadInventory"]["actions"] == ["s3:GetObject"]
-    assert sorted(st["ReadWriteRunSummaries"]["actions"]) == ["s3:GetObject", "s3:PutObject"]
-    assert st["ReadWriteRunSummaries"]["resources"] == [BUCKET_ARN + "/${local.run_prefix}/*"]
+    assert st["ReadRunSummaries"]["actions"] == ["s3:GetObject"]
+    assert st["ReadRunSummaries"]["resources"] == [BUCKET_ARN + "/${local.run_prefix}/*"]
     assert st["ListRunSummaries"]["condition"][0]["values"] == ["${local.run_prefix}/*"]
+    assert st["WriteRunExecutionData"]["actions"] == ["s3:PutObject"]
+    assert st["WriteRunExecutionData"]["resources"] == [BUCKET_ARN + "/${local.execution_prefix}/*"]
+    assert st["StartRun"]["actions"] == ["states:StartExecution"]
+    assert st["StartRun"]["resources"] == ["${module.state_machine.aws_sfn_state_machine.this.arn}"]
+    assert st["DescribeRun"]["actions"] == ["states:DescribeExecution"]
+    assert st["DescribeRun"]["resources"] == [
+        STATE_MACHINE_ARN + ":execution:drift-detection-runs-${var.environment_suffix}:*"
+    ]
     # Nothing else in the bucket: not the reports, not the bundles.
     for sid, s in st.items():
         for resource in s.get("resources", []):
             if isinstance(resource, str) and resource.startswith(BUCKET_ARN + "/"):
-                assert resource == BUCKET_ARN + "/${local.run_prefix}/*", sid
+                assert resource in (
+                    BUCKET_ARN + "/${local.run_prefix}/*",
+                    BUCKET_ARN + "/${local.execution_prefix}/*",
+                ), sid
     assert stack.locals["run_prefix"] == "runs"
     assert st["PublishAlerts"]["resources"] == [TOPIC_ARN]
 
 
-@pytest.mark.parametrize("function", ["worker", "orchestrator"])
+def test_summarize_policy(stack: Stack) -> None:
+    st = statements_by_sid(stack, "module.summarize.this")
+    assert set(st) == {
+        "ReadRunExecutionData",
+        "ReadWriteRunSummaries",
+        "ListRunData",
+        "PublishAlerts",
+        "WriteOwnLogs",
+        "UseStackKey",
+        "SendFailedInvocations",
+        "WriteTraces",
+    }
+    assert st["ReadRunExecutionData"]["actions"] == ["s3:GetObject"]
+    assert st["ReadRunExecutionData"]["resources"] == [BUCKET_ARN + "/${local.execution_prefix}/*"]
+    assert sorted(st["ReadWriteRunSummaries"]["actions"]) == ["s3:GetObject", "s3:PutObject"]
+    assert st["ReadWriteRunSummaries"]["resources"] == [BUCKET_ARN + "/${local.run_prefix}/*"]
+    listing = st["ListRunData"]
+    assert listing["actions"] == ["s3:ListBucket"]
+    assert listing["resources"] == [BUCKET_ARN]
+    assert listing["condition"] == [
+        {
+            "test": "StringLike",
+            "variable": "s3:prefix",
+            "values": ["${local.run_prefix}/*", "${local.execution_prefix}/*"],
+        }
+    ]
+    assert st["PublishAlerts"]["resources"] == [TOPIC_ARN]
+    assert st["UseStackKey"]["resources"] == [KEY_ARN]
+
+
+def test_state_machine_policy_is_exactly_what_the_run_needs(stack: Stack) -> None:
+    st = statements_by_sid(stack, "module.state_machine.this")
+    worker = "${module.worker.aws_lambda_function.this.arn}"
+    summarize = "${module.summarize.aws_lambda_function.this.arn}"
+    name = "drift-detection-runs-${var.environment_suffix}"
+    expected = {
+        "InvokeWorkerAndSummarize": (["lambda:InvokeFunction"], [worker, worker + ":*", summarize, summarize + ":*"]),
+        "ReadRunItems": (["s3:GetObject"], [BUCKET_ARN + "/${local.execution_prefix}/*"]),
+        "WriteMapResults": (
+            ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:PutObject"],
+            [BUCKET_ARN + "/${local.results_prefix}/*"],
+        ),
+        "UseStackKey": (["kms:Decrypt", "kms:GenerateDataKey"], [KEY_ARN]),
+        "StartChildExecutions": (["states:StartExecution"], [STATE_MACHINE_ARN + ":stateMachine:" + name]),
+        "ManageChildExecutions": (
+            ["states:DescribeExecution", "states:StopExecution"],
+            [STATE_MACHINE_ARN + ":execution:" + name + "/*", STATE_MACHINE_ARN + ":execution:" + name + ":*"],
+        ),
+        "RunCodeBuildLane": (
+            ["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"],
+            ["${module.codebuild_lane.aws_codebuild_project.this.arn}"],
+        ),
+        "CodeBuildSyncRule": (
+            ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+            [
+                (
+                    "arn:${module.state_machine.data.aws_partition.current.partition}:events:"
+                    "${module.state_machine.data.aws_region.current.name}:"
+                    "${module.state_machine.data.aws_caller_identity.current.account_id}:"
+                    "rule/StepFunctionsGetEventForCodeBuildStartBuildRule"
+                )
+            ],
+        ),
+        "DeliverExecutionLogs": (sorted(LOG_DELIVERY_ACTIONS), ["*"]),
+        "WriteTraces": (sorted(XRAY_ACTIONS), ["*"]),
+    }
+    assert set(st) == set(expected)
+    for sid, (actions, resources) in expected.items():
+        assert sorted(st[sid]["actions"]) == actions, sid
+        assert st[sid]["resources"] == resources, sid
+    assert stack.resolve(stack.resolve("${local.results_prefix}")) == "executions/results"
+    # Traces only when tracing is on.
+    doc = stack.data_source("aws_iam_policy_document", "module.state_machine.this")
+    (traces,) = doc["dynamic"]
+    assert is_expr(traces["statement"]["for_each"], '(var.tracing_mode == "Active") ? [true] : []')
+    trust = stack.data_source("aws_iam_policy_document", "module.state_machine.assume_role")
+    (statement,) = blocks(trust, "statement")
+    assert statement["principals"][0]["identifiers"] == ["states.amazonaws.com"]
+    assert statement["condition"][0]["variable"] == "aws:SourceAccount"
+
+
+def test_codebuild_policy(stack: Stack) -> None:
+    st = statements_by_sid(stack, "module.codebuild_lane.this")
+    assert st["WriteOwnLogs"]["resources"] == ["${module.codebuild_lane.aws_cloudwatch_log_group.this.arn}:*"]
+    assert sorted(st["WriteOwnLogs"]["actions"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert st["ReadArtifacts"]["actions"] == ["s3:GetObject"]
+    assert st["ReadArtifacts"]["resources"] == [
+        BUCKET_ARN + "/${module.codebuild_lane.aws_s3_object.worker.key}",
+        BUCKET_ARN + "/${module.codebuild_lane.aws_s3_object.terraform.key}",
+    ]
+    assert st["WriteResponses"]["actions"] == ["s3:PutObject"]
+    assert st["WriteResponses"]["resources"] == [BUCKET_ARN + "/${local.execution_prefix}/*"]
+    assert st["UseStackKey"]["resources"] == [KEY_ARN]
+    # What the worker may do, and nothing more than the check needs.
+    worker = statements_by_sid(stack, "module.worker.this")
+    shared = {s["sid"] for s in blocks(stack.data_source("aws_iam_policy_document", "drift_check"), "statement")}
+    for sid in shared:
+        assert st[sid] == worker[sid], sid
+    assert set(st) == shared | {"WriteOwnLogs", "ReadArtifacts", "WriteResponses", "UseStackKey"}
+    trust = stack.data_source("aws_iam_policy_document", "module.codebuild_lane.assume_role")
+    (statement,) = blocks(trust, "statement")
+    assert statement["principals"][0]["identifiers"] == ["codebuild.amazonaws.com"]
+    assert statement["condition"][0]["variable"] == "aws:SourceAccount"
+
+
+@pytest.mark.parametrize("function", ["worker", "orchestrator", "summarize", "codebuild_lane"])
 def test_functions_write_only_their_own_logs(stack: Stack, function: str) -> None:
     for st in stack.document_statements(f"module.{function}.this"):
         if any(a.startswith("logs:") for a in st["actions"]):
@@ -158,9 +318,9 @@ def test_functions_write_only_their_own_logs(stack: Stack, function: str) -> Non
             assert st["resources"] == [f"${{module.{function}.aws_cloudwatch_log_group.this.arn}}:*"]
 
 
-def test_topic_policy_admits_only_the_two_roles_and_alarms(stack: Stack) -> None:
+def test_topic_policy_admits_only_the_publishing_roles_and_alarms(stack: Stack) -> None:
     st = statements_by_sid(stack, "module.alerting.topic")
-    roles = [WORKER_ROLE, ORCHESTRATOR_ROLE]
+    roles = [WORKER_ROLE, CODEBUILD_ROLE, ORCHESTRATOR_ROLE, SUMMARIZE_ROLE]
     assert st["FunctionsPublish"]["principals"][0]["identifiers"] == roles
     alarms = st["CloudWatchAlarmsPublish"]
     assert alarms["principals"][0]["identifiers"] == ["cloudwatch.amazonaws.com"]
@@ -183,7 +343,7 @@ def test_queue_policy_admits_only_the_schedule_rule(stack: Stack) -> None:
 
 
 def test_lambda_and_config_trust(stack: Stack) -> None:
-    for function in ("worker", "orchestrator"):
+    for function in ("worker", "orchestrator", "summarize"):
         trust = stack.data_source("aws_iam_policy_document", f"module.{function}.assume_role")
         (lambda_trust,) = blocks(trust, "statement")
         assert lambda_trust["principals"][0]["identifiers"] == ["lambda.amazonaws.com"]
@@ -198,18 +358,20 @@ def test_cross_account_documents(stack: Stack) -> None:
     trust = stack.data_source("aws_iam_policy_document", "cross_account_trust")
     (st,) = blocks(trust, "statement")
     assert st["actions"] == ["sts:AssumeRole"]
-    assert st["principals"][0] == {"type": "AWS", "identifiers": [WORKER_ROLE]}
+    # The roles that run terraform: the worker's and the CodeBuild lane's.
+    assert st["principals"][0] == {"type": "AWS", "identifiers": [WORKER_ROLE, CODEBUILD_ROLE]}
     assert st["condition"][0]["variable"] == "sts:ExternalId"
     assert "length(each.value) > 0" in trust["lifecycle"][0]["precondition"][0]["condition"]
     state = statements_by_sid(stack, "state_bucket_access")
     assert state["DriftDetectionReadState"]["actions"] == ["s3:GetObject"]
     assert is_expr(state["DriftDetectionReadState"]["resources"], "each.value")
     # Terraform runs as the drift role for a workspace that names one,
-    # backend included, and as the worker role otherwise.
+    # backend included, and as the check's own role otherwise.
     for s in state.values():
         assert is_expr(
             s["principals"][0]["identifiers"],
-            "concat([module.worker.aws_iam_role.this.arn], var.cross_account_role_arns)",
+            "concat([module.worker.aws_iam_role.this.arn, module.codebuild_lane.aws_iam_role.this.arn],"
+            " var.cross_account_role_arns)",
         )
     remote = stack.data_source("terraform_remote_state", "this")
     assert is_expr(remote["for_each"], "var.remote_states")

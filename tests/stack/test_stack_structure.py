@@ -46,27 +46,33 @@ REQUIRED_TYPES = {
     "aws_sns_topic_subscription",
     "aws_cloudwatch_dashboard",
     "aws_cloudwatch_metric_alarm",
+    # The run (issue 14): state machine, CodeBuild lane and its artefacts.
+    "aws_sfn_state_machine",
+    "aws_codebuild_project",
+    "aws_s3_object",
 }
 
-# Types that carry a name: (attribute, service limit, fixed prefix before the
-# drift-detection-<component>-<suffix> part).
-NAMED_TYPES = {
-    "aws_s3_bucket": ("bucket", 63, ""),
-    "aws_dynamodb_table": ("name", 255, ""),
-    "aws_iam_role": ("name", 64, ""),
-    "aws_iam_role_policy": ("name", 128, ""),
-    "aws_lambda_function": ("function_name", 64, ""),
-    "aws_lambda_layer_version": ("layer_name", 140, ""),
-    "aws_cloudwatch_log_group": ("name", 512, "/aws/lambda/"),
-    "aws_cloudwatch_event_rule": ("name", 64, ""),
-    "aws_sqs_queue": ("name", 80, ""),
-    "aws_sns_topic": ("name", 256, ""),
-    "aws_kms_alias": ("name", 256, "alias/"),
-    "aws_config_configuration_recorder": ("name", 256, ""),
-    "aws_config_delivery_channel": ("name", 256, ""),
-    "aws_config_config_rule": ("name", 128, ""),
-    "aws_cloudwatch_dashboard": ("dashboard_name", 255, ""),
-    "aws_cloudwatch_metric_alarm": ("alarm_name", 255, ""),
+# Types that carry a name: (attribute, service limit, fixed prefixes before
+# the drift-detection-<component>-<suffix> part; a name has one of them).
+NAMED_TYPES: dict[str, tuple[str, int, tuple[str, ...]]] = {
+    "aws_s3_bucket": ("bucket", 63, ("",)),
+    "aws_dynamodb_table": ("name", 255, ("",)),
+    "aws_iam_role": ("name", 64, ("",)),
+    "aws_iam_role_policy": ("name", 128, ("",)),
+    "aws_lambda_function": ("function_name", 64, ("",)),
+    "aws_lambda_layer_version": ("layer_name", 140, ("",)),
+    "aws_cloudwatch_log_group": ("name", 512, ("/aws/lambda/", "/aws/vendedlogs/states/", "/aws/codebuild/")),
+    "aws_cloudwatch_event_rule": ("name", 64, ("",)),
+    "aws_sqs_queue": ("name", 80, ("",)),
+    "aws_sns_topic": ("name", 256, ("",)),
+    "aws_kms_alias": ("name", 256, ("alias/",)),
+    "aws_config_configuration_recorder": ("name", 256, ("",)),
+    "aws_config_delivery_channel": ("name", 256, ("",)),
+    "aws_config_config_rule": ("name", 128, ("",)),
+    "aws_cloudwatch_dashboard": ("dashboard_name", 255, ("",)),
+    "aws_cloudwatch_metric_alarm": ("alarm_name", 255, ("",)),
+    "aws_sfn_state_machine": ("name", 80, ("",)),
+    "aws_codebuild_project": ("name", 255, ("",)),
 }
 
 # Types with no name of their own (they attach to a named resource).
@@ -86,19 +92,28 @@ UNNAMED_TYPES = {
     "aws_sqs_queue_policy",
     "aws_sns_topic_policy",
     "aws_sns_topic_subscription",
+    "aws_s3_object",
 }
 
 SUFFIX = "${var.environment_suffix}"
 CONFIG_COUNT = "${var.create_aws_config ? 1 : 0}"
 
 
-def name_candidates(stack: Stack, value: str, prefix: str) -> list[str]:
+def name_candidates(stack: Stack, value: str, prefixes: tuple[str, ...]) -> list[str]:
     """The name templates an attribute can take: the literal itself, or every
     name literal inside a conditional expression."""
     value = stack.resolve(value)
     if not value.startswith("${"):
         return [value]
-    return re.findall(r'"(' + re.escape(prefix) + r'drift-detection-[^"]*)"', value)
+    alternatives = "|".join(re.escape(p) for p in prefixes)
+    return re.findall(r'"((?:' + alternatives + r')drift-detection-[^"]*)"', value)
+
+
+def name_prefix(candidate: str, prefixes: tuple[str, ...]) -> str:
+    """The prefix of `prefixes` that a name starts with (the longest)."""
+    found = [p for p in prefixes if candidate.startswith(p + "drift-detection-")]
+    assert found, f"{candidate}: not one of {[p + 'drift-detection-' for p in prefixes]}"
+    return max(found, key=len)
 
 
 def max_suffix_length(stack: Stack) -> int:
@@ -155,13 +170,13 @@ def test_required_resource_types_exist(stack: Stack) -> None:
 
 @pytest.mark.parametrize("rtype", sorted(NAMED_TYPES))
 def test_every_name_uses_the_pattern_and_suffix(stack: Stack, rtype: str) -> None:
-    attr, _, prefix = NAMED_TYPES[rtype]
+    attr, _, prefixes = NAMED_TYPES[rtype]
     for name, body in stack.resources_of(rtype).items():
         assert attr in body, f"{rtype}.{name} must set {attr} (no generated names)"
-        candidates = name_candidates(stack, body[attr], prefix)
+        candidates = name_candidates(stack, body[attr], prefixes)
         assert candidates, f"{rtype}.{name}: no name literal in {body[attr]!r}"
         for candidate in candidates:
-            assert candidate.startswith(prefix + "drift-detection-"), candidate
+            prefix = name_prefix(candidate, prefixes)
             assert candidate.endswith("-" + SUFFIX), candidate
             component = candidate[len(prefix + "drift-detection-") : -len("-" + SUFFIX)]
             assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*(-\$\{each\.key\}(-[a-z0-9]+)*)?|\$\{each\.key\}", component), (
@@ -178,8 +193,8 @@ def test_names_fit_service_limits_at_the_longest_suffix(stack: Stack) -> None:
     for (rtype, name), body in stack.resources.items():
         if rtype not in NAMED_TYPES:
             continue
-        attr, limit, prefix = NAMED_TYPES[rtype]
-        for candidate in name_candidates(stack, body[attr], prefix):
+        attr, limit, prefixes = NAMED_TYPES[rtype]
+        for candidate in name_candidates(stack, body[attr], prefixes):
             worst = candidate.replace(SUFFIX, suffix)
             if "${each.key}" in worst:
                 worst = worst.replace("${each.key}", "k" * longest_key[body["for_each"]])
@@ -351,7 +366,14 @@ def test_bucket_lifecycle(stack: Stack) -> None:
     assert "drift-reports/" in stack.resolve(json.dumps(stack.locals["expiring_prefixes"])).replace(
         "${local.report_prefix}", stack.locals["report_prefix"]
     )
-    (cleanup,) = lifecycle["rule"]
+    working, cleanup = lifecycle["rule"]
+    # The runs' working data simply expires, on its own schedule.
+    assert working["filter"] == [{"prefix": "${local.execution_prefix}/"}]
+    assert stack.locals["execution_prefix"] == "executions"
+    assert is_expr(working["expiration"][0]["days"], "var.execution_data_retention_days")
+    assert "transition" not in working
+    assert stack.variables["execution_data_retention_days"]["default"] == 30
+    assert not any(p.startswith("${local.execution_prefix}") for p in stack.locals["expiring_prefixes"])
     assert cleanup["filter"] == [{}], "clean-up applies to the whole bucket"
     assert is_expr(
         cleanup["noncurrent_version_expiration"][0]["noncurrent_days"], "var.noncurrent_version_expiration_days"
@@ -511,10 +533,12 @@ def test_orchestrator_function(stack: Stack) -> None:
     assert is_expr(orchestrator["filename"], "data.archive_file.orchestrator.output_path")
     assert is_expr(orchestrator["source_code_hash"], "data.archive_file.orchestrator.output_base64sha256")
     assert is_expr(orchestrator["reserved_concurrent_executions"], "var.orchestrator_reserved_concurrency")
-    assert (
-        "var.orchestrator_timeout_seconds >= var.worker_timeout_seconds + 60"
-        in orchestrator["lifecycle"][0]["precondition"][0]["condition"]
-    )
+    # It only plans the run and starts the state machine: the worker's
+    # timeout bounds nothing in it any more.
+    precondition = orchestrator["lifecycle"][0]["precondition"][0]["condition"]
+    assert "worker_timeout_seconds" not in precondition
+    assert "var.max_concurrency_per_account <= var.max_concurrency" in precondition
+    assert stack.variables["orchestrator_timeout_seconds"]["default"] == 60
     archive = stack.data_source("archive_file", "orchestrator")
     assert archive["source_dir"] == "${path.module}/lib/lambda"
     for excluded in ("tests", "**/__pycache__", "README.md", ".mypy_cache", ".pytest_cache"):
@@ -524,7 +548,7 @@ def test_orchestrator_function(stack: Stack) -> None:
     assert stack.variables["orchestrator_layer_zip_path"]["default"] == "target/orchestrator-layer.zip"
 
 
-@pytest.mark.parametrize("function", ["worker", "orchestrator"])
+@pytest.mark.parametrize("function", ["worker", "orchestrator", "summarize"])
 def test_functions_log_trace_encrypt_and_dead_letter(stack: Stack, function: str) -> None:
     module = f"module.{function}"
     body = stack.resource("aws_lambda_function", f"{module}.this")
@@ -538,13 +562,22 @@ def test_functions_log_trace_encrypt_and_dead_letter(stack: Stack, function: str
     assert body["depends_on"] == [f"${{{module}.aws_iam_role_policy.this}}"]
     invoke = stack.resource("aws_lambda_function_event_invoke_config", f"{module}.this")
     assert is_expr(invoke["function_name"], f"{module}.aws_lambda_function.this.function_name")
-    assert invoke["maximum_retry_attempts"].startswith("${var.")
+    if function == "summarize":  # invoked synchronously by the state machine, which retries it
+        assert invoke["maximum_retry_attempts"] == 0
+    else:
+        assert invoke["maximum_retry_attempts"].startswith("${var.")
     assert is_expr(invoke["destination_config"][0]["on_failure"][0]["destination"], "aws_sqs_queue.this.arn")
 
 
 def test_log_groups_keep_at_least_seven_days(stack: Stack) -> None:
     groups = stack.resources_of("aws_cloudwatch_log_group")
-    assert set(groups) == {"module.worker.this", "module.orchestrator.this"}
+    assert set(groups) == {
+        "module.worker.this",
+        "module.orchestrator.this",
+        "module.summarize.this",
+        "module.state_machine.this",
+        "module.codebuild_lane.this",
+    }
     for name, group in groups.items():
         assert is_expr(group["retention_in_days"], "var.log_retention_days"), name
         assert is_expr(group["kms_key_id"], "aws_kms_key.this.arn"), name
@@ -629,9 +662,14 @@ def test_alarms(stack: Stack) -> None:
     assert critical["metric_name"] == "CriticalDrift"
     assert critical["comparison_operator"] == "GreaterThanThreshold"
     assert critical["threshold"] == 0
-    assert critical["dimensions"] == {"service": "${local.orchestrator_service_name}"}
-    assert stack.locals["orchestrator_service_name"] == "drift-detection-orchestrator"
-    for name, function in (("module.worker.errors", "worker"), ("module.orchestrator.errors", "orchestrator")):
+    # The run metrics are the summarize step's.
+    assert critical["dimensions"] == {"service": "${local.summarize_service_name}"}
+    assert stack.locals["summarize_service_name"] == "drift-detection-summarize"
+    for name, function in (
+        ("module.worker.errors", "worker"),
+        ("module.orchestrator.errors", "orchestrator"),
+        ("module.summarize.errors", "summarize"),
+    ):
         alarm = _alarm(stack, name)
         assert stack.resolve(alarm["alarm_name"]) == f"drift-detection-{function}-errors-" + SUFFIX
         assert alarm["namespace"] == "AWS/Lambda"
@@ -641,10 +679,18 @@ def test_alarms(stack: Stack) -> None:
         assert alarm["dimensions"] == {"FunctionName": f"${{module.{function}.aws_lambda_function.this.function_name}}"}
     missed = _alarm(stack, "missed_run")
     assert missed["metric_name"] == "WorkspacesChecked"
+    assert missed["dimensions"] == {"service": "${local.summarize_service_name}"}
     assert missed["treat_missing_data"] == "breaching"
     assert missed["period"] == 3600
     assert is_expr(missed["evaluation_periods"], "var.missed_run_alarm_hours")
     assert stack.variables["missed_run_alarm_hours"]["default"] == 7
+    for name, metric in (("runs_failed", "ExecutionsFailed"), ("runs_timed_out", "ExecutionsTimedOut")):
+        alarm = _alarm(stack, name)
+        assert alarm["namespace"] == "AWS/States"
+        assert alarm["metric_name"] == metric
+        assert alarm["dimensions"] == {"StateMachineArn": "${module.state_machine.aws_sfn_state_machine.this.arn}"}
+        assert alarm["comparison_operator"] == "GreaterThanThreshold"
+        assert alarm["threshold"] == 0
 
 
 # Modules --------------------------------------------------------------------
@@ -654,7 +700,17 @@ def test_every_module_is_used_and_opens_with_what_it_makes(stack: Stack) -> None
     on_disk = {f"./modules/{p.name}" for p in (REPO / "modules").iterdir() if p.is_dir()}
     used = {m.source for m in stack.modules.values()}
     assert used == on_disk, f"unused modules: {sorted(on_disk - used)}"
-    assert set(stack.modules) >= {"worker", "orchestrator", "storage", "alerting", "config", "dashboard"}
+    assert set(stack.modules) >= {
+        "worker",
+        "orchestrator",
+        "summarize",
+        "storage",
+        "alerting",
+        "config",
+        "state_machine",
+        "codebuild_lane",
+        "dashboard",
+    }
     for source in on_disk:
         first = stack.text[f"{source[2:]}/main.tf"].splitlines()[0]
         assert first.startswith("# ") and len(first) > 20, f"{source}/main.tf: a header comment says what it makes"
@@ -688,8 +744,8 @@ def test_functions_share_one_module(stack: Stack) -> None:
     # Every Lambda function comes from modules/function, so each gets its
     # role, policy, log group, alarm and on-failure destination the same way.
     functions = stack.resources_of("aws_lambda_function")
-    assert set(functions) == {"module.worker.this", "module.orchestrator.this"}
-    for name in ("worker", "orchestrator"):
+    assert set(functions) == {"module.worker.this", "module.orchestrator.this", "module.summarize.this"}
+    for name in ("worker", "orchestrator", "summarize"):
         assert stack.modules[name].source == "./modules/function"
         for rtype in ("aws_iam_role", "aws_iam_role_policy", "aws_cloudwatch_log_group"):
             assert (rtype, f"module.{name}.this") in stack.resources, f"{name}: {rtype}"
