@@ -1,6 +1,6 @@
 # The CodeBuild lane: checks that outlast Lambda's 15 minutes run the same
 # worker binary, one-shot, in a CodeBuild build the state machine starts
-# (codebuild:startBuild.sync) with the worker event in DRIFT_WORKER_EVENT.
+# (codebuild:startBuild.sync) with the S3 key of the worker event in DRIFT_EVENT_KEY.
 # Makes the project (no source: buildspec.yml here), its role and policy,
 # its KMS-encrypted log group, and the two artefacts the build downloads,
 # the worker zip and the terraform layer zip, uploaded to the reports
@@ -74,10 +74,11 @@ data "aws_iam_policy_document" "this" {
     ]
   }
 
-  # The worker's response, which the state machine hands to the summary.
+  # The worker event the orchestrator wrote for this build, and the worker's
+  # response, which the summarize step reads.
   statement {
-    sid       = "WriteResponses"
-    actions   = ["s3:PutObject"]
+    sid       = "ReadEventsWriteResponses"
+    actions   = ["s3:GetObject", "s3:PutObject"]
     resources = ["${var.report_bucket_arn}/${var.response_prefix}/*"]
   }
 

@@ -44,7 +44,7 @@ variable "artifact_prefix" {
 }
 
 variable "response_prefix" {
-  description = "Key prefix (no trailing slash) under which the build may write the worker's response (`DRIFT_RESPONSE_KEY`, set per build by the state machine)."
+  description = "Key prefix (no trailing slash) under which the build reads its worker event (`DRIFT_EVENT_KEY`) and writes the worker's response (`DRIFT_RESPONSE_KEY`), both set per build by the state machine."
   type        = string
   default     = "executions"
 
@@ -137,7 +137,7 @@ variable "environment_variables" {
   type        = map(string)
 
   validation {
-    condition     = alltrue([for k in keys(var.environment_variables) : can(regex("^[A-Z][A-Z0-9_]*$", k)) && !contains(["WORKER_ARTIFACT", "TERRAFORM_ARTIFACT", "TERRAFORM_PATH", "DRIFT_INSTALL_DIR", "DRIFT_WORKER_EVENT", "DRIFT_RESPONSE_KEY"], k)])
+    condition     = alltrue([for k in keys(var.environment_variables) : can(regex("^[A-Z][A-Z0-9_]*$", k)) && !contains(["WORKER_ARTIFACT", "TERRAFORM_ARTIFACT", "TERRAFORM_PATH", "DRIFT_INSTALL_DIR", "DRIFT_EVENT_KEY", "DRIFT_RESPONSE_KEY"], k)])
     error_message = "The environment_variables names must be uppercase letters, digits and underscores, and not one the module or the state machine sets."
   }
 }

@@ -295,15 +295,15 @@ def test_codebuild_policy(stack: Stack) -> None:
         BUCKET_ARN + "/${module.codebuild_lane.aws_s3_object.worker.key}",
         BUCKET_ARN + "/${module.codebuild_lane.aws_s3_object.terraform.key}",
     ]
-    assert st["WriteResponses"]["actions"] == ["s3:PutObject"]
-    assert st["WriteResponses"]["resources"] == [BUCKET_ARN + "/${local.execution_prefix}/*"]
+    assert sorted(st["ReadEventsWriteResponses"]["actions"]) == ["s3:GetObject", "s3:PutObject"]
+    assert st["ReadEventsWriteResponses"]["resources"] == [BUCKET_ARN + "/${local.execution_prefix}/*"]
     assert st["UseStackKey"]["resources"] == [KEY_ARN]
     # What the worker may do, and nothing more than the check needs.
     worker = statements_by_sid(stack, "module.worker.this")
     shared = {s["sid"] for s in blocks(stack.data_source("aws_iam_policy_document", "drift_check"), "statement")}
     for sid in shared:
         assert st[sid] == worker[sid], sid
-    assert set(st) == shared | {"WriteOwnLogs", "ReadArtifacts", "WriteResponses", "UseStackKey"}
+    assert set(st) == shared | {"WriteOwnLogs", "ReadArtifacts", "ReadEventsWriteResponses", "UseStackKey"}
     trust = stack.data_source("aws_iam_policy_document", "module.codebuild_lane.assume_role")
     (statement,) = blocks(trust, "statement")
     assert statement["principals"][0]["identifiers"] == ["codebuild.amazonaws.com"]

@@ -248,7 +248,14 @@ def test_buildspec_fetches_both_artifacts_and_runs_the_worker_one_shot(buildspec
     assert re.search(r'unzip [^\n]*terraform-layer\.zip -d "\$DRIFT_INSTALL_DIR"', text)
     # The worker's one-shot mode, last: the phase fails with its exit code.
     assert re.fullmatch(r"\S*bootstrap --event-file event\.json --response-file response\.json", commands[-1])
-    assert any('"$DRIFT_WORKER_EVENT" > event.json' in c for c in commands)
+    # The event comes from S3 by key, into a private file: never through the
+    # build's environment, which BatchGetBuilds shows.
+    assert any(
+        re.fullmatch(r'\(umask 077 && aws s3 cp [^\n]*"s3://\$REPORT_BUCKET/\$DRIFT_EVENT_KEY" event\.json\)', c)
+        for c in commands
+    )
+    for variable in ("DRIFT_EVENT_KEY", "DRIFT_RESPONSE_KEY"):
+        assert any(f'case "${{{variable}:-}}" in executions/?*)' in c for c in commands), variable
 
 
 def test_buildspec_always_uploads_the_response(buildspec: dict[str, Any]) -> None:
@@ -263,14 +270,8 @@ def test_buildspec_never_prints_the_event(buildspec: dict[str, Any]) -> None:
     code = [line for line in BUILDSPEC.read_text().splitlines() if not line.lstrip().startswith("#")]
     text = "\n".join(code)
     assert "set -x" not in text
+    assert "DRIFT_WORKER_EVENT" not in text, "the event itself never travels in the environment"
     for line in code:
-        # Its value is only tested for emptiness and written to the file.
-        for use in re.finditer(r"\$\{?DRIFT_WORKER_EVENT\b[^}\"]*\}?", line):
-            assert (
-                use.group(0) == "${DRIFT_WORKER_EVENT:-}"
-                and "test -n" in line
-                or ("printf '%s' \"$DRIFT_WORKER_EVENT\" > event.json" in line)
-            ), line
         assert "cat event.json" not in line
     assert "printenv" not in text and re.search(r"(^|\s)env(\s|$)", text.replace("env:", "")) is None
 

@@ -8,6 +8,9 @@ in the report bucket and starts one execution of the state machine:
     account's workspaces with their worker events. Worker events carry the
     role's external id, so this object, like the execution, is readable only
     by the stack's roles (the bucket is SSE-KMS).
+``events/<digest>.json``
+    The worker event of each workspace checked in CodeBuild: the build reads
+    it from S3, so the external id stays out of the build's environment.
 ``run.json``
     The run's manifest: every selected workspace (without secrets), its lane
     and runner, the filters and limits, the workspaces refused before the
@@ -157,11 +160,22 @@ class RunPlan:
     manifest: RunManifest
     items: list[dict[str, Any]]
     execution_input: ExecutionInput
+    #: Worker events the CodeBuild checks read, by S3 key.
+    codebuild_events: dict[str, WorkerEvent]
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
 def response_key(prefix: str, key: str) -> str:
     """Where a CodeBuild check uploads the worker's response."""
-    return f"{prefix}/responses/{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+    return f"{prefix}/responses/{_digest(key)}.json"
+
+
+def event_key(prefix: str, key: str) -> str:
+    """Where a CodeBuild check reads its worker event."""
+    return f"{prefix}/events/{_digest(key)}.json"
 
 
 def plan_run(
@@ -204,20 +218,21 @@ def plan_run(
 
     lanes: list[Lane[Workspace]] = plan_lanes(accepted, limits, estimate)
     lane_of = {workspace_key(w): index for index, lane in enumerate(lanes) for w in lane.workspaces}
+    codebuild_events = {
+        event_key(prefix, workspace_key(w)): events[workspace_key(w)] for w in accepted if w.runner == "codebuild"
+    }
+
+    def check(workspace: Workspace) -> dict[str, Any]:
+        key = workspace_key(workspace)
+        item: dict[str, Any] = {"key": key, "runner": workspace.runner, "response_key": response_key(prefix, key)}
+        if workspace.runner == "codebuild":
+            item["event_key"] = event_key(prefix, key)
+        else:
+            item["event"] = events[key]
+        return item
+
     items = [
-        {
-            "lane": index,
-            "account_id": lane.account_id,
-            "workspaces": [
-                {
-                    "key": workspace_key(w),
-                    "runner": w.runner,
-                    "response_key": response_key(prefix, workspace_key(w)),
-                    "event": events[workspace_key(w)],
-                }
-                for w in lane.workspaces
-            ],
-        }
+        {"lane": index, "account_id": lane.account_id, "workspaces": [check(w) for w in lane.workspaces]}
         for index, lane in enumerate(lanes)
     ]
     manifest = RunManifest(
@@ -253,6 +268,7 @@ def plan_run(
     return RunPlan(
         manifest=manifest,
         items=items,
+        codebuild_events=codebuild_events,
         execution_input=ExecutionInput(
             run_id=run_id,
             trigger=trigger,
@@ -322,6 +338,8 @@ def start_run(
         Body=_json(plan.manifest),
         ContentType="application/json",
     )
+    for key, event in plan.codebuild_events.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=_json(event), ContentType="application/json")
     s3.put_object(
         Bucket=bucket,
         Key=plan.execution_input["items_key"],

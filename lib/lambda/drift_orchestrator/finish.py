@@ -153,7 +153,15 @@ def read_secrets(s3: S3Client, bucket: str, items_key: str) -> dict[str, str]:
     except (ClientError, BotoCoreError, ValueError) as e:
         logger.warning("the run's items cannot be read", extra={"items_key": items_key, "error": str(e)})
         return {}
-    return external_ids(items)
+
+    def read_event(key: str) -> object:
+        try:
+            event: object = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_MANIFEST_BYTES + 1))
+        except (ClientError, BotoCoreError, ValueError):
+            return None
+        return event
+
+    return external_ids(items, read_event)
 
 
 def _write_durations(s3: S3Client, bucket: str, results: list[WorkspaceResult]) -> None:

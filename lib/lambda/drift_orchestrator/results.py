@@ -14,7 +14,7 @@ lane (then ``error``, with the lane's error, or "no result").
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -80,16 +80,21 @@ def _workspace(entry: ManifestWorkspace, secrets: Mapping[str, str]) -> Workspac
     )
 
 
-def external_ids(items: object) -> dict[str, str]:
+def external_ids(items: object, read_event: Callable[[str], object]) -> dict[str, str]:
     """Each workspace's external id, from the run's ``items.json``.
 
     ``run.json`` holds no secret; the summarize step still needs them, to
-    strip them from any error message that echoes one.
+    strip them from any error message that echoes one. A CodeBuild check's
+    event is its own object, read with ``read_event``.
     """
     secrets: dict[str, str] = {}
     for lane in items if isinstance(items, list) else []:
         for check in lane.get("workspaces", []) if isinstance(lane, dict) else []:
-            event = check.get("event") if isinstance(check, dict) else None
+            if not isinstance(check, dict):
+                continue
+            event = check.get("event")
+            if event is None and isinstance(check.get("event_key"), str):
+                event = read_event(check["event_key"])
             secret = event.get("external_id") if isinstance(event, dict) else None
             if isinstance(secret, str) and secret:
                 secrets[str(check.get("key"))] = secret

@@ -178,7 +178,16 @@ def test_a_worker_error_caught_by_the_state_machine_keeps_the_workers_verdict_wi
         "retry_max_attempts": 6,
         "finished_at": "2026-11-27T06:03:00.000Z",
     }
-    secrets = external_ids([{"workspaces": [{"key": "prod/network", "event": {"external_id": SECRET}}]}])
+    items = [
+        {
+            "workspaces": [
+                {"key": "prod/network", "event": {"external_id": SECRET}},
+                {"key": "prod/monolith", "event_key": f"{PREFIX}/events/m.json"},
+            ]
+        }
+    ]
+    secrets = external_ids(items, {f"{PREFIX}/events/m.json": {"external_id": "other-secret"}}.get)
+    assert secrets == {"prod/network": SECRET, "prod/monolith": "other-secret"}
     [result] = collect(aws.s3, REPORT_BUCKET, manifest("network"), write_results(aws, [[entry]]), None, secrets).results
     assert (result.status, result.error) == ("error", "AssumeRole refused for [redacted]")
 
