@@ -47,6 +47,8 @@ EXECUTIONS_PREFIX = "executions"
 #: Where the map's ResultWriter writes (a static prefix: the map run's id
 #: makes each run's results unique under it).
 RESULTS_PREFIX = f"{EXECUTIONS_PREFIX}/results"
+#: Largest ``runs/durations.json`` read (about 60 bytes a workspace).
+MAX_DURATIONS_BYTES = 64 * 1024 * 1024
 #: The duration a check is assumed to take when no earlier run measured it.
 DEFAULT_ESTIMATE_SECONDS = 90.0
 _EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
@@ -363,7 +365,7 @@ def start_run(
 def read_estimates(s3: S3Client, bucket: str, key: str) -> dict[str, float]:
     """The last measured duration of each workspace's check (empty when none)."""
     try:
-        document: Any = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        document: Any = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_DURATIONS_BYTES + 1))
     except (ClientError, ValueError) as e:
         logger.info(
             "no earlier check durations; lanes assume the default per check",

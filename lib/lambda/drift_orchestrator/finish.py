@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from aws_lambda_powertools import Metrics
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 #: The last measured duration of each workspace's check, for lane planning.
 DURATIONS_KEY = "runs/durations.json"
+#: A workspace's duration not measured for this many days is forgotten.
+DURATIONS_KEPT_DAYS = 30
 #: Largest ``run.json`` read (a manifest line is ~200 bytes).
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
@@ -164,24 +166,42 @@ def read_secrets(s3: S3Client, bucket: str, items_key: str) -> dict[str, str]:
     return external_ids(items, read_event)
 
 
-def _write_durations(s3: S3Client, bucket: str, results: list[WorkspaceResult]) -> None:
+def merge_durations(stored: object, results: list[WorkspaceResult], day: date) -> dict[str, Any]:
+    """``runs/durations.json`` with this run's measured durations merged in.
+
+    Each duration is dated by the run that measured it; one not measured for
+    :data:`DURATIONS_KEPT_DAYS` (a workspace gone from the inventory) is
+    dropped, so the document stays the size of the inventory.
+    """
+    durations: dict[str, float] = {}
+    measured_on: dict[str, str] = {}
+    if isinstance(stored, dict):
+        old_durations = stored.get("durations")
+        old_days = stored.get("measured_on")
+        oldest = (day - timedelta(days=DURATIONS_KEPT_DAYS)).isoformat()
+        for key, seconds in (old_durations if isinstance(old_durations, dict) else {}).items():
+            measured = old_days.get(key) if isinstance(old_days, dict) else None
+            if isinstance(seconds, (int, float)) and isinstance(measured, str) and measured >= oldest:
+                durations[str(key)] = float(seconds)
+                measured_on[str(key)] = measured
+    for result in results:
+        if result.duration_seconds > 0 and result.status != "skipped":
+            durations[result.workspace.label] = result.duration_seconds
+            measured_on[result.workspace.label] = day.isoformat()
+    return {"durations": durations, "measured_on": measured_on}
+
+
+def _write_durations(s3: S3Client, bucket: str, results: list[WorkspaceResult], day: date) -> None:
     """Merges this run's measured durations into ``runs/durations.json``."""
-    measured = {
-        r.workspace.label: r.duration_seconds for r in results if r.duration_seconds > 0 and r.status != "skipped"
-    }
-    if not measured:
-        return
     try:
-        stored: Any = json.loads(s3.get_object(Bucket=bucket, Key=DURATIONS_KEY)["Body"].read())
-        durations = dict(stored.get("durations") or {}) if isinstance(stored, dict) else {}
+        stored: Any = json.loads(s3.get_object(Bucket=bucket, Key=DURATIONS_KEY)["Body"].read(MAX_MANIFEST_BYTES + 1))
     except (ClientError, BotoCoreError, ValueError):
-        durations = {}
-    durations.update(measured)
+        stored = None
     try:
         s3.put_object(
             Bucket=bucket,
             Key=DURATIONS_KEY,
-            Body=json.dumps({"durations": durations}, sort_keys=True).encode(),
+            Body=json.dumps(merge_durations(stored, results, day), sort_keys=True).encode(),
             ContentType="application/json",
         )
     except (ClientError, BotoCoreError) as e:
@@ -264,7 +284,7 @@ def finish_run(
     )
     record_metrics(metrics, summary)
     write_summary(clients.s3, bucket, key, summary)
-    _write_durations(clients.s3, bucket, collected.results)
+    _write_durations(clients.s3, bucket, collected.results, request.reference_time.date())
     logger.info(
         "run finished",
         extra={

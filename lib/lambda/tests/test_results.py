@@ -8,9 +8,13 @@ lane, retries used up, result files that cannot be read.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
+from drift_orchestrator.checks import WorkspaceResult
 from drift_orchestrator.execution import ManifestWorkspace, RunManifest
+from drift_orchestrator.finish import merge_durations
+from drift_orchestrator.inventory import Workspace
 from drift_orchestrator.results import collect, external_ids
 from tests.conftest import Aws
 from tests.support import REPORT_BUCKET, SECRET
@@ -227,3 +231,22 @@ def test_an_unreadable_result_file_is_a_run_error_not_a_crash(aws: Aws) -> None:
     assert result.status == "error"
     [problem] = collected.errors
     assert problem.startswith(f"the result file s3://{REPORT_BUCKET}/executions/results/4f1c/SUCCEEDED_0.json")
+
+
+def test_durations_are_merged_and_those_not_measured_for_30_days_forgotten() -> None:
+    stored = {
+        "durations": {"prod/old": 50.0, "prod/recent": 60.0, "prod/network": 10.0, "prod/bad": "x"},
+        "measured_on": {"prod/old": "2026-10-27", "prod/recent": "2026-10-28", "prod/network": "2026-11-20"},
+    }
+    network = Workspace(name="network", environment="prod", account_id="1", region="us-east-1", source="")
+    data = Workspace(name="data", environment="prod", account_id="1", region="us-east-1", source="")
+    results = [
+        WorkspaceResult(workspace=network, status="clean", duration_seconds=95.5),
+        WorkspaceResult(workspace=data, status="skipped"),
+    ]
+    merged = merge_durations(stored, results, date(2026, 11, 27))
+    assert merged == {
+        "durations": {"prod/recent": 60.0, "prod/network": 95.5},
+        "measured_on": {"prod/recent": "2026-10-28", "prod/network": "2026-11-27"},
+    }
+    assert merge_durations(None, [], date(2026, 11, 27)) == {"durations": {}, "measured_on": {}}
