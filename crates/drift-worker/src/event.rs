@@ -168,8 +168,8 @@ impl WorkerEvent {
 const RUN_FIELDS: [&str; 4] = ["run_id", "run_started_at", "workspace", "notify"];
 
 /// Every field an event may have, in the order an error lists them: the
-/// run's and the workspace entry's but `name`, `dir` and `plan`.
-pub const EVENT_FIELDS: [&str; 15] = [
+/// run's and the workspace entry's but `name`, `dir`, `plan` and `runner`.
+pub const EVENT_FIELDS: [&str; 16] = [
     "run_id",
     "run_started_at",
     "workspace",
@@ -184,6 +184,7 @@ pub const EVENT_FIELDS: [&str; 15] = [
     "mode",
     "lock",
     "lock_timeout",
+    "parallelism",
     "notify",
 ];
 
