@@ -269,6 +269,7 @@ impl<C: Cloud> Worker<C> {
             timeout: remaining,
             lock: job.lock,
             lock_timeout: job.lock_timeout.clone(),
+            parallelism: job.parallelism.or(self.config.terraform_parallelism),
             max_input_bytes: self.config.max_input_bytes,
             ..ScanOptions::default()
         };
@@ -662,6 +663,7 @@ mod tests {
                 metrics_namespace: "DriftDetection".into(),
                 // Never reached: every check here ends before terraform.
                 terraform_path: scratch.join("no-terraform"),
+                terraform_parallelism: None,
                 log_level: "info".into(),
                 region: "us-east-1".into(),
                 max_input_bytes: 1 << 20,
