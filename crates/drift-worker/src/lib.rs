@@ -20,6 +20,8 @@ pub mod config;
 pub mod event;
 pub mod handler;
 pub mod publish;
+#[cfg(test)]
+mod testing;
 
 pub use cloud::Cloud;
 pub use handler::{RecordSink, Stdout, Worker, WorkerError};
