@@ -161,6 +161,7 @@ class WorkerEvent(TypedDict):
     terraform_workspace: NotRequired[str]
     lock: NotRequired[bool]
     lock_timeout: NotRequired[str]
+    parallelism: NotRequired[int]
 
 
 @dataclass(frozen=True)
@@ -373,6 +374,8 @@ class Fanout:
             event["lock"] = workspace.lock
         if workspace.lock_timeout is not None:
             event["lock_timeout"] = workspace.lock_timeout
+        if workspace.parallelism is not None:
+            event["parallelism"] = workspace.parallelism
         return event
 
     def skipped(self, workspace: Workspace) -> WorkspaceResult:

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 #: Values the worker accepts for ``mode``: ``plan`` (the default), or
 #: ``refresh-only``; ``both`` is a deprecated alias of ``plan``.
 MODES = contract.modes()
+#: Values of ``runner``, where a workspace's check runs: ``lambda`` (the
+#: default) or ``codebuild`` (the same worker, once, in a CodeBuild build).
+RUNNERS = contract.runners()
 #: How many faults one error message lists.
 _MAX_FAULTS_LISTED = 20
 
@@ -63,6 +66,10 @@ class Workspace:
     terraform_workspace: str | None = None
     lock: bool | None = None
     lock_timeout: str | None = None
+    #: Where the check runs: one of :data:`RUNNERS`.
+    runner: str = "lambda"
+    #: Terraform's ``-parallelism`` for the plan (1-256); ``None``: the worker's own.
+    parallelism: int | None = None
 
     @property
     def label(self) -> str:
@@ -85,6 +92,9 @@ def _workspace(entry: Mapping[str, Any]) -> Workspace:
         terraform_workspace=entry.get("terraform_workspace"),
         lock=entry.get("lock"),
         lock_timeout=entry.get("lock_timeout"),
+        runner=entry.get("runner") or "lambda",
+        # JSON Schema's integer takes 4.0 too; the worker's event wants 4.
+        parallelism=None if entry.get("parallelism") is None else int(entry["parallelism"]),
     )
 
 

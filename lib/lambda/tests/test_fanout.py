@@ -77,7 +77,7 @@ def fanout(
 def test_the_worker_event_follows_the_contract(client: LambdaClient, clock: FakeClock) -> None:
     worker = ScriptedWorker(client)
     [network, sandbox] = workspaces(
-        entry("network", "prod", terraform_workspace="blue", lock_timeout="5m"),
+        entry("network", "prod", terraform_workspace="blue", lock_timeout="5m", parallelism=4, runner="codebuild"),
         {
             "name": "sandbox",
             "environment": "dev",
@@ -107,6 +107,8 @@ def test_the_worker_event_follows_the_contract(client: LambdaClient, clock: Fake
             "notify": False,
             "terraform_workspace": "blue",
             "lock_timeout": "5m",
+            # `runner` picks the lane; the event is the same on both.
+            "parallelism": 4,
         },
         {
             "run_id": RUN_ID,
