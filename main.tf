@@ -610,12 +610,13 @@ module "worker" {
   reserved_concurrency   = var.worker_reserved_concurrency
 
   environment_variables = {
-    REPORT_BUCKET      = module.storage.bucket_name
-    REPORT_KMS_KEY_ARN = aws_kms_key.this.arn
-    SNS_TOPIC_ARN      = module.alerting.topic_arn
-    METRICS_NAMESPACE  = var.metrics_namespace
-    TERRAFORM_PATH     = "/opt/bin/terraform"
-    LOG_LEVEL          = lower(var.log_level)
+    REPORT_BUCKET         = module.storage.bucket_name
+    REPORT_KMS_KEY_ARN    = aws_kms_key.this.arn
+    SNS_TOPIC_ARN         = module.alerting.topic_arn
+    METRICS_NAMESPACE     = var.metrics_namespace
+    TERRAFORM_PATH        = "/opt/bin/terraform"
+    LOG_LEVEL             = lower(var.log_level)
+    TERRAFORM_PARALLELISM = var.worker_terraform_parallelism == null ? "" : tostring(var.worker_terraform_parallelism)
   }
 
   kms_key_arn                = aws_kms_key.this.arn

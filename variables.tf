@@ -198,6 +198,17 @@ variable "worker_reserved_concurrency" {
   }
 }
 
+variable "worker_terraform_parallelism" {
+  description = "Terraform's `-parallelism` (1-256) for the plans of workspaces without their own `parallelism`, passed to the worker as `TERRAFORM_PARALLELISM`; null keeps Terraform's default, 10. Fewer concurrent provider calls mean less AWS API throttling."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.worker_terraform_parallelism == null || try(var.worker_terraform_parallelism == floor(var.worker_terraform_parallelism) && var.worker_terraform_parallelism >= 1 && var.worker_terraform_parallelism <= 256, false)
+    error_message = "The worker_terraform_parallelism must be null or a whole number between 1 and 256."
+  }
+}
+
 variable "orchestrator_timeout_seconds" {
   description = "Timeout of one orchestrator run in seconds, 60-900. It fans out to the workers `max_concurrency` at a time and waits for them, so it must be at least `worker_timeout_seconds` + 60."
   type        = number

@@ -100,6 +100,10 @@ def test_environment_values_are_wired_to_the_stack(stack: Stack) -> None:
     assert worker["TERRAFORM_PATH"] == "/opt/bin/terraform"
     assert is_expr(worker["REPORT_KMS_KEY_ARN"], "aws_kms_key.this.arn")
     assert is_expr(worker["LOG_LEVEL"], "lower(var.log_level)")
+    assert is_expr(
+        worker["TERRAFORM_PARALLELISM"],
+        'var.worker_terraform_parallelism == null ? "" : tostring(var.worker_terraform_parallelism)',
+    )
     orchestrator = function_environment(stack, "orchestrator")
     assert is_expr(orchestrator["WORKER_FUNCTION_ARN"], "module.worker.aws_lambda_function.this.arn")
     assert is_expr(orchestrator["REPORT_BUCKET"], "module.storage.aws_s3_bucket.this.id")
