@@ -276,7 +276,7 @@ variable "max_concurrency_per_region" {
 }
 
 variable "terraform_parallelism" {
-  description = "Terraform's `-parallelism` in each check (`TERRAFORM_PARALLELISM` of the worker and the CodeBuild lane), 1-256: concurrent provider operations against one target account."
+  description = "Terraform's `-parallelism` in each check of a workspace without its own `parallelism` (`TERRAFORM_PARALLELISM` of the worker and the CodeBuild lane), 1-256: concurrent provider operations against one target account; fewer mean less AWS API throttling."
   type        = number
   default     = 10
 
@@ -453,7 +453,7 @@ variable "metrics_namespace" {
 ################################################################################
 
 variable "workspaces" {
-  description = "Workspaces to check (entries of the workspace contract, schemas/workspace.v1.json: the same file serves the CLI), passed to the orchestrator as `WORKSPACES_JSON` (leave empty when `inventory_s3_uri` is set: the orchestrator takes exactly one of the two). `source` is the S3 URI of the workspace bundle (`s3://bucket/key.zip`) or a path on the worker's own file system; `role_arn`/`external_id` the read-only role the worker assumes in the target account; `backend_config` the `-backend-config` pairs for `terraform init`; `mode` one of `plan` (the default: one refresh, drift with verdicts and pending changes), `refresh-only` (drift only), `both` (deprecated alias of `plan`); `terraform_workspace`, `lock` and `lock_timeout` (e.g. `60s`, `5m`) are passed to Terraform. The JSON must stay under 3000 characters (Lambda caps all environment variables at 4 KB); use `inventory_s3_uri` for larger inventories."
+  description = "Workspaces to check (entries of the workspace contract, schemas/workspace.v1.json: the same file serves the CLI), passed to the orchestrator as `WORKSPACES_JSON` (leave empty when `inventory_s3_uri` is set: the orchestrator takes exactly one of the two). `source` is the S3 URI of the workspace bundle (`s3://bucket/key.zip`) or a path on the worker's own file system; `role_arn`/`external_id` the read-only role the worker assumes in the target account; `backend_config` the `-backend-config` pairs for `terraform init`; `mode` one of `plan` (the default: one refresh, drift with verdicts and pending changes), `refresh-only` (drift only), `both` (deprecated alias of `plan`); `terraform_workspace`, `lock`, `lock_timeout` (e.g. `60s`, `5m`) and `parallelism` (1-256, Terraform's `-parallelism`; its default is 10) are passed to Terraform; `runner` is where the check runs, `lambda` (the default) or `codebuild`. The JSON must stay under 3000 characters (Lambda caps all environment variables at 4 KB); use `inventory_s3_uri` for larger inventories."
   type = list(object({
     name                = string
     environment         = string
@@ -467,6 +467,8 @@ variable "workspaces" {
     terraform_workspace = optional(string)
     lock                = optional(bool)
     lock_timeout        = optional(string)
+    parallelism         = optional(number)
+    runner              = optional(string)
   }))
   default = []
 
@@ -512,6 +514,11 @@ variable "workspaces" {
   validation {
     condition     = alltrue([for w in var.workspaces : (w.mode == null || contains(["plan", "refresh-only", "both"], coalesce(w.mode, "plan"))) && (w.terraform_workspace == null || try(can(regex("^[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*$", w.terraform_workspace)) && length(w.terraform_workspace) >= 1 && length(w.terraform_workspace) <= 90, false)) && (w.lock_timeout == null || can(regex("^[0-9]+[smh]$", w.lock_timeout)))])
     error_message = "Every workspace mode must be plan, refresh-only or both (deprecated); terraform_workspace 1-90 letters, digits, '_', '.', '-', not only dots; lock_timeout a duration such as 60s or 5m."
+  }
+
+  validation {
+    condition     = alltrue([for w in var.workspaces : (w.parallelism == null || try(w.parallelism >= 1 && w.parallelism <= 256 && floor(w.parallelism) == w.parallelism, false)) && (w.runner == null || contains(["lambda", "codebuild"], coalesce(w.runner, "lambda")))])
+    error_message = "Every workspace parallelism must be a whole number from 1 to 256, and runner lambda or codebuild."
   }
 
   validation {

@@ -116,6 +116,11 @@ struct ScanArgs {
     /// Plan without taking the state lock (`-lock=false`). Only where nothing else writes the state.
     #[arg(long)]
     no_lock: bool,
+    /// Terraform's `-parallelism` for every plan (terraform's default is 10;
+    /// fewer concurrent provider calls, less API throttling). An inventory
+    /// entry's own `parallelism` wins.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    parallelism: Option<u16>,
     #[command(flatten)]
     common: Common,
 }
@@ -302,6 +307,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
         lock_timeout: args.lock_timeout.clone(),
         max_input_bytes: args.common.max_input_bytes,
         reported_exit_code: None,
+        parallelism: args.parallelism,
     });
 
     let progress =

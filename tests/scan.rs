@@ -267,3 +267,86 @@ fn missing_terraform_and_missing_directories_are_error_reports() {
         .unwrap()
         .contains("no such Terraform working directory"));
 }
+
+#[test]
+fn parallelism_reaches_terraform_plan_from_the_entry_then_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The real terraform behind a script that notes each command line.
+    let log = tmp.path().join("commands.log");
+    let wrapper = tmp.path().join("terraform");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"$(basename \"$PWD\") $*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            common::terraform().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let output_tf = "output \"greeting\" {\n  value = \"hello\"\n}\n";
+    workspace(tmp.path(), "own", output_tf);
+    workspace(tmp.path(), "inherits", output_tf);
+    let inventory = tmp.path().join("workspaces.toml");
+    std::fs::write(
+        &inventory,
+        "[[workspace]]\nname = \"own\"\ndir = \"own\"\nparallelism = 3\nrunner = \"codebuild\"\n\n\
+         [[workspace]]\nname = \"inherits\"\ndir = \"inherits\"\n",
+    )
+    .unwrap();
+    let plans = |args: &[&str]| {
+        let _ = std::fs::remove_file(&log);
+        let out = tmp.path().join("reports");
+        let mut all = vec!["--workspaces", inventory.to_str().unwrap()];
+        all.extend(args);
+        let output = scan(&all, &wrapper, &out);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_ne!(output.status.code(), Some(1), "{stderr}");
+        for name in ["own", "inherits"] {
+            assert_ne!(report(&out, name)["status"], "error", "{name}: {stderr}");
+        }
+        let mut plans: Vec<String> = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .filter(|l| l.split(' ').nth(1) == Some("plan"))
+            .map(|l| {
+                let flags: Vec<&str> = l
+                    .split(' ')
+                    .filter(|a| a.starts_with("-parallelism"))
+                    .collect();
+                format!("{} {}", l.split(' ').next().unwrap(), flags.join(" "))
+            })
+            .collect();
+        plans.sort();
+        plans
+    };
+    assert_eq!(
+        plans(&["--parallelism", "7"]),
+        ["inherits -parallelism=7", "own -parallelism=3"]
+    );
+    assert_eq!(plans(&[]), ["inherits ", "own -parallelism=3"]);
+
+    for bad in ["0", "257", "four"] {
+        let output = scan(
+            &[
+                "--workspaces",
+                inventory.to_str().unwrap(),
+                "--parallelism",
+                bad,
+            ],
+            &wrapper,
+            &tmp.path().join("reports"),
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // A usage error, which never reads as drift.
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("invalid value") && stderr.contains("--parallelism"),
+            "{stderr}"
+        );
+    }
+}

@@ -95,6 +95,7 @@ async fn rig(terraform: impl FnOnce(&Path) -> PathBuf) -> Rig {
         sns_topic_arn: inbox.topic_arn.clone(),
         metrics_namespace: "DriftDetection".into(),
         terraform_path: terraform(tmp.path()),
+        terraform_parallelism: None,
         log_level: "info".into(),
         region: "us-east-1".into(),
         max_input_bytes: 1 << 20,

@@ -125,12 +125,15 @@ resource "aws_codebuild_project" "this" {
     image_pull_credentials_type = "CODEBUILD"
     privileged_mode             = false
 
+    # DRIFT_CHECK_TIMEOUT_SECONDS is the check's own deadline: the build's,
+    # less two minutes to upload the response and end the build cleanly.
     dynamic "environment_variable" {
       for_each = merge(var.environment_variables, {
-        WORKER_ARTIFACT    = "s3://${var.report_bucket_name}/${aws_s3_object.worker.key}"
-        TERRAFORM_ARTIFACT = "s3://${var.report_bucket_name}/${aws_s3_object.terraform.key}"
-        TERRAFORM_PATH     = "${var.terraform_install_dir}/bin/terraform"
-        DRIFT_INSTALL_DIR  = var.terraform_install_dir
+        WORKER_ARTIFACT             = "s3://${var.report_bucket_name}/${aws_s3_object.worker.key}"
+        TERRAFORM_ARTIFACT          = "s3://${var.report_bucket_name}/${aws_s3_object.terraform.key}"
+        TERRAFORM_PATH              = "${var.terraform_install_dir}/bin/terraform"
+        DRIFT_INSTALL_DIR           = var.terraform_install_dir
+        DRIFT_CHECK_TIMEOUT_SECONDS = tostring(var.timeout_minutes * 60 - 120)
       })
 
       content {

@@ -133,11 +133,11 @@ variable "queued_timeout_minutes" {
 }
 
 variable "environment_variables" {
-  description = "Environment variables of every build (the worker's configuration, e.g. REPORT_BUCKET, SNS_TOPIC_ARN). WORKER_ARTIFACT, TERRAFORM_ARTIFACT, TERRAFORM_PATH and DRIFT_INSTALL_DIR are set by the module."
+  description = "Environment variables of every build (the worker's configuration, e.g. REPORT_BUCKET, SNS_TOPIC_ARN). WORKER_ARTIFACT, TERRAFORM_ARTIFACT, TERRAFORM_PATH, DRIFT_INSTALL_DIR and DRIFT_CHECK_TIMEOUT_SECONDS are set by the module."
   type        = map(string)
 
   validation {
-    condition     = alltrue([for k in keys(var.environment_variables) : can(regex("^[A-Z][A-Z0-9_]*$", k)) && !contains(["WORKER_ARTIFACT", "TERRAFORM_ARTIFACT", "TERRAFORM_PATH", "DRIFT_INSTALL_DIR", "DRIFT_EVENT_KEY", "DRIFT_RESPONSE_KEY"], k)])
+    condition     = alltrue([for k in keys(var.environment_variables) : can(regex("^[A-Z][A-Z0-9_]*$", k)) && !contains(["WORKER_ARTIFACT", "TERRAFORM_ARTIFACT", "TERRAFORM_PATH", "DRIFT_INSTALL_DIR", "DRIFT_CHECK_TIMEOUT_SECONDS", "DRIFT_EVENT_KEY", "DRIFT_RESPONSE_KEY"], k)])
     error_message = "The environment_variables names must be uppercase letters, digits and underscores, and not one the module or the state machine sets."
   }
 }

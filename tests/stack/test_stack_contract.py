@@ -5,8 +5,9 @@ inventory entry is; `variable "workspaces"` in variables.tf says it again in
 Terraform's terms, so that `terraform plan` refuses what the orchestrator
 would. Here the two are compared: the object type's attributes, their
 optionality and types against `$defs/AwsEntry`, and the validations' regexes,
-lengths and modes against the schema's patterns, lengths and enum. Each
-comparison is also run on a doctored copy, which it must fault.
+lengths, bounds and allowed values against the schema's patterns, lengths,
+minimums and maximums and enums. Each comparison is also run on a doctored
+copy, which it must fault.
 """
 
 from __future__ import annotations
@@ -157,7 +158,9 @@ def type_differences(variable_type: str, schema: dict[str, Any]) -> list[str]:
 
 _REGEX = re.compile(r'regex\("((?:[^"\\]|\\.)*)",\s*(w\.[a-z_]+|k)\)')
 _LENGTH = re.compile(r"length\(w\.([a-z_]+)\)\s*(>=|<=)\s*([0-9]+)")
-_MODES = re.compile(r"contains\(\[([^\]]*)\],\s*coalesce\(w\.mode")
+_ENUM = re.compile(r"contains\(\[([^\]]*)\],\s*coalesce\(w\.([a-z_]+)")
+# A number's bounds: `w.parallelism >= 1` (not `length(w.name) >= 1`).
+_BOUND = re.compile(r"w\.([a-z_]+)\s*(>=|<=)\s*([0-9]+)")
 
 
 def _field_of(operand: str) -> str:
@@ -173,9 +176,11 @@ def validation_rules(conditions: list[str]) -> dict[str, set[Any]]:
         rules.setdefault(_field_of(operand), set()).add(("pattern", hcl_unescape(literal)))
     for name, op, number in _LENGTH.findall(text):
         rules.setdefault(name, set()).add(("minLength" if op == ">=" else "maxLength", int(number)))
-    for listed in _MODES.findall(text):
+    for listed, name in _ENUM.findall(text):
         values = frozenset(json.loads(f"[{listed}]"))
-        rules.setdefault("mode", set()).add(("enum", values))
+        rules.setdefault(name, set()).add(("enum", values))
+    for name, op, number in _BOUND.findall(text):
+        rules.setdefault(name, set()).add(("minimum" if op == ">=" else "maximum", int(number)))
     return rules
 
 
@@ -196,7 +201,7 @@ def schema_rules(schema: dict[str, Any]) -> dict[str, set[Any]]:
         if name in cli_only_fields(schema):
             continue
         found: set[Any] = {("pattern", p) for p in _patterns(field)}
-        found |= {(k, field[k]) for k in ("minLength", "maxLength") if k in field}
+        found |= {(k, field[k]) for k in ("minLength", "maxLength", "minimum", "maximum") if k in field}
         if "enum" in field:
             found.add(("enum", frozenset(v for v in field["enum"] if v is not None)))
         if found:
@@ -266,6 +271,8 @@ def _with_property(schema: dict[str, Any], name: str, field: dict[str, Any]) -> 
         ("-[0-9]{1,2}$", "-[0-9]$"),  # the region rule variables.tf had
         ("length(w.external_id) <= 1224", "length(w.external_id) <= 1000"),
         ('["plan", "refresh-only", "both"]', '["plan", "refresh-only"]'),
+        ('["lambda", "codebuild"]', '["lambda", "codebuild", "ec2"]'),
+        ("w.parallelism <= 256", "w.parallelism <= 512"),
         ('regex("^[A-Za-z0-9_]+$", k)', 'regex("^[A-Za-z0-9_-]+$", k)'),
         ('regex("://", w.source)', 'regex(":/", w.source)'),
     ],

@@ -247,7 +247,10 @@ def test_buildspec_fetches_both_artifacts_and_runs_the_worker_one_shot(buildspec
     assert re.search(r"unzip [^\n]*worker\.zip", text)
     assert re.search(r'unzip [^\n]*terraform-layer\.zip -d "\$DRIFT_INSTALL_DIR"', text)
     # The worker's one-shot mode, last: the phase fails with its exit code.
-    assert re.fullmatch(r"\S*bootstrap --event-file event\.json --response-file response\.json", commands[-1])
+    assert re.fullmatch(
+        r'\S*bootstrap --event-file event\.json --response-file response\.json --timeout "\$DRIFT_CHECK_TIMEOUT_SECONDS"',
+        commands[-1],
+    )
     # The event comes from S3 by key, into a private file: never through the
     # build's environment, which BatchGetBuilds shows.
     assert any(

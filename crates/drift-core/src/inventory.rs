@@ -7,8 +7,9 @@
 //! Relative paths are relative to the inventory file. An entry is the
 //! workspace contract's ([`crate::workspace`]), checked by its rules: the
 //! fields the AWS orchestrator uses (`source`, `role_arn`, `external_id`)
-//! are checked here too, so one inventory serves both, and an entry's own
-//! `mode`, `lock` and `lock_timeout` apply to its workspace.
+//! are checked here too, so one inventory serves both (`runner` is the
+//! orchestrator's alone), and an entry's own `mode`, `lock`, `lock_timeout`
+//! and `parallelism` apply to its workspace.
 //!
 //! ```toml
 //! [[workspace]]
@@ -54,8 +55,8 @@ pub struct Workspace {
     pub settings: Settings,
 }
 
-/// An entry's own `mode`, `lock` and `lock_timeout`, which win over the
-/// command line's for that workspace.
+/// An entry's own `mode`, `lock`, `lock_timeout` and `parallelism`, which
+/// win over the command line's for that workspace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {
     /// Which plan to run.
@@ -64,6 +65,8 @@ pub struct Settings {
     pub lock: Option<bool>,
     /// `-lock-timeout`.
     pub lock_timeout: Option<String>,
+    /// `-parallelism` of the plan.
+    pub parallelism: Option<u16>,
 }
 
 /// The JSON form that is an object: `{"workspaces": [...]}`.
@@ -196,6 +199,7 @@ pub fn parse(text: &str, is_json: bool, base: &Path, origin: &str) -> Result<Vec
                 mode: entry.mode.as_deref().and_then(PlanMode::from_name),
                 lock: entry.lock,
                 lock_timeout: entry.lock_timeout,
+                parallelism: entry.parallelism,
             },
         });
     }
@@ -214,6 +218,32 @@ mod tests {
         let json = r#"{"workspaces": [{"name": "a", "plan": "a.json", "role_arn": "arn:aws:iam::111111111111:role/x"}]}"#;
         let ws = parse(json, true, Path::new("/inv"), "i.json").unwrap();
         assert_eq!(ws[0].input, Input::PlanFile(PathBuf::from("/inv/a.json")));
+    }
+
+    #[test]
+    fn an_entry_s_parallelism_is_its_own_and_runner_is_accepted() {
+        let toml = "[[workspace]]\nname = \"a\"\ndir = \"x\"\nparallelism = 4\nrunner = \"codebuild\"\n[[workspace]]\nname = \"b\"\ndir = \"y\"\n";
+        let ws = parse(toml, false, Path::new("."), "i.toml").unwrap();
+        assert_eq!(ws[0].settings.parallelism, Some(4));
+        assert_eq!(ws[1].settings.parallelism, None);
+        for (bad, expected) in [
+            (
+                "parallelism = 0",
+                "`parallelism` 0 must be a whole number from 1 to 256",
+            ),
+            ("parallelism = 257", "`parallelism` 257 must be"),
+            ("parallelism = \"4\"", "invalid type: string"),
+            (
+                "runner = \"ec2\"",
+                "`runner` \"ec2\" must be one of lambda, codebuild",
+            ),
+        ] {
+            let text = format!("[[workspace]]\nname = \"a\"\ndir = \"x\"\n{bad}\n");
+            let err = parse(&text, false, Path::new("."), "i.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -47,6 +47,12 @@ pub const S3_SOURCE_PATTERN: &str = "^s3://[^/]+/[\\s\\S]";
 pub const NOT_BLANK_PATTERN: &str = "[^ \\t\\r\\n]";
 /// The values of `mode`.
 pub const MODES: [&str; 3] = ["plan", "refresh-only", "both"];
+/// The values of `runner`: where the AWS side checks the workspace (a Lambda
+/// worker, the default, or a CodeBuild build running the same worker once).
+pub const RUNNERS: [&str; 2] = ["lambda", "codebuild"];
+/// The range of `parallelism` (Terraform's `-parallelism`, whose own default
+/// is 10).
+pub const PARALLELISM: std::ops::RangeInclusive<u16> = 1..=256;
 
 /// Which plan to run in a working directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,6 +113,10 @@ pub mod phrase {
     /// `lock_timeout`.
     pub const DURATION: &str =
         "must be a duration: a whole number and one unit, s, m or h (60s, 5m, 1h)";
+    /// `parallelism` (and the worker's `TERRAFORM_PARALLELISM`).
+    pub const PARALLELISM: &str = "must be a whole number from 1 to 256";
+    /// `runner`.
+    pub const RUNNER: &str = "must be one of lambda, codebuild";
 }
 
 /// Who reads an entry, which decides the fields it needs.
@@ -189,10 +199,21 @@ pub struct WorkspaceEntry {
     #[serde(default)]
     #[schemars(schema_with = "lock_timeout_schema")]
     pub lock_timeout: Option<String>,
+    /// Terraform's `-parallelism` for this workspace's plan, 1-256 (Terraform's
+    /// default is 10): fewer concurrent provider calls, less API throttling.
+    #[serde(default)]
+    #[schemars(schema_with = "parallelism_schema")]
+    pub parallelism: Option<u16>,
+    /// AWS: where the check runs, `lambda` (the default) or `codebuild` (the
+    /// same worker, once, in a CodeBuild build: for workspaces that outgrow
+    /// Lambda's 15 minutes). Not part of the worker's event.
+    #[serde(default)]
+    #[schemars(schema_with = "runner_schema")]
+    pub runner: Option<String>,
 }
 
 /// The worker event's fields of its own; the rest of the event is a
-/// [`WorkspaceEntry`] without the CLI's `dir` and `plan`, whose `name` is
+/// [`WorkspaceEntry`] without the fields of [`EVENT_LEAVES_OUT`], whose `name` is
 /// called `workspace`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -303,6 +324,16 @@ fn lock_timeout_schema(_: &mut SchemaGenerator) -> Schema {
     optional(json!({"type": "string", "pattern": DURATION_PATTERN}))
 }
 
+fn parallelism_schema(_: &mut SchemaGenerator) -> Schema {
+    optional(json!({
+        "type": "integer", "minimum": PARALLELISM.start(), "maximum": PARALLELISM.end(),
+    }))
+}
+
+fn runner_schema(_: &mut SchemaGenerator) -> Schema {
+    required(json!({"enum": [RUNNERS[0], RUNNERS[1], null]}))
+}
+
 fn run_started_at_schema(_: &mut SchemaGenerator) -> Schema {
     optional(json!({"type": "string", "format": "date-time"}))
 }
@@ -389,7 +420,7 @@ pub fn worker_event_schema() -> Value {
         "$schema": entry["$schema"],
         "title": "WorkerEvent",
         "description": "The event of one worker invocation: one workspace entry (schemas/workspace.v1.json) \
-            without dir and plan, its name as `workspace`, and the run's fields. null means absent. \
+            without dir, plan and runner, its name as `workspace`, and the run's fields. null means absent. \
             Generated from crates/drift-core/src/workspace.rs.",
         "type": "object",
         "properties": properties,
@@ -402,8 +433,10 @@ pub fn worker_event_schema() -> Value {
     })
 }
 
-/// The entry's fields a worker event does not have.
-pub const EVENT_LEAVES_OUT: [&str; 3] = ["name", "dir", "plan"];
+/// The entry's fields a worker event does not have: `name` (the event's
+/// `workspace`), the CLI's `dir` and `plan`, and `runner`, which picks the
+/// lane the event goes to (both lanes get the same event).
+pub const EVENT_LEAVES_OUT: [&str; 4] = ["name", "dir", "plan", "runner"];
 
 /// Whether `text` may stand as one component of an S3 key or file name:
 /// 1 to `max` letters, digits, `-`, `_`, `.`, not only dots
@@ -602,6 +635,16 @@ impl WorkspaceEntry {
             timeout.is_some_and(|t| is_duration(t)),
             phrase::DURATION,
         );
+        let runner = self.runner.as_ref();
+        check(
+            "runner",
+            runner,
+            runner.is_some_and(|r| RUNNERS.contains(&r.as_str())),
+            phrase::RUNNER,
+        );
+        if let Some(n) = self.parallelism.filter(|n| !PARALLELISM.contains(n)) {
+            faults.push(format!("`parallelism` {n} {}", phrase::PARALLELISM));
+        }
         if let Some(id) = &self.external_id {
             // The value itself is a shared secret: never echo it.
             if !is_external_id(id) {
@@ -705,6 +748,13 @@ mod tests {
         };
         let (cli_schema, aws_schema) = (for_reader("CliEntry"), for_reader("AwsEntry"));
         let event_schema = jsonschema::validator_for(&worker_event_schema()).unwrap();
+        let leaves_out: Vec<&str> = table["event_leaves_out"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        assert_eq!(leaves_out, EVENT_LEAVES_OUT);
         let cases = table["cases"].as_array().unwrap();
         assert!(cases.len() > 30);
         for case in cases {
@@ -724,14 +774,16 @@ mod tests {
             }
             let mut event = entry.as_object().unwrap().clone();
             let both = event.contains_key("dir") && event.contains_key("plan");
-            event.remove("dir");
-            event.remove("plan");
-            if let Some(name) = event.remove("name") {
-                event.insert("workspace".into(), name);
+            let entry_name = event.get("name").cloned();
+            event.retain(|field, _| !EVENT_LEAVES_OUT.contains(&field.as_str()));
+            if let Some(entry_name) = entry_name {
+                event.insert("workspace".into(), entry_name);
             }
             event.insert("run_id".into(), json!("run-1"));
             if !both {
-                let expected = case["aws"].as_bool().unwrap();
+                // A fault in a field the event leaves out is not the event's.
+                let expected = case.get("event").unwrap_or(&case["aws"]);
+                let expected = expected.as_bool().unwrap();
                 assert_eq!(
                     event_schema.is_valid(&Value::Object(event)),
                     expected,

@@ -5,7 +5,8 @@
 //! folder, so the workspace itself is not modified):
 //!
 //! 1. `terraform init -input=false` (with `-backend-config` pairs);
-//! 2. `terraform plan -detailed-exitcode -json -out=…` (the JSON stream gives
+//! 2. `terraform plan -detailed-exitcode -json -out=…` (`-parallelism=N` when
+//!    asked for; the JSON stream gives
 //!    diagnostics and the terraform version): one refresh, which finds the
 //!    drift (`resource_drift`) and plans what the next apply does about it
 //!    (`resource_changes`) in one go; `-refresh-only` on request;
@@ -51,6 +52,9 @@ pub struct ScanOptions {
     pub max_input_bytes: u64,
     /// For saved plans: the exit code terraform gave when they were made.
     pub reported_exit_code: Option<i32>,
+    /// Passed to `terraform plan` as `-parallelism` (terraform's own default,
+    /// 10, when `None`); a workspace's own `parallelism` wins.
+    pub parallelism: Option<u16>,
 }
 
 impl Default for ScanOptions {
@@ -62,6 +66,7 @@ impl Default for ScanOptions {
             lock_timeout: "60s".to_string(),
             max_input_bytes: plan::DEFAULT_MAX_INPUT_BYTES,
             reported_exit_code: None,
+            parallelism: None,
         }
     }
 }
@@ -81,6 +86,7 @@ pub async fn check_workspace(
             .lock_timeout
             .clone()
             .unwrap_or_else(|| options.lock_timeout.clone()),
+        parallelism: own.parallelism.or(options.parallelism),
         ..options.clone()
     };
     match &workspace.input {
@@ -386,6 +392,9 @@ async fn execute(run: &mut Run<'_>, workspace: &Workspace, scratch: &Path, optio
         args.push(format!("-lock-timeout={}", options.lock_timeout));
         if !options.lock {
             args.push("-lock=false".to_string());
+        }
+        if let Some(n) = options.parallelism {
+            args.push(format!("-parallelism={n}"));
         }
         if *refresh_only {
             args.push("-refresh-only".to_string());

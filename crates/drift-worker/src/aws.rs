@@ -21,8 +21,12 @@ use crate::cloud::Cloud;
 
 /// Attempts per AWS call, first included.
 const MAX_ATTEMPTS: u32 = 5;
-/// How long an assumed-role session lasts: the longest a worker can run.
+/// How long an assumed-role session lasts by default: the longest a Lambda
+/// worker can run.
 const SESSION_SECONDS: i32 = 900;
+/// The longest session a role assumed from another role's credentials (a
+/// Lambda's, a CodeBuild build's) may have: IAM's limit on role chaining.
+pub const MAX_CHAINED_SESSION_SECONDS: u64 = 3600;
 
 /// Temporary credentials of an assumed role. `Debug` hides the secrets.
 #[derive(Clone)]
@@ -87,6 +91,7 @@ pub struct Aws {
     s3: aws_sdk_s3::Client,
     sns: aws_sdk_sns::Client,
     sts: aws_sdk_sts::Client,
+    session_seconds: i32,
 }
 
 /// Loads the SDK configuration for `region` (credentials and
@@ -117,7 +122,18 @@ impl Aws {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             sns: aws_sdk_sns::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
+            session_seconds: SESSION_SECONDS,
         }
+    }
+
+    /// Assumed-role sessions that last `seconds`, within 900 (STS's least)
+    /// and [`MAX_CHAINED_SESSION_SECONDS`]: for a one-shot run longer than
+    /// a Lambda invocation. (The role's own maximum session duration must
+    /// allow it; its default is one hour.)
+    pub fn with_session_seconds(mut self, seconds: u64) -> Self {
+        let seconds = seconds.clamp(SESSION_SECONDS as u64, MAX_CHAINED_SESSION_SECONDS);
+        self.session_seconds = i32::try_from(seconds).unwrap_or(SESSION_SECONDS);
+        self
     }
 }
 
@@ -215,7 +231,7 @@ impl Cloud for Aws {
             .role_arn(role_arn)
             .role_session_name(session_name)
             .set_external_id(external_id.map(str::to_string))
-            .duration_seconds(SESSION_SECONDS)
+            .duration_seconds(self.session_seconds)
             .send()
             .await
             .map_err(|e| AwsError::new(action.clone(), e))?;

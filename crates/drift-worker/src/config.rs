@@ -20,6 +20,9 @@ pub struct WorkerConfig {
     pub metrics_namespace: String,
     /// `TERRAFORM_PATH`: the terraform binary.
     pub terraform_path: PathBuf,
+    /// `TERRAFORM_PARALLELISM`: the plan's `-parallelism` (1-256) for events
+    /// that set none; unset, terraform's own default (10).
+    pub terraform_parallelism: Option<u16>,
     /// `LOG_LEVEL`: a tracing filter such as `info` or `debug`.
     pub log_level: String,
     /// `AWS_REGION` (Lambda sets it), else `AWS_DEFAULT_REGION`: the region
@@ -80,6 +83,21 @@ impl WorkerConfig {
         let terraform_path = PathBuf::from(
             get("TERRAFORM_PATH").unwrap_or_else(|| DEFAULT_TERRAFORM_PATH.to_string()),
         );
+        let parallelism = drift_core::workspace::PARALLELISM;
+        let terraform_parallelism = get("TERRAFORM_PARALLELISM").and_then(|text| {
+            let n = text
+                .trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|n| parallelism.contains(n));
+            if n.is_none() {
+                faults.push(format!(
+                    "TERRAFORM_PARALLELISM {text:?} {}",
+                    drift_core::workspace::phrase::PARALLELISM
+                ));
+            }
+            n
+        });
         let log_level = get("LOG_LEVEL").unwrap_or_else(|| "info".to_string());
         let region = get("AWS_REGION")
             .or_else(|| get("AWS_DEFAULT_REGION"))
@@ -119,6 +137,7 @@ impl WorkerConfig {
             sns_topic_arn,
             metrics_namespace,
             terraform_path,
+            terraform_parallelism,
             log_level,
             region,
             max_input_bytes,
@@ -151,6 +170,7 @@ mod tests {
         assert_eq!(c.terraform_path, PathBuf::from("/opt/bin/terraform"));
         assert_eq!(c.metrics_namespace, "DriftDetection");
         assert_eq!(c.report_kms_key_arn, None);
+        assert_eq!(c.terraform_parallelism, None);
         assert_eq!(c.max_input_bytes, drift_core::plan::DEFAULT_MAX_INPUT_BYTES);
     }
 
@@ -168,6 +188,30 @@ mod tests {
         assert_eq!(with_memory("10240").unwrap().max_input_bytes, 2560 << 20);
         let err = with_memory("lots").unwrap_err();
         assert!(err.contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), "{err}");
+    }
+
+    #[test]
+    fn terraform_parallelism_is_1_to_256() {
+        let with = |value: &str| {
+            config(&[
+                ("REPORT_BUCKET", "drift-detection-reports-dev"),
+                ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:111111111111:alerts"),
+                ("AWS_REGION", "us-east-1"),
+                ("TERRAFORM_PARALLELISM", value),
+            ])
+        };
+        assert_eq!(with("4").unwrap().terraform_parallelism, Some(4));
+        assert_eq!(with("256").unwrap().terraform_parallelism, Some(256));
+        assert_eq!(with(" ").unwrap().terraform_parallelism, None);
+        for bad in ["0", "257", "-1", "four", "4.5", "70000"] {
+            let err = with(bad).unwrap_err();
+            assert!(
+                err.contains(&format!(
+                    "TERRAFORM_PARALLELISM {bad:?} must be a whole number from 1 to 256"
+                )),
+                "{err}"
+            );
+        }
     }
 
     #[test]

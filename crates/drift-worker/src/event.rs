@@ -49,6 +49,9 @@ pub struct Job {
     pub lock: bool,
     /// `-lock-timeout`.
     pub lock_timeout: String,
+    /// The plan's `-parallelism`, when the event sets it (else the worker's
+    /// `TERRAFORM_PARALLELISM`, else terraform's default).
+    pub parallelism: Option<u16>,
     /// Whether this invocation publishes its own alert.
     pub notify: bool,
 }
@@ -159,6 +162,7 @@ impl WorkerEvent {
                 .unwrap_or_default(),
             lock: entry.lock.unwrap_or(true),
             lock_timeout: entry.lock_timeout.unwrap_or_else(|| "60s".to_string()),
+            parallelism: entry.parallelism,
             notify: run.notify.unwrap_or(true),
         })
     }
@@ -168,8 +172,8 @@ impl WorkerEvent {
 const RUN_FIELDS: [&str; 4] = ["run_id", "run_started_at", "workspace", "notify"];
 
 /// Every field an event may have, in the order an error lists them: the
-/// run's and the workspace entry's but `name`, `dir` and `plan`.
-pub const EVENT_FIELDS: [&str; 15] = [
+/// run's and the workspace entry's but `name`, `dir`, `plan` and `runner`.
+pub const EVENT_FIELDS: [&str; 16] = [
     "run_id",
     "run_started_at",
     "workspace",
@@ -184,6 +188,7 @@ pub const EVENT_FIELDS: [&str; 15] = [
     "mode",
     "lock",
     "lock_timeout",
+    "parallelism",
     "notify",
 ];
 
@@ -254,6 +259,7 @@ mod tests {
             .unwrap();
         assert_eq!(job.workspace.name, "network");
         assert_eq!(job.mode, PlanMode::Plan);
+        assert_eq!(job.parallelism, None);
         assert!(job.lock);
         assert_eq!(
             job.source,
@@ -321,6 +327,34 @@ mod tests {
             err.contains("unknown field") && !err.contains("987654321"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn parallelism_is_1_to_256_and_runner_is_not_an_event_field() {
+        let with = |field: &str, value: serde_json::Value| {
+            let mut event = event();
+            event[field] = value;
+            WorkerEvent::from_value(event).and_then(|e| e.validate(invoked_at()))
+        };
+        assert_eq!(with("parallelism", json!(4)).unwrap().parallelism, Some(4));
+        assert_eq!(with("parallelism", json!(null)).unwrap().parallelism, None);
+        for bad in [json!(0), json!(257)] {
+            let err = with("parallelism", bad).unwrap_err();
+            assert!(
+                err.contains("`parallelism`") && err.contains("1 to 256"),
+                "{err}"
+            );
+        }
+        for bad in [json!("4"), json!(-1), json!(4.5), json!(70000)] {
+            let err = with("parallelism", bad.clone()).unwrap_err();
+            assert!(
+                err.starts_with("the event is not a worker event"),
+                "{bad}: {err}"
+            );
+        }
+        // `runner` picks the lane; the event is the same on both.
+        let err = with("runner", json!("codebuild")).unwrap_err();
+        assert!(err.contains("unknown field"), "{err}");
     }
 
     #[test]

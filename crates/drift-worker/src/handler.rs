@@ -269,6 +269,7 @@ impl<C: Cloud> Worker<C> {
             timeout: remaining,
             lock: job.lock,
             lock_timeout: job.lock_timeout.clone(),
+            parallelism: job.parallelism.or(self.config.terraform_parallelism),
             max_input_bytes: self.config.max_input_bytes,
             ..ScanOptions::default()
         };
@@ -518,162 +519,14 @@ mod tests {
     //! SNS and the log, and which function error Lambda sees. The SDK
     //! implementation against moto is `tests/worker.rs`.
 
-    use std::collections::{BTreeMap, HashMap};
-    use std::sync::Mutex;
-
-    use chrono::TimeZone;
     use serde_json::json;
 
     use super::*;
-    use crate::aws::AwsError;
-
-    /// An in-memory S3, SNS and STS. `refuse` names the calls that fail,
-    /// each with the service code given.
-    #[derive(Debug, Default)]
-    struct MockCloud {
-        objects: Mutex<HashMap<(String, String), Vec<u8>>>,
-        published: Mutex<Vec<(String, String, String)>>,
-        calls: Mutex<Vec<&'static str>>,
-        refuse: HashMap<&'static str, &'static str>,
-    }
-
-    impl MockCloud {
-        fn refusing(calls: &[(&'static str, &'static str)]) -> Self {
-            MockCloud {
-                refuse: calls.iter().copied().collect(),
-                ..MockCloud::default()
-            }
-        }
-
-        fn call(&self, name: &'static str, action: String) -> Result<(), AwsError> {
-            self.calls.lock().unwrap().push(name);
-            match self.refuse.get(name) {
-                Some(code) => Err(AwsError {
-                    action,
-                    code: Some(code.to_string()),
-                    message: format!("{code} (HTTP 403)"),
-                }),
-                None => Ok(()),
-            }
-        }
-
-        fn calls(&self) -> Vec<&'static str> {
-            self.calls.lock().unwrap().clone()
-        }
-
-        fn stored(&self, bucket: &str, key: &str) -> Option<Value> {
-            let objects = self.objects.lock().unwrap();
-            let bytes = objects.get(&(bucket.to_string(), key.to_string()))?;
-            Some(serde_json::from_slice(bytes).unwrap())
-        }
-    }
-
-    impl Cloud for MockCloud {
-        async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError> {
-            self.call("get_object", format!("reading s3://{bucket}/{key}"))?;
-            let objects = self.objects.lock().unwrap();
-            objects
-                .get(&(bucket.to_string(), key.to_string()))
-                .cloned()
-                .ok_or_else(|| AwsError {
-                    action: format!("reading s3://{bucket}/{key}"),
-                    code: Some("NoSuchKey".into()),
-                    message: "NoSuchKey (HTTP 404)".into(),
-                })
-        }
-
-        async fn put_json(
-            &self,
-            bucket: &str,
-            key: &str,
-            body: Vec<u8>,
-            _kms_key: Option<&str>,
-        ) -> Result<(), AwsError> {
-            self.call("put_json", format!("writing s3://{bucket}/{key}"))?;
-            let mut objects = self.objects.lock().unwrap();
-            objects.insert((bucket.to_string(), key.to_string()), body);
-            Ok(())
-        }
-
-        async fn publish(
-            &self,
-            topic_arn: &str,
-            subject: &str,
-            message: &str,
-            _attributes: &BTreeMap<String, String>,
-        ) -> Result<String, AwsError> {
-            self.call("publish", format!("publishing to {topic_arn}"))?;
-            let mut published = self.published.lock().unwrap();
-            published.push((topic_arn.into(), subject.into(), message.into()));
-            Ok(format!("message-{}", published.len()))
-        }
-
-        async fn assume_role(
-            &self,
-            role_arn: &str,
-            _external_id: Option<&str>,
-            _session_name: &str,
-        ) -> Result<TemporaryCredentials, AwsError> {
-            self.call("assume_role", format!("assuming {role_arn}"))?;
-            Ok(TemporaryCredentials {
-                access_key_id: "AKIA".into(),
-                secret_access_key: "secret".into(),
-                session_token: "token".into(),
-            })
-        }
-    }
-
-    /// Keeps the records, for the tests to read.
-    #[derive(Debug, Default)]
-    struct MemorySink(Mutex<Vec<Value>>);
-
-    impl RecordSink for MemorySink {
-        fn write(&self, record: &Value) {
-            self.0.lock().unwrap().push(record.clone());
-        }
-    }
-
-    impl MemorySink {
-        fn events(&self, event: &str) -> Vec<Value> {
-            let records = self.0.lock().unwrap();
-            records
-                .iter()
-                .filter(|r| r["event"] == event)
-                .cloned()
-                .collect()
-        }
-    }
+    use crate::testing::{worker, MockCloud};
 
     const DATED: &str = "drift-reports/prod/network/2026/11/27/run-42.json";
     const LATEST: &str = "drift-reports/prod/network/latest.json";
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
-
-    fn invoked_at() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2031, 2, 3, 4, 5, 6).unwrap()
-    }
-
-    fn worker(cloud: MockCloud, scratch: &Path) -> (Worker<MockCloud>, Arc<MemorySink>) {
-        let records = Arc::new(MemorySink::default());
-        let worker = Worker {
-            config: WorkerConfig {
-                report_bucket: "reports".into(),
-                report_kms_key_arn: None,
-                sns_topic_arn: TOPIC.into(),
-                metrics_namespace: "DriftDetection".into(),
-                // Never reached: every check here ends before terraform.
-                terraform_path: scratch.join("no-terraform"),
-                log_level: "info".into(),
-                region: "us-east-1".into(),
-                max_input_bytes: 1 << 20,
-            },
-            cloud,
-            rules: RuleSet::embedded(),
-            scratch_root: scratch.to_path_buf(),
-            records: records.clone(),
-            clock: invoked_at,
-        };
-        (worker, records)
-    }
 
     fn event() -> Value {
         json!({

@@ -7,6 +7,8 @@
 //! metrics). [`handler`] ties it together over a [`Cloud`] (S3, SNS, STS),
 //! which [`aws`] implements on the SDK clients:
 //!
+//! [`oneshot`] runs the same handler once outside Lambda (AWS CodeBuild).
+//!
 //! ```text
 //! event ─▶ validate ─▶ assume role (STS) ─▶ bundle (S3) ─▶ terraform ─▶ analyze
 //!        ─▶ report (S3: dated key + latest.json) ─▶ alert (SNS) ─▶ EMF line (log)
@@ -19,7 +21,10 @@ pub mod cloud;
 pub mod config;
 pub mod event;
 pub mod handler;
+pub mod oneshot;
 pub mod publish;
+#[cfg(test)]
+mod testing;
 
 pub use cloud::Cloud;
 pub use handler::{RecordSink, Stdout, Worker, WorkerError};

@@ -125,6 +125,7 @@ class WorkerEvent(TypedDict):
     terraform_workspace: NotRequired[str]
     lock: NotRequired[bool]
     lock_timeout: NotRequired[str]
+    parallelism: NotRequired[int]
 
 
 def worker_event(workspace: Workspace, *, run_id: str, run_started_at: str, mode: str | None) -> WorkerEvent:
@@ -151,6 +152,8 @@ def worker_event(workspace: Workspace, *, run_id: str, run_started_at: str, mode
         event["lock"] = workspace.lock
     if workspace.lock_timeout is not None:
         event["lock_timeout"] = workspace.lock_timeout
+    if workspace.parallelism is not None:
+        event["parallelism"] = workspace.parallelism
     return event
 
 

@@ -122,6 +122,11 @@ def modes() -> tuple[str, ...]:
     return tuple(m for m in entry_properties()["mode"]["enum"] if m is not None)
 
 
+def runners() -> tuple[str, ...]:
+    """The values ``runner`` may take."""
+    return tuple(r for r in entry_properties()["runner"]["enum"] if r is not None)
+
+
 @functools.cache
 def _run_id() -> Any:
     return Validator(load(EVENT_SCHEMA)["properties"]["run_id"])
@@ -206,6 +211,10 @@ def describe(error: ValidationError, schema_file: str) -> list[Fault]:
         return [(field, f"must be at least {_characters(rule)} long")]
     if keyword == "maxLength":
         return [(field, f"must be at most {_characters(rule)} long")]
+    if keyword == "minimum":
+        return [(field, f"must be at least {rule}")]
+    if keyword == "maximum":
+        return [(field, f"must be at most {rule}")]
     if keyword == "enum":
         return [(field, f"must be one of {', '.join(str(v) for v in rule if v is not None)}")]
     if keyword in ("anyOf", "oneOf"):

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 #: Values the worker accepts for ``mode``: ``plan`` (the default), or
 #: ``refresh-only``; ``both`` is a deprecated alias of ``plan``.
 MODES = contract.modes()
+#: Values of ``runner``, where a workspace's check runs: ``lambda`` (the
+#: default) or ``codebuild`` (the same worker, once, in a CodeBuild build).
+RUNNERS = contract.runners()
 #: How many faults one error message lists.
 _MAX_FAULTS_LISTED = 20
 
@@ -65,6 +68,8 @@ class Workspace:
     lock_timeout: str | None = None
     #: Where the check runs: ``lambda`` (the default) or ``codebuild``.
     runner: Literal["lambda", "codebuild"] = "lambda"
+    #: Terraform's ``-parallelism`` for the plan (1-256); ``None``: the worker's own.
+    parallelism: int | None = None
 
     @property
     def label(self) -> str:
@@ -88,6 +93,8 @@ def _workspace(entry: Mapping[str, Any]) -> Workspace:
         lock=entry.get("lock"),
         lock_timeout=entry.get("lock_timeout"),
         runner="codebuild" if entry.get("runner") == "codebuild" else "lambda",
+        # JSON Schema's integer takes 4.0 too; the worker's event wants 4.
+        parallelism=None if entry.get("parallelism") is None else int(entry["parallelism"]),
     )
 
 

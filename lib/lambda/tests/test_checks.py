@@ -55,7 +55,9 @@ def plan(selection: list[Workspace], mode: str | None = None, run_id: str = RUN_
 
 def test_the_worker_event_follows_the_contract() -> None:
     [blue, sandbox] = workspaces(
-        workspace_entry("network", "prod", terraform_workspace="blue", lock_timeout="5m"),
+        workspace_entry(
+            "network", "prod", terraform_workspace="blue", lock_timeout="5m", parallelism=4, runner="codebuild"
+        ),
         {
             "name": "sandbox",
             "environment": "dev",
@@ -80,6 +82,8 @@ def test_the_worker_event_follows_the_contract() -> None:
         "notify": False,
         "terraform_workspace": "blue",
         "lock_timeout": "5m",
+        # `runner` picks the lane; the event is the same on both.
+        "parallelism": 4,
     }
     assert worker_event(sandbox, run_id=RUN_ID, run_started_at=STARTED, mode="refresh-only")["mode"] == "refresh-only"
 

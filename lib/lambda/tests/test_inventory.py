@@ -9,7 +9,7 @@ import pytest
 
 from drift_orchestrator.config import InlineInventory, S3Location
 from drift_orchestrator.errors import InventoryError
-from drift_orchestrator.inventory import Workspace, load_inventory, parse_inventory
+from drift_orchestrator.inventory import RUNNERS, Workspace, load_inventory, parse_inventory
 from tests.conftest import Aws
 from tests.support import REPORT_BUCKET, SECRET, workspace_entry
 
@@ -51,6 +51,22 @@ def test_optional_fields_default() -> None:
     [sandbox] = parse([entry])
     assert (sandbox.role_arn, sandbox.external_id, dict(sandbox.backend_config)) == (None, None, {})
     assert sandbox.source == "/opt/examples/sandbox.zip"
+    assert (sandbox.runner, sandbox.parallelism) == ("lambda", None)
+
+
+def test_runner_and_parallelism_are_read() -> None:
+    entries = [
+        workspace_entry("big", "prod", runner="codebuild", parallelism=4),
+        workspace_entry("small", "prod", runner=None, parallelism=None),
+        # JSON Schema's integer includes 4.0; the workspace holds the int.
+        workspace_entry("float", "prod", parallelism=4.0),
+    ]
+    [big, small, as_float] = parse(entries)
+    assert (big.runner, big.parallelism) == ("codebuild", 4)
+    assert (small.runner, small.parallelism) == ("lambda", None)
+    assert as_float.parallelism == 4
+    assert isinstance(as_float.parallelism, int)
+    assert RUNNERS == ("lambda", "codebuild")
 
 
 def test_the_external_id_stays_out_of_repr() -> None:
@@ -87,6 +103,11 @@ def test_an_empty_inventory_is_valid() -> None:
         ({"lock_timeout": "soon"}, "`lock_timeout` must match ^[0-9]+[smh]$"),
         ({"lock_timeout": "60sm"}, "`lock_timeout` must match ^[0-9]+[smh]$"),
         ({"terraform_workspace": "a b"}, "`terraform_workspace` must match " + KEY_COMPONENT),
+        ({"parallelism": 0}, "`parallelism` must be at least 1"),
+        ({"parallelism": 257}, "`parallelism` must be at most 256"),
+        ({"parallelism": "4"}, "`parallelism` must be a whole number or null"),
+        ({"parallelism": 4.5}, "`parallelism` must be a whole number or null"),
+        ({"runner": "ec2"}, "`runner` must be one of lambda, codebuild"),
         ({"regoin": "us-east-1"}, "`regoin` is an unknown field"),
         ({"dir": "terraform/network", "plan": "network.json"}, "has `dir` and `plan`, which exclude each other"),
     ],

@@ -149,6 +149,20 @@ def test_a_workspace_routed_to_codebuild_never_goes_to_the_lambda_worker(
     # .sync for CodeBuild), so the lane fails there; the run still reports it.
     assert monolith["status"] == "error"
     assert by_name(summary)["network"]["status"] == "clean"
+    # The build reads its event from S3 by key: the external id is in no
+    # build environment, and in the items only for the Lambda checks.
+    items = [
+        check
+        for key in (o["Key"] for o in states.s3.list_objects_v2(Bucket=REPORT_BUCKET)["Contents"])
+        if key.endswith("/items.json")
+        for lane in json.loads(states.s3.get_object(Bucket=REPORT_BUCKET, Key=key)["Body"].read())
+        for check in lane["workspaces"]
+    ]
+    [codebuild] = [check for check in items if check["runner"] == "codebuild"]
+    assert "event" not in codebuild
+    assert codebuild["event_key"].endswith(".json")
+    event = json.loads(states.s3.get_object(Bucket=REPORT_BUCKET, Key=codebuild["event_key"])["Body"].read())
+    assert (event["workspace"], event["external_id"]) == ("monolith", SECRET)
 
 
 def test_the_map_reads_its_concurrency_from_the_execution_input(
