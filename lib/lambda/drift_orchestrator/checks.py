@@ -60,6 +60,9 @@ RETRIED_TASK_ERRORS = frozenset(
         "CodeBuild.ThrottlingException",
     }
 )
+#: Worker errors the worker task retries once (a crash, a report not stored):
+#: a Catch that ends with one of these made two attempts.
+RETRIED_ONCE_WORKER_ERRORS = frozenset({"ReportNotStored", "Runtime.ExitError", "Lambda.Unknown"})
 Runner = Literal["lambda", "codebuild"]
 _REPORT_KEY = re.compile(r"drift-reports/[A-Za-z0-9._/-]+?\.json")
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .checks import (
+    RETRIED_ONCE_WORKER_ERRORS,
     RETRIED_TASK_ERRORS,
     Completed,
     Final,
@@ -56,7 +57,8 @@ class Collected:
     results: list[WorkspaceResult]
     #: Problems of the run itself (lanes lost, files unreadable).
     errors: list[str]
-    #: Lambda/CodeBuild throttling or transient-error retries, over the run.
+    #: Attempts retried over the run: throttling, transient service errors,
+    #: worker crashes.
     throttle_retries: int
 
 
@@ -131,12 +133,13 @@ def _from_failure(failure: Mapping[str, Any], retry_max_attempts: int) -> tuple[
             Final("error", f"gave up after {retry_max_attempts} attempts; last error: {error}: {cause or 'no detail'}"),
             retries,
         )
+    retries = 1 if error in RETRIED_ONCE_WORKER_ERRORS else 0
     payload = _cause_payload(cause)
     if isinstance(payload, dict) and "errorType" in payload:
-        return classify_function_error(payload), 0
+        return classify_function_error(payload), retries
     if error in ("States.Timeout", "States.HeartbeatTimeout"):
         return Final("timeout", f"{error}: {cause or 'no detail'}"), 0
-    return Final("error", f"{error}: {cause or 'no detail'}"), 0
+    return Final("error", f"{error}: {cause or 'no detail'}"), retries
 
 
 class _Reader:

@@ -250,3 +250,18 @@ def test_durations_are_merged_and_those_not_measured_for_30_days_forgotten() -> 
         "measured_on": {"prod/recent": "2026-10-28", "prod/network": "2026-11-27"},
     }
     assert merge_durations(None, [], date(2026, 11, 27)) == {"durations": {}, "measured_on": {}}
+
+
+def test_a_worker_crash_retried_once_counts_its_two_attempts(aws: Aws) -> None:
+    cause = json.dumps({"errorType": "ReportNotStored", "errorMessage": "S3 answered 503 twice"})
+    entry = {
+        "key": "prod/network",
+        "runner": "lambda",
+        "response_key": f"{PREFIX}/responses/network.json",
+        "failure": {"Error": "ReportNotStored", "Cause": cause},
+        "retry_max_attempts": 6,
+        "finished_at": "2026-11-27T06:03:00.000Z",
+    }
+    [result] = collect(aws.s3, REPORT_BUCKET, manifest("network"), write_results(aws, [[entry]]), None, {}).results
+    assert (result.status, result.attempts) == ("error", 2)
+    assert result.error == "worker failed: ReportNotStored: S3 answered 503 twice"

@@ -37,9 +37,11 @@ def test_a_scheduled_run_checks_every_workspace_through_the_map_and_summarizes_o
         workspace_entry("fails-init", "staging", account_id="222222222222"),
         workspace_entry("slow-data", "staging", account_id="222222222222"),
         workspace_entry("billing", "dev", account_id="222222222222", region="eu-west-1"),
+        workspace_entry("flaky-report", "dev", account_id="222222222222", region="eu-west-1"),
     ]
     inventory(monkeypatch, entries)
     states.worker.throttles_left["throttled"] = 2
+    states.worker.throttles_left["crash:flaky-report"] = 1
 
     answer = states.start(SCHEDULED_EVENT)
 
@@ -47,7 +49,7 @@ def test_a_scheduled_run_checks_every_workspace_through_the_map_and_summarizes_o
     assert answer["run_id"] == SCHEDULED_EVENT["id"]
     assert answer["execution_arn"].endswith(f":execution:drift-detection-runs-{SUFFIX}:{SCHEDULED_EVENT['id']}")
     assert answer["summary_uri"] == f"s3://{REPORT_BUCKET}/runs/2026/11/27/{SCHEDULED_EVENT['id']}.json"
-    assert answer["workspaces"] == 6
+    assert answer["workspaces"] == 7
     summary = states.finish(answer)
 
     workspaces = by_name(summary)
@@ -59,10 +61,13 @@ def test_a_scheduled_run_checks_every_workspace_through_the_map_and_summarizes_o
         "fails-init": "error",
         "slow-data": "timeout",
         "billing": "clean",
+        "flaky-report": "clean",
     }
     # Two throttles, retried by the state machine's Retry, then a clean check.
     assert workspaces["throttled"]["attempts"] == 3
-    assert summary["throttle_retries"] == 2
+    # A worker that could not store its report is retried once.
+    assert workspaces["flaky-report"]["attempts"] == 2
+    assert summary["throttle_retries"] == 3
     assert workspaces["network"]["duration_seconds"] >= 0
     assert workspaces["critical-iam"]["by_severity"]["critical"] == 1
     assert "[redacted]" in workspaces["fails-init"]["error"]
