@@ -47,6 +47,10 @@ EXECUTIONS_PREFIX = "executions"
 #: Where the map's ResultWriter writes (a static prefix: the map run's id
 #: makes each run's results unique under it).
 RESULTS_PREFIX = f"{EXECUTIONS_PREFIX}/results"
+#: Largest lane item: Step Functions passes each item to a child execution
+#: as its input, which may not exceed 256 KiB; the rest is headroom for the
+#: lane's own fields.
+MAX_LANE_ITEM_BYTES = 240 * 1024
 #: Largest ``runs/durations.json`` read (about 60 bytes a workspace).
 MAX_DURATIONS_BYTES = 64 * 1024 * 1024
 #: The duration a check is assumed to take when no earlier run measured it.
@@ -219,7 +223,6 @@ def plan_run(
         return estimates.get(workspace_key(workspace), DEFAULT_ESTIMATE_SECONDS)
 
     lanes: list[Lane[Workspace]] = plan_lanes(accepted, limits, estimate)
-    lane_of = {workspace_key(w): index for index, lane in enumerate(lanes) for w in lane.workspaces}
     codebuild_events = {
         event_key(prefix, workspace_key(w)): events[workspace_key(w)] for w in accepted if w.runner == "codebuild"
     }
@@ -233,10 +236,22 @@ def plan_run(
             item["event"] = events[key]
         return item
 
+    run_errors = list(errors)
+    lane_checks: list[tuple[str, list[dict[str, Any]]]] = []
+    for lane in lanes:
+        pieces = _within_item_limit([check(w) for w in lane.workspaces])
+        if len(pieces) > 1:
+            run_errors.append(
+                f"account {lane.account_id}: a lane of {len(lane.workspaces)} workspaces is larger than a map "
+                f"item may be ({MAX_LANE_ITEM_BYTES // 1024} KiB), so it ran as {len(pieces)} lanes, above "
+                "max_concurrency_per_account: raise that setting so each lane holds fewer workspaces"
+            )
+        lane_checks.extend((lane.account_id, piece) for piece in pieces)
     items = [
-        {"lane": index, "account_id": lane.account_id, "workspaces": [check(w) for w in lane.workspaces]}
-        for index, lane in enumerate(lanes)
+        {"lane": index, "account_id": account_id, "workspaces": checks}
+        for index, (account_id, checks) in enumerate(lane_checks)
     ]
+    lane_of = {check["key"]: index for index, (_, checks) in enumerate(lane_checks) for check in checks}
     manifest = RunManifest(
         run_id=run_id,
         trigger=trigger,
@@ -265,7 +280,7 @@ def plan_run(
             for w in selection
         ],
         rejected=rejected,
-        errors=list(errors),
+        errors=run_errors,
     )
     return RunPlan(
         manifest=manifest,
@@ -283,6 +298,20 @@ def plan_run(
             max_concurrency=max(1, min(limits.max_concurrency, len(items) or 1)),
         ),
     )
+
+
+def _within_item_limit(checks: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """``checks`` as one lane, or as consecutive pieces each within the item limit."""
+    pieces: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for check in checks:
+        check_size = len(_json(check)) + 1
+        if pieces[-1] and size + check_size > MAX_LANE_ITEM_BYTES:
+            pieces.append([])
+            size = 0
+        pieces[-1].append(check)
+        size += check_size
+    return pieces
 
 
 def _json(document: object) -> bytes:

@@ -190,3 +190,32 @@ def test_a_secret_echoed_by_the_worker_is_redacted() -> None:
     assert clip(f"AssumeRole refused for external id {SECRET}", network()) == (
         "AssumeRole refused for external id [redacted]"
     )
+
+
+def test_a_lane_too_large_for_a_map_item_is_split_and_said() -> None:
+    entries = [
+        workspace_entry(f"ws-{i:04d}", "prod", backend_config={"bucket": "tf-state", "key": "k" * 900})
+        for i in range(400)
+    ]
+    planned = plan_run(
+        selection=workspaces(*entries),
+        limits=Limits(max_concurrency=4, per_account=1, per_region=1),
+        estimates={},
+        run_id=RUN_ID,
+        trigger="manual",
+        started_at=STARTED,
+        run_started_at=STARTED,
+        reference_time=datetime(2026, 11, 27, 6, tzinfo=UTC),
+        mode=None,
+        filters={"environments": None, "workspaces": None, "accounts": None},
+        inventory="test",
+        summary_key=f"runs/2026/11/27/{RUN_ID}.json",
+    )
+    assert len(planned.items) > 1
+    assert all(len(json.dumps(item)) < 256 * 1024 for item in planned.items)
+    assert sorted(c["key"] for item in planned.items for c in item["workspaces"]) == sorted(
+        f"prod/ws-{i:04d}" for i in range(400)
+    )
+    [error] = planned.manifest["errors"]
+    assert error.startswith("account 111111111111: a lane of 400 workspaces is larger than a map item may be")
+    assert {w["lane"] for w in planned.manifest["workspaces"]} == set(range(len(planned.items)))
