@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,9 @@ def follow(sfn: Any, s3: Any, answer: dict[str, Any], limit_seconds: float) -> d
             break
         if time.monotonic() > deadline:
             raise SystemExit(f"{answer['execution_arn']} still running after {limit_seconds:.0f}s")
-        time.sleep(0.2)
+        # Not time.sleep: under scripts/test-any-date's libfaketime (monotonic
+        # clock left real) it fails with EINVAL; a timed wait does not.
+        threading.Event().wait(0.2)
     if described["status"] != "SUCCEEDED":
         raise SystemExit(
             f"the execution ended {described['status']}: {described.get('error')} {described.get('cause')}"

@@ -96,24 +96,27 @@ def main() -> int:
         os.environ.pop(name, None)
 
     from moto.core.config import default_user_config
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from tests.local_states import complete_result_writer, local_lambdas
+    from werkzeug.serving import make_server
 
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     default_user_config["lambda"] = {"use_docker": False}
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with ExitStack() as patches:
         patches.enter_context(complete_result_writer())
         patches.enter_context(local_lambdas(Routes(args.routes)))
-        server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
-        server.start()
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.stop()
+        # As ThreadedMotoServer serves, but in this thread: a port another
+        # process took in the meantime ends this one (OSError), and the
+        # suite's launcher tries another port, as it does for moto_server.
+        server = make_server(
+            args.host,
+            args.port,
+            DomainDispatcherApplication(create_backend_app),
+            True,
+            request_handler=MotoRequestHandler,
+        )
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+        server.serve_forever()
     return 0
 
 
