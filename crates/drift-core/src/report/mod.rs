@@ -21,8 +21,9 @@ use crate::plan::{Diagnostic, DiagnosticSeverity};
 
 /// The report contract version written to `schema_version`. 1.1 added the
 /// verdicts (`verdict` on findings and attributes, `summary.by_verdict`);
-/// every 1.0 field is unchanged.
-pub const SCHEMA_VERSION: &str = "1.1";
+/// 1.2 the optional `changed_by` of a finding (CloudTrail attribution).
+/// Every 1.0 and 1.1 field is unchanged, so readers of 1.x keep working.
+pub const SCHEMA_VERSION: &str = "1.2";
 
 /// Exit codes of the CLI, usable as a CI gate. An error never reads as drift.
 pub mod exit_code {
