@@ -56,7 +56,7 @@ pub const MAX_LOOKBACK_DAYS: i64 = 90;
 pub const MAX_KEYS_PER_FINDING: usize = 3;
 
 /// Who made a drift, or why that is not known: a finding's `changed_by`.
-/// Serialized as the [`ChangedBy`] object itself, or as
+/// Serialized as the `ChangedBy` object itself, or as
 /// `{"unknown": "<reason>"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]

@@ -526,6 +526,24 @@ mod tests {
     }
 
     #[test]
+    fn a_1_1_report_without_changed_by_still_reads_and_validates() {
+        let report = report_for(UPDATE, RunFacts::default());
+        let mut old = serde_json::to_value(&report).unwrap();
+        old["schema_version"] = "1.1".into();
+        assert!(old["drift"][0].get("changed_by").is_none());
+        let validator = jsonschema::validator_for(&json_schema()).unwrap();
+        assert!(validator.is_valid(&old));
+        let read: Report = serde_json::from_value(old).unwrap();
+        assert_eq!(read.drift[0].changed_by, None);
+        // And a 1.2 finding's `changed_by` validates in either shape.
+        let mut new = serde_json::to_value(&report).unwrap();
+        new["drift"][0]["changed_by"] = serde_json::json!({"unknown": "throttled"});
+        assert!(validator.is_valid(&new));
+        new["drift"][0]["changed_by"] = serde_json::json!({"unknown": "somebody"});
+        assert!(!validator.is_valid(&new));
+    }
+
+    #[test]
     fn generated_at_is_rfc3339_utc() {
         let report = report_for(EMPTY, RunFacts::default());
         assert!(
