@@ -388,7 +388,10 @@ impl IgnorePrincipals {
         &self.patterns
     }
 
-    /// Whether `identity` is one of the ignored principals.
+    /// Whether `identity` is one of the ignored principals. A pattern that
+    /// is an IAM role ARN (`arn:aws:iam::ACCOUNT:role/[PATH/]NAME`) also
+    /// matches that role's sessions (`arn:aws:sts::ACCOUNT:assumed-role/NAME/*`),
+    /// which is what events record when their session issuer is missing.
     pub fn ignores(&self, identity: &Identity) -> bool {
         let candidates = [
             identity.principal_arn.as_deref(),
@@ -397,9 +400,23 @@ impl IgnorePrincipals {
         ];
         self.patterns.iter().any(|pattern| {
             let glob = wildmatch::WildMatch::new(pattern);
-            candidates.iter().flatten().any(|c| glob.matches(c))
+            let sessions = role_sessions(pattern).map(|p| wildmatch::WildMatch::new(&p));
+            candidates
+                .iter()
+                .flatten()
+                .any(|c| glob.matches(c) || sessions.as_ref().is_some_and(|s| s.matches(c)))
         })
     }
+}
+
+/// `arn:P:sts::A:assumed-role/NAME/*` for a role ARN pattern
+/// `arn:P:iam::A:role/[PATH/]NAME`.
+fn role_sessions(pattern: &str) -> Option<String> {
+    let (head, role) = pattern.split_once(":role/")?;
+    let (prefix, account) = head.rsplit_once("::")?;
+    let partition = prefix.strip_suffix(":iam")?;
+    let name = role.rsplit('/').next()?;
+    Some(format!("{partition}:sts::{account}:assumed-role/{name}/*"))
 }
 
 /// The time a drift can have been made in: from the workspace's last clean

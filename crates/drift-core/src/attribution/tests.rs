@@ -199,6 +199,26 @@ fn the_ignore_list_drops_the_terraform_role_by_issuer_or_caller_arn() {
 }
 
 #[test]
+fn a_role_arn_in_the_list_also_ignores_its_sessions_without_an_issuer() {
+    let ignore = IgnorePrincipals::new(["arn:aws:iam::123456789012:role/ops/terraform-apply"]);
+    let bare = resolve_identity(&serde_json::json!({
+        "type": "AssumedRole",
+        "arn": "arn:aws:sts::123456789012:assumed-role/terraform-apply/run-7",
+    }));
+    assert!(ignore.ignores(&bare));
+    let other = resolve_identity(&serde_json::json!({
+        "type": "AssumedRole",
+        "arn": "arn:aws:sts::123456789012:assumed-role/terraform-apply-2/run-7",
+    }));
+    assert!(!ignore.ignores(&other));
+    let elsewhere = resolve_identity(&serde_json::json!({
+        "type": "AssumedRole",
+        "arn": "arn:aws:sts::999999999999:assumed-role/terraform-apply/run-7",
+    }));
+    assert!(!ignore.ignores(&elsewhere));
+}
+
+#[test]
 fn a_window_is_at_most_ninety_days_and_says_when_it_was_cut() {
     let now = at("2026-11-30T00:00:00Z");
     let recent = Window::new(Some(at("2026-11-29T00:00:00Z")), now);
