@@ -62,7 +62,7 @@ pub const MAX_KEYS_PER_FINDING: usize = 3;
 #[serde(untagged)]
 pub enum Attribution {
     /// The CloudTrail write event that made the change.
-    ChangedBy(ChangedBy),
+    ChangedBy(Box<ChangedBy>),
     /// No event could be named.
     Unknown(Unknown),
 }
@@ -466,7 +466,7 @@ pub fn choose(events: &[TrailEvent], window: &Window, ignore: &IgnorePrincipals)
         .filter(|e| !ignore.ignores(&e.identity))
         .max_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
     match best {
-        Some(e) => Attribution::ChangedBy(changed_by(e)),
+        Some(e) => Attribution::ChangedBy(Box::new(changed_by(e))),
         None if window.clipped => Attribution::unknown(UnknownReason::OlderThan90Days),
         None => Attribution::unknown(UnknownReason::NoEventInWindow),
     }
