@@ -4,7 +4,8 @@
 
 Test support only: it stands in for CloudTrail because moto (5.2.5) does not
 implement ``LookupEvents``. It speaks the API's JSON 1.1 protocol (``POST /``,
-``X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents``)
+``X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents``,
+or ``CloudTrail_20131101.LookupEvents`` as the Rust SDK sends it)
 and answers from EVENTS_FILE, read at each request: one JSON object per
 line, ``{"resources": [names...], "event": {CloudTrail record}}``, which the
 rig appends when it changes the cloud by hand (as CloudTrail would record
@@ -24,7 +25,12 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
+# The target as botocore sends it, and as the Rust SDK (the service shape's
+# name alone) does.
+TARGETS = {
+    "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+    "CloudTrail_20131101.LookupEvents",
+}
 
 
 def _epoch(record: dict[str, Any]) -> float:
@@ -79,7 +85,7 @@ class CloudTrail(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if self.headers.get("X-Amz-Target") != TARGET:
+        if self.headers.get("X-Amz-Target") not in TARGETS:
             self._answer(400, {"__type": "UnknownOperationException", "message": "only LookupEvents"})
             return
         try:
