@@ -185,3 +185,148 @@ where
     }
     TrailError::Other(text)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The SDK implementation against a one-answer HTTP server on
+    //! 127.0.0.1: the request it makes, a page read, and the failures told
+    //! apart by their codes.
+
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+
+    use super::*;
+    use aws_sdk_cloudtrail::config::Credentials;
+
+    /// Serves `answers` (status, JSON body) in turn, one per connection;
+    /// sends each request's headers and body back through the channel.
+    fn server(answers: Vec<(u16, String)>) -> (String, mpsc::Receiver<(String, String)>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (seen, requests) = mpsc::channel();
+        std::thread::spawn(move || {
+            for (status, body) in answers {
+                let Ok((stream, _)) = listener.accept() else {
+                    return;
+                };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = String::new();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    head.push_str(&line);
+                }
+                let mut request = vec![0; length];
+                let _ = reader.read_exact(&mut request);
+                let _ = seen.send((head, String::from_utf8_lossy(&request).into_owned()));
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: t\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (url, requests)
+    }
+
+    async fn trail(url: &str) -> AwsTrail {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(url)
+            .retry_config(RetryConfig::standard().with_max_attempts(1))
+            .load()
+            .await;
+        AwsTrail::new(config)
+    }
+
+    fn request() -> LookupRequest {
+        LookupRequest {
+            region: Some("us-east-1".into()),
+            resource_name: "sg-0123".into(),
+            start: "2026-11-26T00:00:00Z".parse().unwrap(),
+            end: "2026-11-30T00:00:00Z".parse().unwrap(),
+            next_token: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_page_is_read_and_the_request_names_the_resource_and_window() {
+        let event = serde_json::json!({
+            "eventName": "AuthorizeSecurityGroupIngress", "eventTime": "2026-11-29T10:00:00Z",
+            "eventID": "e1", "readOnly": false,
+            "userIdentity": {"type": "IAMUser", "userName": "Alice",
+                             "arn": "arn:aws:iam::123456789012:user/Alice"},
+        });
+        let body = serde_json::json!({
+            "Events": [{"EventId": "e1", "EventName": "AuthorizeSecurityGroupIngress",
+                        "ReadOnly": "false", "EventTime": 1.7964e9,
+                        "CloudTrailEvent": event.to_string()},
+                       {"EventId": "broken", "CloudTrailEvent": "not json"}],
+            "NextToken": "page-2",
+        });
+        let (url, requests) = server(vec![(200, body.to_string())]);
+        let page = trail(&url).await.lookup_events(&request()).await.unwrap();
+        assert_eq!(page.events.len(), 1, "the broken event is skipped");
+        assert_eq!(page.events[0].identity.principal, "Alice");
+        assert_eq!(page.next_token.as_deref(), Some("page-2"));
+        let (head, body) = requests.recv().unwrap();
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("x-amz-target: cloudtrail_20131101.lookupevents"),
+            "{head}"
+        );
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            body["LookupAttributes"],
+            serde_json::json!([{"AttributeKey": "ResourceName", "AttributeValue": "sg-0123"}])
+        );
+        assert_eq!(body["StartTime"].as_f64(), Some(1_795_651_200.0));
+        assert_eq!(body["EndTime"].as_f64(), Some(1_795_996_800.0));
+    }
+
+    #[tokio::test]
+    async fn refusals_and_throttling_are_told_apart() {
+        let (url, _requests) = server(vec![
+            (
+                400,
+                r#"{"__type":"AccessDeniedException","message":"not allowed"}"#.into(),
+            ),
+            (
+                400,
+                r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into(),
+            ),
+            (
+                400,
+                r#"{"__type":"InvalidLookupAttributesException","message":"bad"}"#.into(),
+            ),
+        ]);
+        let trail = trail(&url).await;
+        assert!(matches!(
+            trail.lookup_events(&request()).await,
+            Err(TrailError::AccessDenied(_))
+        ));
+        assert!(matches!(
+            trail.lookup_events(&request()).await,
+            Err(TrailError::Throttled(_))
+        ));
+        assert!(matches!(
+            trail.lookup_events(&request()).await,
+            Err(TrailError::Other(_))
+        ));
+    }
+}
