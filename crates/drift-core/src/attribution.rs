@@ -97,6 +97,7 @@ pub enum UnknownReason {
     Throttled,
     /// No event found, and the window reached back the 90 days CloudTrail
     /// keeps: the change may be older.
+    #[serde(rename = "older_than_90_days")]
     OlderThan90Days,
     /// The check's time budget ran out before this finding was looked up.
     SkippedTimeBudget,

@@ -23,7 +23,7 @@ use crate::event::{
     WorkerResponse,
 };
 use crate::publish;
-use drift_core::attribution::{IgnorePrincipals, Window};
+use drift_core::attribution::{IgnorePrincipals, UnknownReason, Window};
 use drift_core::drift::rules::RuleSet;
 use drift_core::inventory::{Input, Workspace};
 use drift_core::plan::{Diagnostic, DiagnosticSeverity};
@@ -304,6 +304,15 @@ impl<C: Cloud> Worker<C> {
         credentials: Option<&TemporaryCredentials>,
         deadline: Instant,
     ) {
+        let budget_end = deadline
+            .checked_sub(DEADLINE_RESERVE)
+            .unwrap_or_else(Instant::now)
+            .min(Instant::now() + attribution::DEFAULT_BUDGET);
+        if budget_end <= Instant::now() {
+            // A check stopped at the deadline: no call may eat the reserve.
+            attribution::mark_all(report, UnknownReason::SkippedTimeBudget);
+            return;
+        }
         let latest = JobKey::of(job).latest;
         let last_clean = match self
             .cloud
@@ -325,10 +334,6 @@ impl<C: Cloud> Worker<C> {
             // The drift role's own calls (terraform's refresh) are not drift.
             ignore.extend([role_arn.clone()]);
         }
-        let budget_end = deadline
-            .checked_sub(DEADLINE_RESERVE)
-            .unwrap_or_else(Instant::now)
-            .min(Instant::now() + attribution::DEFAULT_BUDGET);
         let attributor = Attributor::new(self.cloud.trail(credentials));
         attributor
             .attribute(

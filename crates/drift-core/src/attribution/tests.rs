@@ -259,6 +259,26 @@ fn the_report_shape_is_the_object_or_unknown_with_its_reason() {
     );
 }
 
+#[test]
+fn every_reason_is_written_as_its_documented_name() {
+    use UnknownReason::*;
+    for reason in [
+        NoEventInWindow,
+        AccessDenied,
+        Throttled,
+        OlderThan90Days,
+        SkippedTimeBudget,
+        NoCredentials,
+        NotAttempted,
+    ] {
+        assert_eq!(
+            serde_json::to_value(reason).unwrap(),
+            serde_json::json!(reason.as_str())
+        );
+    }
+    assert_eq!(OlderThan90Days.as_str(), "older_than_90_days");
+}
+
 fn before(json: &str) -> RawJson {
     RawJson::parse(json).unwrap()
 }
