@@ -608,6 +608,15 @@ data "aws_iam_policy_document" "drift_check" {
     actions   = ["sns:Publish"]
     resources = [module.alerting.topic_arn]
   }
+
+  # Who changed it: the check reads CloudTrail's event history for each
+  # drifted resource (workspaces without a role_arn, in this account).
+  # LookupEvents has no resource-level permissions: AWS requires Resource "*".
+  statement {
+    sid       = "LookupCloudTrailEvents"
+    actions   = ["cloudtrail:LookupEvents"]
+    resources = ["*"]
+  }
 }
 
 module "worker" {
@@ -628,13 +637,15 @@ module "worker" {
   reserved_concurrency   = var.worker_reserved_concurrency
 
   environment_variables = {
-    REPORT_BUCKET         = module.storage.bucket_name
-    REPORT_KMS_KEY_ARN    = aws_kms_key.this.arn
-    SNS_TOPIC_ARN         = module.alerting.topic_arn
-    METRICS_NAMESPACE     = var.metrics_namespace
-    TERRAFORM_PATH        = "/opt/bin/terraform"
-    TERRAFORM_PARALLELISM = tostring(var.terraform_parallelism)
-    LOG_LEVEL             = lower(var.log_level)
+    REPORT_BUCKET                 = module.storage.bucket_name
+    REPORT_KMS_KEY_ARN            = aws_kms_key.this.arn
+    SNS_TOPIC_ARN                 = module.alerting.topic_arn
+    METRICS_NAMESPACE             = var.metrics_namespace
+    TERRAFORM_PATH                = "/opt/bin/terraform"
+    TERRAFORM_PARALLELISM         = tostring(var.terraform_parallelism)
+    ATTRIBUTION                   = var.attribution_enabled ? "on" : "off"
+    ATTRIBUTION_IGNORE_PRINCIPALS = join(",", var.attribution_ignore_principals)
+    LOG_LEVEL                     = lower(var.log_level)
   }
 
   kms_key_arn                = aws_kms_key.this.arn
@@ -893,12 +904,14 @@ module "codebuild_lane" {
 
   # The worker's configuration, as its Lambda gets it.
   environment_variables = {
-    REPORT_BUCKET         = module.storage.bucket_name
-    REPORT_KMS_KEY_ARN    = aws_kms_key.this.arn
-    SNS_TOPIC_ARN         = module.alerting.topic_arn
-    METRICS_NAMESPACE     = var.metrics_namespace
-    TERRAFORM_PARALLELISM = tostring(var.terraform_parallelism)
-    LOG_LEVEL             = lower(var.log_level)
+    REPORT_BUCKET                 = module.storage.bucket_name
+    REPORT_KMS_KEY_ARN            = aws_kms_key.this.arn
+    SNS_TOPIC_ARN                 = module.alerting.topic_arn
+    METRICS_NAMESPACE             = var.metrics_namespace
+    TERRAFORM_PARALLELISM         = tostring(var.terraform_parallelism)
+    ATTRIBUTION                   = var.attribution_enabled ? "on" : "off"
+    ATTRIBUTION_IGNORE_PRINCIPALS = join(",", var.attribution_ignore_principals)
+    LOG_LEVEL                     = lower(var.log_level)
   }
 }
 
@@ -989,6 +1002,18 @@ data "aws_iam_policy_document" "cross_account_trust" {
       condition     = length(each.value) > 0
       error_message = "Account ${each.key} has a cross-account role but no external ID: set external_id on its workspaces or cross_account_external_id."
     }
+  }
+}
+
+# Inline policy of the read-only drift role in each target account: the
+# check asks CloudTrail who made each drift, through that role. (AWS's
+# ReadOnlyAccess includes it; a narrower role needs this statement.)
+# LookupEvents has no resource-level permissions: AWS requires Resource "*".
+data "aws_iam_policy_document" "cross_account_attribution" {
+  statement {
+    sid       = "LookupCloudTrailEvents"
+    actions   = ["cloudtrail:LookupEvents"]
+    resources = ["*"]
   }
 }
 

@@ -213,6 +213,11 @@ output "cross_account_drift_role_policy_arns" {
   value       = ["arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"]
 }
 
+output "cross_account_drift_role_attribution_policy" {
+  description = "Inline policy JSON for the drift role in each target account: `cloudtrail:LookupEvents` (Resource \"*\", as AWS requires), so that reports say who made each drift. AWS's ReadOnlyAccess already includes it."
+  value       = data.aws_iam_policy_document.cross_account_attribution.json
+}
+
 output "cross_account_state_bucket_policies" {
   description = "Bucket policy JSON, keyed by state bucket name, granting the roles that run checks (worker, CodeBuild lane) and the cross-account drift roles (terraform runs as the drift role for a workspace that names one) read on exactly the state objects in `state_object_arns` (merge the statements into each bucket's policy)."
   value       = { for bucket, doc in data.aws_iam_policy_document.state_bucket_access : bucket => doc.json }

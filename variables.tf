@@ -286,6 +286,23 @@ variable "terraform_parallelism" {
   }
 }
 
+variable "attribution_enabled" {
+  description = "Whether checks ask CloudTrail who made each drift (`changed_by` in reports; `ATTRIBUTION` of the worker and the CodeBuild lane). `cloudtrail:LookupEvents` allows 2 requests/s per account and region; an event's `attribute` can turn it off for one workspace."
+  type        = bool
+  default     = true
+}
+
+variable "attribution_ignore_principals" {
+  description = "Globs of principals whose CloudTrail events never name a drift's author, such as the roles Terraform applies with (`arn:aws:iam::*:role/terraform-*`); `ATTRIBUTION_IGNORE_PRINCIPALS`. The drift role itself is always ignored."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.attribution_ignore_principals : length(trimspace(p)) > 0 && length(regexall(",", p)) == 0])
+    error_message = "Each of attribution_ignore_principals must be a non-empty glob without a comma."
+  }
+}
+
 variable "summarize_timeout_seconds" {
   description = "Timeout of the summarize function in seconds, 30-900: it reads every check's result and writes the run summary."
   type        = number

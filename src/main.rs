@@ -17,6 +17,7 @@ use drift_core::inventory::{self, Input, Workspace};
 use drift_core::plan::DiagnosticSeverity;
 use drift_core::report::render::{render, summary_table, terminal_text, Format};
 use drift_core::report::{combined_exit_code, exit_code, json_schema, Report, WorkspaceInfo};
+use drift_runner::attribution;
 use drift_runner::output;
 use drift_runner::scan::{self, PlanMode, ScanOptions};
 use drift_runner::terraform::Terraform;
@@ -121,6 +122,12 @@ struct ScanArgs {
     /// entry's own `parallelism` wins.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     parallelism: Option<u16>,
+    /// Look up in CloudTrail who made each drift (`changed_by` in the
+    /// report), with the default AWS credential chain: `LookupEvents` by the
+    /// resource's identifiers, since the workspace's last clean report in
+    /// --out (at most 90 days), two requests a second per account-region.
+    #[arg(long)]
+    attribute: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -328,7 +335,8 @@ fn scan(args: ScanArgs) -> Result<u8> {
         .thread_stack_size(8 << 20)
         .build()
         .context("starting the async runtime")?;
-    let reports = runtime.block_on({
+    let attribution_rules = rules.clone();
+    let mut reports = runtime.block_on({
         let progress = progress.clone();
         scan::check_all(
             &workspaces,
@@ -345,7 +353,71 @@ fn scan(args: ScanArgs) -> Result<u8> {
         )
     });
     progress.finish_and_clear();
+    if args.attribute {
+        let budget = Duration::from_secs(args.timeout).min(attribution::DEFAULT_BUDGET);
+        runtime.block_on(attribute(
+            &mut reports,
+            &attribution_rules,
+            &args.common.out,
+            budget,
+        ))?;
+    }
     finish(&reports, &args.common)
+}
+
+/// Fills the drift findings' `changed_by` from CloudTrail with the default
+/// credential chain; without credentials, says so once and marks them
+/// `unknown: no_credentials`. Each workspace's window starts at its last
+/// clean report in `out` (the report this run is about to replace).
+#[cfg(feature = "attribute")]
+async fn attribute(
+    reports: &mut [Report],
+    rules: &RuleSet,
+    out: &Path,
+    budget: Duration,
+) -> Result<()> {
+    use drift_core::attribution::{IgnorePrincipals, UnknownReason, Window};
+    use drift_runner::attribution::aws::{load_config, AwsTrail};
+
+    if reports.iter().all(|r| r.summary.drifted_resources == 0) {
+        return Ok(());
+    }
+    let trail = AwsTrail::new(load_config(None).await);
+    if let Err(e) = trail.check_credentials().await {
+        eprintln!(
+            "drift-detection: --attribute: no AWS credentials ({}); drift findings say changed_by unknown (no_credentials)",
+            terminal_text(&e)
+        );
+        for report in reports.iter_mut() {
+            attribution::mark_all(report, UnknownReason::NoCredentials);
+        }
+        return Ok(());
+    }
+    let attributor = attribution::Attributor::new(trail);
+    let ignore = IgnorePrincipals::new(rules.attribution_ignore().iter().cloned());
+    for report in reports
+        .iter_mut()
+        .filter(|r| r.summary.drifted_resources > 0)
+    {
+        let mut previous = output::report_stem(out, report).into_os_string();
+        previous.push(".json");
+        let last_clean = std::fs::read(PathBuf::from(previous))
+            .ok()
+            .and_then(|bytes| attribution::last_clean_check(&bytes));
+        let window = Window::new(last_clean, chrono::Utc::now());
+        let deadline = tokio::time::Instant::now() + budget;
+        attributor
+            .attribute(report, &window, &ignore, deadline)
+            .await;
+    }
+    Ok(())
+}
+
+/// Built without the AWS SDK (`--no-default-features`): `--attribute` is
+/// refused rather than ignored.
+#[cfg(not(feature = "attribute"))]
+async fn attribute(_: &mut [Report], _: &RuleSet, _: &Path, _: Duration) -> Result<()> {
+    anyhow::bail!("--attribute needs a build with the `attribute` feature (the AWS SDK)")
 }
 
 /// Writes every report, prints the chosen output and the summary, and picks the exit code.

@@ -49,6 +49,8 @@ macro_rules! progress {
     }};
 }
 const LOCK_TABLE: &str = "tf-locks";
+/// Who opens SSH on prod by hand, as the rig's CloudTrail records it.
+const ALICE: &str = "arn:aws:sts::123456789012:assumed-role/Admin/alice";
 const DB_PASSWORD: &str = "e2e-Secret-Passw0rd";
 
 /// Where the newer terraform is looked for when `DRIFT_TEST_TERRAFORM_EXTRA`
@@ -274,6 +276,11 @@ struct Cloud {
     inbox: AlertInbox,
     tmp: tempfile::TempDir,
     cli_config: PathBuf,
+    /// What the rig records of its own calls, as CloudTrail would; served
+    /// by `tests/e2e/cloudtrail_lookup_events.py` (moto has no LookupEvents).
+    trail_events: PathBuf,
+    trail_url: String,
+    _trail: Background,
 }
 
 impl Cloud {
@@ -322,7 +329,23 @@ impl Cloud {
             ),
         )
         .unwrap();
+        let trail_events = tmp.path().join("cloudtrail-events.jsonl");
+        std::fs::write(&trail_events, "").unwrap();
+        let trail_port = free_port();
+        let trail = Background(
+            Command::new(venv("python"))
+                .arg(common::repo().join("tests/e2e/cloudtrail_lookup_events.py"))
+                .arg(trail_port.to_string())
+                .arg(&trail_events)
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        wait_for_port(trail_port, "the CloudTrail LookupEvents stand-in");
         Cloud {
+            trail_events,
+            trail_url: format!("http://127.0.0.1:{trail_port}"),
+            _trail: trail,
             tf,
             routes,
             s3,
@@ -348,7 +371,48 @@ impl Cloud {
                 self.cli_config.display().to_string(),
             ),
             ("CHECKPOINT_DISABLE".into(), "1".into()),
+            // Attribution's LookupEvents goes to the rig's stand-in.
+            ("AWS_ENDPOINT_URL_CLOUDTRAIL".into(), self.trail_url.clone()),
         ]
+    }
+
+    /// Records a call the rig made by hand, as CloudTrail would: an
+    /// assumed-role session's write event naming `resources`.
+    fn record_event(&self, event_name: &str, principal_arn: &str, resources: &[&str]) {
+        let now = chrono::Utc::now();
+        let session = principal_arn.rsplit('/').next().unwrap_or_default();
+        let record = json!({
+            "resources": resources,
+            "event": {
+                "eventVersion": "1.08",
+                "userIdentity": {
+                    "type": "AssumedRole",
+                    "principalId": format!("AROAE2EEXAMPLE:{session}"),
+                    "arn": principal_arn,
+                    "accountId": "123456789012",
+                    "sessionContext": {"sessionIssuer": {
+                        "type": "Role", "principalId": "AROAE2EEXAMPLE",
+                        "arn": "arn:aws:iam::123456789012:role/Admin",
+                        "accountId": "123456789012", "userName": "Admin"}},
+                },
+                "eventTime": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "eventSource": "ec2.amazonaws.com",
+                "eventName": event_name,
+                "awsRegion": "us-east-1",
+                "sourceIPAddress": "198.51.100.7",
+                "userAgent": "aws-sdk-rust (e2e rig)",
+                "eventID": format!("e2e-{event_name}-{}", now.timestamp_nanos_opt().unwrap_or_default()),
+                "readOnly": false,
+                "eventType": "AwsApiCall",
+                "managementEvent": true,
+                "recipientAccountId": "123456789012",
+            },
+        });
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.trail_events)
+            .unwrap();
+        writeln!(file, "{record}").unwrap();
     }
 
     fn backend_config(&self, env: &str) -> BTreeMap<String, String> {
@@ -569,6 +633,7 @@ impl Cloud {
             .send()
             .await
             .unwrap();
+        self.record_event("AuthorizeSecurityGroupIngress", ALICE, &[&sg]);
         self.retag("prod-acme-reports", "Owner", "jsmith").await;
         self.rds
             .delete_db_instance()
@@ -952,6 +1017,30 @@ fn assert_prod_drift(report: &Value, tf: &Terraform) {
     assert!(!report.to_string().contains(DB_PASSWORD));
 }
 
+/// The SSH opening's `changed_by` names the rig's own call; returns it as
+/// the renderers say it.
+fn assert_ssh_opened_by_alice(report: &Value) -> String {
+    let by = &item(report, "aws_security_group.app", "outside_terraform")["changed_by"];
+    assert_eq!(by["principal_arn"], ALICE, "{by:#}");
+    assert_eq!(by["principal"], "alice", "{by:#}");
+    assert_eq!(by["session"], "alice", "{by:#}");
+    assert_eq!(by["event_name"], "AuthorizeSecurityGroupIngress", "{by:#}");
+    assert_eq!(by["event_source"], "ec2.amazonaws.com", "{by:#}");
+    // Nobody's event names the other drifts.
+    for other in drift_findings(report) {
+        if other["address"] != "aws_security_group.app" {
+            assert!(other["changed_by"].get("unknown").is_some(), "{other:#}");
+        }
+    }
+    format!(
+        "changed by {} ({}) at {} via {}",
+        by["principal_arn"].as_str().unwrap(),
+        by["principal"].as_str().unwrap(),
+        by["event_time"].as_str().unwrap(),
+        by["event_name"].as_str().unwrap()
+    )
+}
+
 fn assert_no_pending_change(report: &Value, address: &str) {
     let pending: Vec<&Value> = report["drift"]
         .as_array()
@@ -997,8 +1086,13 @@ async fn story(tf: Terraform) {
     cloud.prod_state_from_before_the_rename(&prod);
     cloud.change_prod_behind_terraforms_back().await;
 
-    // 1. The CLI, in its default mode: one refresh, one read per resource.
-    let (output, out, reads) = cloud.scan(&[("prod", &prod), ("staging", &staging)], &[], &[]);
+    // 1. The CLI, in its default mode: one refresh, one read per resource;
+    // with --attribute, CloudTrail (the rig's stand-in) says who did it.
+    let (output, out, reads) = cloud.scan(
+        &[("prod", &prod), ("staging", &staging)],
+        &["--attribute"],
+        &[],
+    );
     assert_eq!(
         output.status.code(),
         Some(3),
@@ -1007,6 +1101,8 @@ async fn story(tf: Terraform) {
     );
     let cli = report(&out, "prod");
     assert_prod_drift(&cli, tf);
+    let line = assert_ssh_opened_by_alice(&cli);
+    progress!("e2e [{on}]: CLI attribution: aws_security_group.app {line}");
     assert_clean(&report(&out, "staging"));
     cloud
         .assert_read_once(&reads, &["prod", "staging"], "the default check")
@@ -1073,13 +1169,13 @@ async fn story(tf: Terraform) {
     assert_eq!(answer["summary"]["by_severity"]["critical"], 2);
     let key = "drift-reports/prod/network/2026/11/27/manual-1.json";
     assert_eq!(answer["report_key"], key);
-    assert_prod_drift(
-        &cloud
-            .object("reports", key)
-            .await
-            .expect("the worker's report"),
-        tf,
-    );
+    let stored = cloud
+        .object("reports", key)
+        .await
+        .expect("the worker's report");
+    assert_prod_drift(&stored, tf);
+    let line = assert_ssh_opened_by_alice(&stored);
+    progress!("e2e [{on}]: worker attribution: aws_security_group.app {line}");
     cloud
         .assert_read_once(&take_reads(&worker_reads), &["prod"], "the worker's check")
         .await;
@@ -1093,6 +1189,15 @@ async fn story(tf: Terraform) {
         .as_str()
         .unwrap()
         .contains("prod/network: 2 critical findings"));
+    let message = alerts[0]["Message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!("changed by {ALICE} (alice) at ")),
+        "{message}"
+    );
+    assert!(
+        message.contains(" via AuthorizeSecurityGroupIngress"),
+        "{message}"
+    );
     let log = std::fs::read_to_string(&worker_log).unwrap();
     assert!(
         log.contains("\"CriticalDrift\":2"),

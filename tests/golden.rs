@@ -14,6 +14,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use drift_core::attribution::Attribution;
 use drift_core::drift::rules::RuleSet;
 use drift_core::report::render::{render, table_at_width, Format};
 use drift_core::report::{json_schema, Report, WorkspaceInfo};
@@ -30,6 +31,10 @@ struct Case {
     rules: Option<PathBuf>,
     #[serde(default)]
     terraform_exit_code: Option<i32>,
+    /// A JSON object of address → `changed_by`, standing in for the
+    /// CloudTrail lookup (attribution is an edge; its renderings are not).
+    #[serde(default)]
+    changed_by: Option<PathBuf>,
     workspace: WorkspaceInfo,
     /// Strings that must not appear anywhere in the report (planted secrets).
     #[serde(default)]
@@ -163,14 +168,21 @@ fn run_case(dir: &Path) -> Result<(), String> {
         ..ScanOptions::default()
     };
     // Run from the repository root so the input's name in messages is stable.
-    let report = analyze_file(&case.input, case.workspace.clone(), &rules, &options);
+    let mut report = analyze_file(&case.input, case.workspace.clone(), &rules, &options);
+    if let Some(path) = &case.changed_by {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let by_address: std::collections::BTreeMap<String, Attribution> =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        for item in &mut report.drift {
+            item.changed_by = by_address.get(&item.address).cloned();
+        }
+    }
     let text = serde_json::to_string(&report).expect("report serializes");
     for secret in &case.never_contains {
         if text.contains(secret.as_str()) {
             return Err(format!("the report contains {secret:?}"));
         }
     }
-    let mut report = report;
     normalize(&mut report);
     check_renderings(dir, &case, &report)?;
     let actual = serde_json::to_value(&report).expect("report serializes");

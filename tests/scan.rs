@@ -350,3 +350,64 @@ fn parallelism_reaches_terraform_plan_from_the_entry_then_the_command_line() {
         );
     }
 }
+
+#[test]
+fn attribute_without_credentials_says_so_once_and_marks_drift_unknown() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A terraform stand-in whose plan is the prod-network example (two
+    // drifted resources).
+    let shown = common::repo().join("examples/plans/prod-network.json");
+    let stub = tmp.path().join("terraform");
+    std::fs::write(
+        &stub,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in\n  init) exit 0 ;;\n  plan) exit 2 ;;\n  show) cat '{}'; exit 0 ;;\nesac\nexit 1\n",
+            shown.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&stub, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let dir = workspace(tmp.path(), "net", "# nothing\n");
+    let out = tmp.path().join("reports");
+    let none = tmp.path().join("none");
+    // No credentials anywhere the default chain looks; the instance
+    // metadata endpoint is never asked.
+    let output = Command::new(env!("CARGO_BIN_EXE_drift-detection"))
+        .args(["scan", "--attribute", "-q", "--terraform"])
+        .arg(&stub)
+        .arg("--out")
+        .arg(&out)
+        .arg(&dir)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &none)
+        .env("AWS_CONFIG_FILE", &none)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "critical drift: {stderr}");
+    assert_eq!(
+        stderr.matches("--attribute: no AWS credentials").count(),
+        1,
+        "{stderr}"
+    );
+    let report = report(&out, "net");
+    assert_eq!(report["schema_version"], "1.2");
+    let drift = report["drift"].as_array().unwrap();
+    assert_eq!(drift.len(), 2);
+    for item in drift {
+        assert_eq!(
+            item["changed_by"],
+            serde_json::json!({"unknown": "no_credentials"})
+        );
+    }
+    let markdown = std::fs::read_to_string(out.join("_").join("net.md")).unwrap();
+    assert!(markdown.contains("changed by: unknown (no_credentials)"));
+}

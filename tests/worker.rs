@@ -99,6 +99,9 @@ async fn rig(terraform: impl FnOnce(&Path) -> PathBuf) -> Rig {
         log_level: "info".into(),
         region: "us-east-1".into(),
         max_input_bytes: 1 << 20,
+        // moto has no CloudTrail LookupEvents; the e2e suite serves it.
+        attribution: false,
+        attribution_ignore_principals: Vec::new(),
     };
     let scratch = tmp.path().join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();

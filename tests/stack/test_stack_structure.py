@@ -268,7 +268,7 @@ def test_variables_are_typed_described_and_ordered(stack: Stack) -> None:
 
 
 def test_variables_where_a_bad_value_fails_late_are_validated(stack: Stack) -> None:
-    unvalidated_ok = {"tags", "create_aws_config", "schedule_enabled"}  # any value is valid
+    unvalidated_ok = {"tags", "create_aws_config", "schedule_enabled", "attribution_enabled"}  # any value is valid
     for name, body in stack.variables.items():
         if name in unvalidated_ok:
             continue

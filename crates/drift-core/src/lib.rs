@@ -10,6 +10,9 @@
 //!    pending configuration changes, changed attributes, severity, remediation;
 //! 3. [`report`] builds the versioned report (contract v1) and renders it.
 //!
+//! [`attribution`] answers "who changed it" from CloudTrail events, without
+//! the network: lookup keys, event parsing, the choice of the event.
+//!
 //! [`workspace`] is the workspace contract (one entry of an inventory, the
 //! worker's event; the schemas are generated from it) and [`inventory`]
 //! reads inventory files against it: text in, checked entries out.
@@ -37,6 +40,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod attribution;
 pub mod drift;
 pub mod encoding;
 pub mod error;

@@ -235,6 +235,12 @@ pub struct EventRun {
     #[serde(default)]
     #[schemars(schema_with = "lock_schema")]
     pub notify: Option<bool>,
+    /// Look up in CloudTrail who made each drift (`changed_by` in the
+    /// report; default true, and the worker's `ATTRIBUTION` can turn it off
+    /// for every event).
+    #[serde(default)]
+    #[schemars(schema_with = "lock_schema")]
+    pub attribute: Option<bool>,
 }
 
 fn optional(mut schema: Value) -> Schema {
@@ -803,7 +809,13 @@ mod tests {
             .keys()
             .map(String::as_str)
             .filter(|k| !EVENT_LEAVES_OUT.contains(k))
-            .chain(["run_id", "run_started_at", "workspace", "notify"])
+            .chain([
+                "run_id",
+                "run_started_at",
+                "workspace",
+                "notify",
+                "attribute",
+            ])
             .collect();
         let mut fields: Vec<&str> = event["properties"]
             .as_object()

@@ -4,8 +4,11 @@
 //! [`terraform`] runs the terraform binary with deadlines, [`scan`] checks
 //! one workspace of an inventory (read by `drift_core::inventory`) and fans
 //! out over many, bounded, and [`output`] writes reports to a folder.
+//! [`attribution`] asks CloudTrail who made each drift (its AWS SDK half
+//! with feature `aws`).
 #![deny(missing_docs)]
 
+pub mod attribution;
 pub mod output;
 pub mod scan;
 pub mod terraform;

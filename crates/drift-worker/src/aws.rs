@@ -1,6 +1,6 @@
-//! The worker's AWS edges: S3 (bundles in, reports out), SNS (alerts) and STS
-//! (cross-account roles). Clients are built once per container from one
-//! `SdkConfig`, with the SDK's standard retry mode (exponential backoff with
+//! The worker's AWS edges: S3 (bundles in, reports out), SNS (alerts), STS
+//! (cross-account roles) and CloudTrail (who made a drift). Clients are
+//! built once per container from one `SdkConfig`, with the SDK's standard retry mode (exponential backoff with
 //! jitter, throttling errors included).
 //!
 //! Error messages carry the service's error code and the resource, never a
@@ -18,6 +18,7 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::cloud::Cloud;
+use drift_runner::attribution::aws::AwsTrail;
 
 /// Attempts per AWS call, first included.
 const MAX_ATTEMPTS: u32 = 5;
@@ -88,6 +89,7 @@ impl AwsError {
 /// The worker's AWS clients.
 #[derive(Debug, Clone)]
 pub struct Aws {
+    config: SdkConfig,
     s3: aws_sdk_s3::Client,
     sns: aws_sdk_sns::Client,
     sts: aws_sdk_sts::Client,
@@ -119,6 +121,7 @@ impl Aws {
             .force_path_style(config.endpoint_url().is_some())
             .build();
         Aws {
+            config: config.clone(),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             sns: aws_sdk_sns::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
@@ -138,6 +141,22 @@ impl Aws {
 }
 
 impl Cloud for Aws {
+    type Trail = AwsTrail;
+
+    /// CloudTrail through the same configuration (endpoints, retries),
+    /// signed with the assumed drift role's credentials when there are.
+    fn trail(&self, credentials: Option<&TemporaryCredentials>) -> AwsTrail {
+        match credentials {
+            Some(c) => AwsTrail::with_credentials(
+                self.config.clone(),
+                &c.access_key_id,
+                &c.secret_access_key,
+                &c.session_token,
+            ),
+            None => AwsTrail::new(self.config.clone()),
+        }
+    }
+
     /// Reads a whole object.
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError> {
         let action = format!("reading s3://{bucket}/{key}");

@@ -1,4 +1,5 @@
-//! What the handler asks of the cloud, as a trait: the four calls it makes.
+//! What the handler asks of the cloud, as a trait: the four calls it makes,
+//! and CloudTrail's event history for attribution.
 //!
 //! [`crate::aws::Aws`] is the one Lambda runs, on the AWS SDK; the handler's
 //! unit tests run on an in-memory one, so that they need no server, and
@@ -10,11 +11,19 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use crate::aws::{AwsError, TemporaryCredentials};
+use drift_runner::attribution::Trail;
 
 /// Object storage, notifications and cross-account roles, as the worker
 /// uses them. Errors are [`AwsError`]s, with the service's code when it gave
 /// one: the handler turns `NoSuchKey`, `AccessDenied`, ... into advice.
 pub trait Cloud: Send + Sync {
+    /// CloudTrail's event history, for attribution.
+    type Trail: Trail;
+
+    /// The event history as `credentials` (the assumed drift role's) see
+    /// it; `None`: the worker's own.
+    fn trail(&self, credentials: Option<&TemporaryCredentials>) -> Self::Trail;
+
     /// The bytes of `s3://bucket/key`.
     fn get_object(
         &self,

@@ -35,6 +35,13 @@ pub struct WorkerConfig {
     /// a plan takes about its size again once read. Outside Lambda, the
     /// CLI's default.
     pub max_input_bytes: u64,
+    /// `ATTRIBUTION`: `off` (or `false`, `0`) turns CloudTrail attribution
+    /// off for every event; default on (an event's `attribute` decides).
+    pub attribution: bool,
+    /// `ATTRIBUTION_IGNORE_PRINCIPALS`: comma-separated globs of principals
+    /// whose CloudTrail events never name a drift's author (the Terraform
+    /// roles), besides the rules file's and the event's own `role_arn`.
+    pub attribution_ignore_principals: Vec<String>,
 }
 
 impl WorkerConfig {
@@ -125,6 +132,24 @@ impl WorkerConfig {
                 }
             },
         };
+        let attribution = match get("ATTRIBUTION").map(|t| t.trim().to_ascii_lowercase()) {
+            None => true,
+            Some(t) if matches!(t.as_str(), "on" | "true" | "1") => true,
+            Some(t) if matches!(t.as_str(), "off" | "false" | "0") => false,
+            Some(t) => {
+                faults.push(format!("ATTRIBUTION {t:?} must be on or off"));
+                true
+            }
+        };
+        let attribution_ignore_principals = get("ATTRIBUTION_IGNORE_PRINCIPALS")
+            .map(|t| {
+                t.split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
         if !faults.is_empty() {
             return Err(format!(
                 "the worker is misconfigured: {}",
@@ -141,6 +166,8 @@ impl WorkerConfig {
             log_level,
             region,
             max_input_bytes,
+            attribution,
+            attribution_ignore_principals,
         })
     }
 }
@@ -172,6 +199,37 @@ mod tests {
         assert_eq!(c.report_kms_key_arn, None);
         assert_eq!(c.terraform_parallelism, None);
         assert_eq!(c.max_input_bytes, drift_core::plan::DEFAULT_MAX_INPUT_BYTES);
+        assert!(c.attribution);
+        assert!(c.attribution_ignore_principals.is_empty());
+    }
+
+    #[test]
+    fn attribution_can_be_turned_off_and_given_principals_to_ignore() {
+        let with = |vars: &[(&str, &str)]| {
+            let mut all = vec![
+                ("REPORT_BUCKET", "drift-detection-reports-dev"),
+                ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:111111111111:alerts"),
+                ("AWS_REGION", "us-east-1"),
+            ];
+            all.extend_from_slice(vars);
+            config(&all)
+        };
+        assert!(!with(&[("ATTRIBUTION", "off")]).unwrap().attribution);
+        assert!(with(&[("ATTRIBUTION", "ON")]).unwrap().attribution);
+        let err = with(&[("ATTRIBUTION", "maybe")]).unwrap_err();
+        assert!(
+            err.contains("ATTRIBUTION \"maybe\" must be on or off"),
+            "{err}"
+        );
+        let c = with(&[(
+            "ATTRIBUTION_IGNORE_PRINCIPALS",
+            "arn:aws:iam::*:role/terraform-*, ,arn:aws:iam::1:role/ci",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.attribution_ignore_principals,
+            ["arn:aws:iam::*:role/terraform-*", "arn:aws:iam::1:role/ci"]
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use drift_runner::scan::PlanMode;
 /// event calls `workspace`, without the CLI's `dir` and `plan`.
 #[derive(Debug, Clone)]
 pub struct WorkerEvent {
-    /// `run_id`, `run_started_at`, `workspace`, `notify`.
+    /// `run_id`, `run_started_at`, `workspace`, `notify`, `attribute`.
     pub run: EventRun,
     /// The workspace to check.
     pub entry: WorkspaceEntry,
@@ -54,6 +54,8 @@ pub struct Job {
     pub parallelism: Option<u16>,
     /// Whether this invocation publishes its own alert.
     pub notify: bool,
+    /// Whether to look up who made each drift in CloudTrail.
+    pub attribute: bool,
 }
 
 /// Reads an event's `run_started_at`: RFC 3339 with any offset, kept in UTC
@@ -164,16 +166,23 @@ impl WorkerEvent {
             lock_timeout: entry.lock_timeout.unwrap_or_else(|| "60s".to_string()),
             parallelism: entry.parallelism,
             notify: run.notify.unwrap_or(true),
+            attribute: run.attribute.unwrap_or(true),
         })
     }
 }
 
 /// The event's own fields.
-const RUN_FIELDS: [&str; 4] = ["run_id", "run_started_at", "workspace", "notify"];
+const RUN_FIELDS: [&str; 5] = [
+    "run_id",
+    "run_started_at",
+    "workspace",
+    "notify",
+    "attribute",
+];
 
 /// Every field an event may have, in the order an error lists them: the
 /// run's and the workspace entry's but `name`, `dir`, `plan` and `runner`.
-pub const EVENT_FIELDS: [&str; 16] = [
+pub const EVENT_FIELDS: [&str; 17] = [
     "run_id",
     "run_started_at",
     "workspace",
@@ -190,6 +199,7 @@ pub const EVENT_FIELDS: [&str; 16] = [
     "lock_timeout",
     "parallelism",
     "notify",
+    "attribute",
 ];
 
 /// Counts the orchestrator aggregates.

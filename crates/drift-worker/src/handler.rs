@@ -23,11 +23,13 @@ use crate::event::{
     WorkerResponse,
 };
 use crate::publish;
+use drift_core::attribution::{IgnorePrincipals, UnknownReason, Window};
 use drift_core::drift::rules::RuleSet;
 use drift_core::inventory::{Input, Workspace};
 use drift_core::plan::{Diagnostic, DiagnosticSeverity};
 use drift_core::report::render::to_json;
 use drift_core::report::{Report, Status, WorkspaceInfo};
+use drift_runner::attribution::{self, Attributor};
 use drift_runner::scan::{self, ScanOptions};
 use drift_runner::terraform::Terraform;
 
@@ -281,7 +283,66 @@ impl<C: Cloud> Worker<C> {
             backend_config: job.backend_config.clone(),
             settings: Default::default(),
         };
-        scan::check_workspace(&workspace, Ok(&terraform), &self.rules, &options).await
+        let mut report =
+            scan::check_workspace(&workspace, Ok(&terraform), &self.rules, &options).await;
+        if job.attribute && self.config.attribution && report.summary.drifted_resources > 0 {
+            self.attribute(job, &mut report, credentials.as_ref(), deadline)
+                .await;
+        }
+        report
+    }
+
+    /// Fills the drift findings' `changed_by` from CloudTrail, through the
+    /// drift role, over the window since the workspace's last clean check
+    /// (its `latest.json`, read before this check's replaces it), within
+    /// what is left before the deadline's reserve (at most
+    /// [`attribution::DEFAULT_BUDGET`]).
+    async fn attribute(
+        &self,
+        job: &Job,
+        report: &mut Report,
+        credentials: Option<&TemporaryCredentials>,
+        deadline: Instant,
+    ) {
+        let budget_end = deadline
+            .checked_sub(DEADLINE_RESERVE)
+            .unwrap_or_else(Instant::now)
+            .min(Instant::now() + attribution::DEFAULT_BUDGET);
+        if budget_end <= Instant::now() {
+            // A check stopped at the deadline: no call may eat the reserve.
+            attribution::mark_all(report, UnknownReason::SkippedTimeBudget);
+            return;
+        }
+        let latest = JobKey::of(job).latest;
+        let last_clean = match self
+            .cloud
+            .get_object(&self.config.report_bucket, &latest)
+            .await
+        {
+            Ok(bytes) => attribution::last_clean_check(&bytes),
+            Err(e) => {
+                if e.code.as_deref() != Some("NoSuchKey") {
+                    tracing::warn!(error = %e, "previous report not read; attribution looks back 90 days");
+                }
+                None
+            }
+        };
+        let window = Window::new(last_clean, (self.clock)());
+        let mut ignore = IgnorePrincipals::new(self.rules.attribution_ignore().iter().cloned());
+        ignore.extend(self.config.attribution_ignore_principals.iter().cloned());
+        if let Some((role_arn, _)) = &job.role {
+            // The drift role's own calls (terraform's refresh) are not drift.
+            ignore.extend([role_arn.clone()]);
+        }
+        let attributor = Attributor::new(self.cloud.trail(credentials));
+        attributor
+            .attribute(
+                report,
+                &window,
+                &ignore,
+                tokio::time::Instant::from_std(budget_end),
+            )
+            .await;
     }
 
     /// Puts the configuration into `workdir`.

@@ -251,6 +251,125 @@ mod tests {
         assert!(outcome.to_line().ends_with("}\n"));
     }
 
+    /// A terraform stand-in whose plan is the prod-network example: SSH
+    /// opened on `sg-072b12a9df76ff5e8`, tags changed on a VPC.
+    fn drifted_terraform(dir: &Path) -> std::path::PathBuf {
+        let shown =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/plans/prod-network.json");
+        let script = dir.join("terraform");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ncase \"$1\" in\n  init) exit 0 ;;\n  plan) exit 2 ;;\n  show) cat {shown}; exit 0 ;;\nesac\nexit 1\n",
+                shown = shown.display(),
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+
+    fn trail_event(arn: &str, time: &str) -> drift_core::attribution::TrailEvent {
+        let json = json!({
+            "eventName": "AuthorizeSecurityGroupIngress", "eventTime": time,
+            "eventID": format!("event-{time}"), "eventSource": "ec2.amazonaws.com",
+            "readOnly": false, "userIdentity": {"type": "AssumedRole", "arn": arn},
+        });
+        drift_core::attribution::parse_event(&json.to_string(), None).unwrap()
+    }
+
+    #[tokio::test]
+    async fn drift_is_attributed_since_the_last_clean_report_through_the_drift_role() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bundle = tmp.path().join("bundle");
+        std::fs::create_dir_all(&bundle).unwrap();
+        std::fs::write(bundle.join("main.tf"), "# nothing\n").unwrap();
+        let alice = "arn:aws:sts::111111111111:assumed-role/Admin/alice";
+        let drift_role = "arn:aws:iam::111111111111:role/drift-detection-read";
+        let mut cloud = MockCloud::default();
+        // The worker's clock says 2031-02-03; the last clean check was the
+        // day before. Bob's change predates it; the drift role's own call
+        // is not a drift.
+        cloud.trail.events.insert(
+            "sg-072b12a9df76ff5e8".into(),
+            vec![
+                trail_event("arn:aws:sts::111111111111:assumed-role/Admin/bob", "2031-02-01T00:00:00Z"),
+                trail_event(alice, "2031-02-02T12:00:00Z"),
+                trail_event("arn:aws:sts::111111111111:assumed-role/drift-detection-read/drift-detection-run-42", "2031-02-03T00:00:00Z"),
+            ],
+        );
+        cloud.objects.lock().unwrap().insert(
+            (
+                "reports".into(),
+                "drift-reports/prod/network/latest.json".into(),
+            ),
+            br#"{"status":"clean","generated_at":"2031-02-02T00:00:00Z"}"#.to_vec(),
+        );
+        let (mut worker, _records) = worker(cloud, tmp.path());
+        worker.config.terraform_path = drifted_terraform(tmp.path());
+        let mut event = event(&bundle);
+        event["role_arn"] = json!(drift_role);
+
+        let outcome = run(&worker, &event.to_string(), soon()).await;
+        assert_eq!(outcome.exit_code, exit_code::COMPLETED, "{}", outcome.body);
+        let key = "drift-reports/prod/network/2026/11/27/run-42.json";
+        let report = worker.cloud.stored("reports", key).unwrap();
+        assert_eq!(report["schema_version"], "1.2");
+        let by = |address: &str| {
+            report["drift"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["address"] == address)
+                .unwrap()["changed_by"]
+                .clone()
+        };
+        let sg = by("aws_security_group.app");
+        assert_eq!(sg["principal_arn"], alice);
+        assert_eq!(sg["principal"], "alice");
+        assert_eq!(sg["event_name"], "AuthorizeSecurityGroupIngress");
+        assert_eq!(by("aws_vpc.main"), json!({"unknown": "no_event_in_window"}));
+        let alert = worker.cloud.published.lock().unwrap()[0].2.clone();
+        assert!(
+            alert.contains(&format!("  changed by {alice} (alice) at 2031-02-02T12:00:00Z via AuthorizeSecurityGroupIngress")),
+            "{alert}"
+        );
+
+        // Turned off by the event: no lookup, no changed_by.
+        let lookups = worker.cloud.trail.lookups.lock().unwrap().len();
+        event["attribute"] = json!(false);
+        run(&worker, &event.to_string(), soon()).await;
+        let report = worker.cloud.stored("reports", key).unwrap();
+        assert!(report["drift"][0].get("changed_by").is_none());
+        assert_eq!(worker.cloud.trail.lookups.lock().unwrap().len(), lookups);
+    }
+
+    #[tokio::test]
+    async fn a_refused_lookup_is_reported_as_access_denied() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bundle = tmp.path().join("bundle");
+        std::fs::create_dir_all(&bundle).unwrap();
+        let mut cloud = MockCloud::default();
+        cloud.trail.failure = Some(drift_runner::attribution::TrailError::AccessDenied(
+            "AccessDeniedException".into(),
+        ));
+        let (mut worker, _records) = worker(cloud, tmp.path());
+        worker.config.terraform_path = drifted_terraform(tmp.path());
+
+        let outcome = run(&worker, &event(&bundle).to_string(), soon()).await;
+        assert_eq!(outcome.exit_code, exit_code::COMPLETED, "{}", outcome.body);
+        let report = worker
+            .cloud
+            .stored(
+                "reports",
+                "drift-reports/prod/network/2026/11/27/run-42.json",
+            )
+            .unwrap();
+        for item in report["drift"].as_array().unwrap() {
+            assert_eq!(item["changed_by"], json!({"unknown": "access_denied"}));
+        }
+    }
+
     #[tokio::test]
     async fn each_failure_answers_its_error_type_and_exit_code() {
         let tmp = tempfile::tempdir().unwrap();

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use drift_core::drift::rules::Severity;
 use drift_core::drift::ChangeOrigin;
 use drift_core::plan::DiagnosticSeverity;
+use drift_core::report::render::{changed_by_line, terminal_text};
 use drift_core::report::{Report, Status};
 
 /// The folder every worker report lives under.
@@ -134,6 +135,12 @@ pub fn alert(report: &Report, location: Option<&str>) -> Alert {
             );
             message.push_str(&truncate(&line, LINE_MAX));
             message.push('\n');
+            // Principal and session names are the cloud's: control
+            // characters and line breaks are shown as escapes.
+            if let Some(by) = changed_by_line(item, |t| terminal_text(t).into_owned()) {
+                message.push_str(&truncate(&format!("  {by}"), LINE_MAX));
+                message.push('\n');
+            }
         }
         if items.len() > TOP_ITEMS {
             message.push_str(&format!(
@@ -306,6 +313,41 @@ mod tests {
         let second = a.message.find("aws_s3_bucket.logs").unwrap();
         assert!(first < second, "critical first:\n{}", a.message);
         assert!(a.message.contains("s3://b/k.json"));
+    }
+
+    #[test]
+    fn the_alert_says_who_changed_it_with_the_clouds_text_escaped() {
+        use drift_core::attribution::{
+            parse_event, Attribution, IgnorePrincipals, UnknownReason, Window,
+        };
+        let mut r = report(OPEN_SSH);
+        let event = parse_event(
+            r#"{"eventName":"AuthorizeSecurityGroupIngress","eventTime":"2026-11-29T10:15:00Z",
+               "eventID":"e1","readOnly":false,"userIdentity":{"type":"AssumedRole",
+               "arn":"arn:aws:sts::111111111111:assumed-role/Admin/alice\u001b[2J\nFAKE LINE"}}"#,
+            None,
+        )
+        .unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        r.drift[0].changed_by = Some(drift_core::attribution::choose(
+            &[event],
+            &Window::new(None, now),
+            &IgnorePrincipals::default(),
+        ));
+        r.drift[1].changed_by = Some(Attribution::unknown(UnknownReason::AccessDenied));
+        let a = alert(&r, Some("s3://b/k.json"));
+        assert!(
+            a.message.contains(
+                "  changed by arn:aws:sts::111111111111:assumed-role/Admin/alice\\u{1b}[2J\\nFAKE LINE (alice\\u{1b}[2J\\nFAKE LINE) at 2026-11-29T10:15:00Z via AuthorizeSecurityGroupIngress\n"
+            ),
+            "{}",
+            a.message
+        );
+        assert!(!a.message.contains('\u{1b}'));
+        assert!(!a.message.contains("\nFAKE LINE"));
+        assert!(a
+            .message
+            .contains("  changed by: unknown (access_denied)\n"));
     }
 
     #[test]

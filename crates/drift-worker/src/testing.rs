@@ -9,6 +9,8 @@ use serde_json::Value;
 use crate::aws::{AwsError, TemporaryCredentials};
 use crate::cloud::Cloud;
 use crate::handler::RecordSink;
+use drift_core::attribution::TrailEvent;
+use drift_runner::attribution::{LookupPage, LookupRequest, Trail, TrailError};
 
 /// An in-memory S3, SNS and STS. `refuse` names the calls that fail,
 /// each with the service code given.
@@ -18,6 +20,36 @@ pub(crate) struct MockCloud {
     pub(crate) published: Mutex<Vec<(String, String, String)>>,
     pub(crate) calls: Mutex<Vec<&'static str>>,
     pub(crate) refuse: HashMap<&'static str, &'static str>,
+    /// CloudTrail: events by resource name (or a failure for every lookup).
+    pub(crate) trail: MockTrail,
+}
+
+/// An in-memory CloudTrail event history.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct MockTrail {
+    pub(crate) events: HashMap<String, Vec<TrailEvent>>,
+    pub(crate) failure: Option<TrailError>,
+    pub(crate) lookups: std::sync::Arc<Mutex<Vec<String>>>,
+}
+
+impl Trail for MockTrail {
+    async fn lookup_events(&self, request: &LookupRequest) -> Result<LookupPage, TrailError> {
+        self.lookups
+            .lock()
+            .unwrap()
+            .push(request.resource_name.clone());
+        if let Some(failure) = &self.failure {
+            return Err(failure.clone());
+        }
+        Ok(LookupPage {
+            events: self
+                .events
+                .get(&request.resource_name)
+                .cloned()
+                .unwrap_or_default(),
+            next_token: None,
+        })
+    }
 }
 
 impl MockCloud {
@@ -52,6 +84,12 @@ impl MockCloud {
 }
 
 impl Cloud for MockCloud {
+    type Trail = MockTrail;
+
+    fn trail(&self, _credentials: Option<&TemporaryCredentials>) -> MockTrail {
+        self.trail.clone()
+    }
+
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError> {
         self.call("get_object", format!("reading s3://{bucket}/{key}"))?;
         let objects = self.objects.lock().unwrap();
@@ -147,6 +185,8 @@ pub(crate) fn worker(
             log_level: "info".into(),
             region: "us-east-1".into(),
             max_input_bytes: 1 << 20,
+            attribution: true,
+            attribution_ignore_principals: Vec::new(),
         },
         cloud,
         rules: drift_core::drift::rules::RuleSet::embedded(),

@@ -27,6 +27,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::attribution::{self, Attribution};
 use crate::plan::{ChangeDetail, Diagnostic, Mode, PlanDocument, ResourceChange};
 use rules::{ActionKind, AutoRemediation, Candidate, RuleSet, Severity};
 
@@ -150,6 +151,17 @@ pub struct DriftItem {
     pub rule: String,
     /// What to do about it.
     pub remediation: Remediation,
+    /// Who made a drift, from CloudTrail (schema 1.2): the event's author,
+    /// or `{"unknown": reason}`. Absent when attribution was not asked for,
+    /// and on pending changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<Attribution>,
+    /// The identifiers CloudTrail is asked about for a drift, from the prior
+    /// state ([`crate::attribution::lookup_keys`]); kept in memory for the
+    /// lookup, never written to the report.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub lookup_keys: Vec<String>,
 }
 
 /// The findings of one workspace, before they are put into a report.
@@ -543,6 +555,13 @@ fn classify(
         severity: decision.severity,
         rule: decision.rule,
         remediation,
+        changed_by: None,
+        lookup_keys: match (source, &change.detail) {
+            (ChangeOrigin::OutsideTerraform, Some(detail)) => {
+                attribution::lookup_keys(&change.resource_type, &detail.before)
+            }
+            _ => Vec::new(),
+        },
     })
 }
 

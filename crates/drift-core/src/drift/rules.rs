@@ -239,6 +239,21 @@ pub struct RulesFile {
     /// Ignore rules.
     #[serde(default)]
     pub ignore: Vec<IgnoreRule>,
+    /// CloudTrail attribution settings.
+    #[serde(default)]
+    pub attribution: AttributionSettings,
+}
+
+/// The rules file's `attribution` table.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttributionSettings {
+    /// Principals whose CloudTrail events never name a drift's author: the
+    /// roles Terraform and drift-detection run as. Globs matched against the
+    /// caller's ARN, its session issuer's ARN and the resolved principal,
+    /// e.g. `arn:aws:iam::*:role/terraform-*`.
+    #[serde(default)]
+    pub ignore_principals: Vec<String>,
 }
 
 /// One glob (`*` any run of characters, `?` any one). Most patterns are a
@@ -343,6 +358,7 @@ pub struct Decision {
 
 /// An ordered, compiled set of severity and ignore rules.
 pub struct RuleSet {
+    attribution_ignore: Vec<String>,
     rules: Vec<CompiledRule>,
     ignores: Vec<CompiledIgnore>,
     stateful: Globs,
@@ -422,6 +438,7 @@ impl RuleSet {
     }
 
     fn compile(defaults: RulesFile, user: Option<RulesFile>) -> RuleSet {
+        let mut attribution_ignore = defaults.attribution.ignore_principals.clone();
         let (mut rules, mut ignores, mut stateful) = (
             Vec::new(),
             Vec::new(),
@@ -433,6 +450,7 @@ impl RuleSet {
             }
             rules.extend(user.rules);
             ignores.extend(user.ignore);
+            attribution_ignore.extend(user.attribution.ignore_principals);
             if !user.replace_defaults {
                 rules.extend(defaults.rules);
             }
@@ -441,6 +459,7 @@ impl RuleSet {
         }
         ignores.extend(defaults.ignore);
         RuleSet {
+            attribution_ignore,
             rules: rules
                 .into_iter()
                 .map(|rule| CompiledRule {
@@ -461,6 +480,12 @@ impl RuleSet {
                 .collect(),
             stateful: Globs::new(&stateful.unwrap_or_default()),
         }
+    }
+
+    /// The rules file's `attribution.ignore_principals`: principals whose
+    /// CloudTrail events never name a drift's author.
+    pub fn attribution_ignore(&self) -> &[String] {
+        &self.attribution_ignore
     }
 
     /// The ids of the rules, in the order they are tried.

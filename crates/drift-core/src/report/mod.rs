@@ -21,8 +21,9 @@ use crate::plan::{Diagnostic, DiagnosticSeverity};
 
 /// The report contract version written to `schema_version`. 1.1 added the
 /// verdicts (`verdict` on findings and attributes, `summary.by_verdict`);
-/// every 1.0 field is unchanged.
-pub const SCHEMA_VERSION: &str = "1.1";
+/// 1.2 the optional `changed_by` of a finding (CloudTrail attribution).
+/// Every 1.0 and 1.1 field is unchanged, so readers of 1.x keep working.
+pub const SCHEMA_VERSION: &str = "1.2";
 
 /// Exit codes of the CLI, usable as a CI gate. An error never reads as drift.
 pub mod exit_code {
@@ -522,6 +523,24 @@ mod tests {
             exit_code::ERROR
         );
         assert_eq!(combined_exit_code([]), exit_code::CLEAN);
+    }
+
+    #[test]
+    fn a_1_1_report_without_changed_by_still_reads_and_validates() {
+        let report = report_for(UPDATE, RunFacts::default());
+        let mut old = serde_json::to_value(&report).unwrap();
+        old["schema_version"] = "1.1".into();
+        assert!(old["drift"][0].get("changed_by").is_none());
+        let validator = jsonschema::validator_for(&json_schema()).unwrap();
+        assert!(validator.is_valid(&old));
+        let read: Report = serde_json::from_value(old).unwrap();
+        assert_eq!(read.drift[0].changed_by, None);
+        // And a 1.2 finding's `changed_by` validates in either shape.
+        let mut new = serde_json::to_value(&report).unwrap();
+        new["drift"][0]["changed_by"] = serde_json::json!({"unknown": "throttled"});
+        assert!(validator.is_valid(&new));
+        new["drift"][0]["changed_by"] = serde_json::json!({"unknown": "somebody"});
+        assert!(!validator.is_valid(&new));
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    change_lines, header, markdown_code, markdown_text, one_line, severity_line, verdict_label,
-    verdict_line, Render,
+    change_lines, changed_by_line, header, markdown_code, markdown_text, one_line, severity_line,
+    verdict_label, verdict_line, Render,
 };
 use crate::drift::ChangeOrigin;
 use crate::report::Report;
@@ -102,6 +102,10 @@ fn markdown(report: &Report) -> String {
         );
         for item in items {
             let actions: Vec<String> = item.actions.iter().map(|a| markdown_text(a)).collect();
+            let mut changes = change_lines(item, 8, md_code_cell);
+            if let Some(line) = changed_by_line(item, md_code_cell) {
+                changes.insert(0, line);
+            }
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {}{} |",
@@ -109,7 +113,7 @@ fn markdown(report: &Report) -> String {
                 verdict_label(item.verdict),
                 md_code_cell(&item.address),
                 actions.join(", "),
-                change_lines(item, 8, md_code_cell).join("<br>"),
+                changes.join("<br>"),
                 markdown_text(&item.remediation.suggestion),
                 item.remediation
                     .command

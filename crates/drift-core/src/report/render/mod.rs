@@ -21,6 +21,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::Report;
+use crate::attribution::Attribution;
 use crate::drift::rules::Severity;
 use crate::drift::{DriftItem, Verdict};
 
@@ -236,6 +237,31 @@ fn change_lines(item: &DriftItem, limit: usize, escape: impl Fn(&str) -> String)
         lines.push(format!("… {} more", item.changed_attributes.len() - limit));
     }
     lines
+}
+
+/// Who made a drift, on one line: `changed by ARN (person) at TIME via
+/// EventName`, or `changed by: unknown (reason)`; `None` when attribution
+/// was not asked for. Every text from CloudTrail goes through `escape`: a
+/// principal or session name is the cloud's, as untrusted as a plan.
+pub fn changed_by_line(item: &DriftItem, escape: impl Fn(&str) -> String) -> Option<String> {
+    Some(match item.changed_by.as_ref()? {
+        Attribution::ChangedBy(by) => {
+            let who = match &by.principal_arn {
+                Some(arn) if arn != &by.principal => {
+                    format!("{} ({})", escape(arn), escape(&by.principal))
+                }
+                _ => escape(&by.principal),
+            };
+            format!(
+                "changed by {who} at {} via {}",
+                escape(&by.event_time),
+                escape(&by.event_name)
+            )
+        }
+        Attribution::Unknown(unknown) => {
+            format!("changed by: unknown ({})", unknown.unknown.as_str())
+        }
+    })
 }
 
 /// A verdict in words; `-` when the input cannot tell.

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement};
 
 use super::{
-    change_lines, header, one_line, severity_line, terminal_text, verdict_label, verdict_line,
-    Render,
+    change_lines, changed_by_line, header, one_line, severity_line, terminal_text, verdict_label,
+    verdict_line, Render,
 };
 use crate::drift::{ChangeOrigin, DriftItem};
 use crate::report::Report;
@@ -84,6 +84,10 @@ fn table(report: &Report, width: TableWidth) -> String {
             TableWidth::Terminal => {}
         }
         for item in &report.drift {
+            let mut changes = change_lines(item, 5, terminal);
+            if let Some(line) = changed_by_line(item, terminal) {
+                changes.insert(0, line);
+            }
             table.add_row(vec![
                 item.severity.as_str().to_string(),
                 source_label(item).to_string(),
@@ -92,7 +96,7 @@ fn table(report: &Report, width: TableWidth) -> String {
                 terminal(&item.actions.join(",")),
                 // The table's own line breaks separate changes; a value's
                 // own were escaped to `\n` by `terminal`.
-                change_lines(item, 5, terminal).join("\n"),
+                changes.join("\n"),
                 terminal(&item.rule),
             ]);
         }
