@@ -38,6 +38,7 @@ from .checks import Runner, WorkerEvent, clip, worker_event
 from .inventory import Workspace
 from .lanes import Lane, Limits, plan_lanes
 from .observability import logger
+from .s3json import read_json
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -394,7 +395,7 @@ def start_run(
 def read_estimates(s3: S3Client, bucket: str, key: str) -> dict[str, float]:
     """The last measured duration of each workspace's check (empty when none)."""
     try:
-        document: Any = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_DURATIONS_BYTES + 1))
+        document: Any = read_json(s3, bucket, key, MAX_DURATIONS_BYTES)
     except (ClientError, ValueError) as e:
         logger.info(
             "no earlier check durations; lanes assume the default per check",

@@ -30,9 +30,10 @@ from .alerts import Alert, RunContext, critical_drift_alert, publish, run_errors
 from .checks import WorkspaceResult
 from .errors import OrchestratorError
 from .events import RunRequest
-from .execution import RunManifest
+from .execution import MAX_DURATIONS_BYTES, RunManifest
 from .observability import logger
 from .results import collect, external_ids
+from .s3json import read_json
 from .summary import (
     AlertEntry,
     Execution,
@@ -128,8 +129,7 @@ def _time(text: str) -> datetime:
 def read_manifest(s3: S3Client, bucket: str, key: str) -> RunManifest:
     """``run.json``, as the orchestrator wrote it."""
     try:
-        response = s3.get_object(Bucket=bucket, Key=key)
-        document: Any = json.loads(response["Body"].read(MAX_MANIFEST_BYTES + 1))
+        document: Any = read_json(s3, bucket, key, MAX_MANIFEST_BYTES)
     except (ClientError, BotoCoreError, ValueError) as e:
         raise SummarizeError(f"the run's manifest s3://{bucket}/{key} cannot be read: {e}") from e
     required = (
@@ -151,14 +151,14 @@ def read_manifest(s3: S3Client, bucket: str, key: str) -> RunManifest:
 def read_secrets(s3: S3Client, bucket: str, items_key: str) -> dict[str, str]:
     """The external ids in the run's items, to redact; empty when unreadable."""
     try:
-        items: Any = json.loads(s3.get_object(Bucket=bucket, Key=items_key)["Body"].read(MAX_MANIFEST_BYTES + 1))
+        items: Any = read_json(s3, bucket, items_key, MAX_MANIFEST_BYTES)
     except (ClientError, BotoCoreError, ValueError) as e:
         logger.warning("the run's items cannot be read", extra={"items_key": items_key, "error": str(e)})
         return {}
 
     def read_event(key: str) -> object:
         try:
-            event: object = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_MANIFEST_BYTES + 1))
+            event: object = read_json(s3, bucket, key, MAX_MANIFEST_BYTES)
         except (ClientError, BotoCoreError, ValueError):
             return None
         return event
@@ -194,7 +194,7 @@ def merge_durations(stored: object, results: list[WorkspaceResult], day: date) -
 def _write_durations(s3: S3Client, bucket: str, results: list[WorkspaceResult], day: date) -> None:
     """Merges this run's measured durations into ``runs/durations.json``."""
     try:
-        stored: Any = json.loads(s3.get_object(Bucket=bucket, Key=DURATIONS_KEY)["Body"].read(MAX_MANIFEST_BYTES + 1))
+        stored: Any = read_json(s3, bucket, DURATIONS_KEY, MAX_DURATIONS_BYTES)
     except (ClientError, BotoCoreError, ValueError):
         stored = None
     try:

@@ -35,6 +35,7 @@ from .checks import (
 from .execution import ManifestWorkspace, RunManifest
 from .inventory import Workspace
 from .observability import logger
+from .s3json import read_json
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -44,10 +45,6 @@ if TYPE_CHECKING:
 MAX_RESULT_FILE_BYTES = 256 * 1024 * 1024
 #: Largest worker response a CodeBuild check may leave.
 MAX_RESPONSE_BYTES = 1024 * 1024
-
-
-class ResultsError(Exception):
-    """The run's results could not be read at all."""
 
 
 @dataclass(frozen=True)
@@ -60,13 +57,6 @@ class Collected:
     #: Attempts retried over the run: throttling, transient service errors,
     #: worker crashes.
     throttle_retries: int
-
-
-def _read_json(s3: S3Client, bucket: str, key: str, limit: int) -> Any:
-    response = s3.get_object(Bucket=bucket, Key=key)
-    if response.get("ContentLength", 0) > limit:
-        raise ResultsError(f"s3://{bucket}/{key} is larger than {limit} bytes")
-    return json.loads(response["Body"].read(limit + 1))
 
 
 def _workspace(entry: ManifestWorkspace, secrets: Mapping[str, str]) -> Workspace:
@@ -152,8 +142,8 @@ class _Reader:
         if not isinstance(key, str) or not key:
             return None
         try:
-            response: object = _read_json(self.s3, self.bucket, key, MAX_RESPONSE_BYTES)
-        except (ClientError, BotoCoreError, ValueError, ResultsError) as e:
+            response: object = read_json(self.s3, self.bucket, key, MAX_RESPONSE_BYTES)
+        except (ClientError, BotoCoreError, ValueError) as e:
             logger.warning("no worker response from CodeBuild", extra={"response_key": key, "error": str(e)})
             return None
         return response
@@ -307,8 +297,8 @@ def _records(
         errors.append("the map's ResultWriterDetails name no bucket and key")
         return []
     try:
-        manifest = _read_json(s3, bucket, key, MAX_RESULT_FILE_BYTES)
-    except (ClientError, BotoCoreError, ValueError, ResultsError) as e:
+        manifest = read_json(s3, bucket, key, MAX_RESULT_FILE_BYTES)
+    except (ClientError, BotoCoreError, ValueError) as e:
         errors.append(f"the map's results manifest s3://{bucket}/{key} could not be read: {e}")
         return []
     files = manifest.get("ResultFiles") if isinstance(manifest, dict) else None
@@ -319,8 +309,8 @@ def _records(
             if not isinstance(file_key, str):
                 continue
             try:
-                document = _read_json(s3, bucket, file_key, MAX_RESULT_FILE_BYTES)
-            except (ClientError, BotoCoreError, ValueError, ResultsError) as e:
+                document = read_json(s3, bucket, file_key, MAX_RESULT_FILE_BYTES)
+            except (ClientError, BotoCoreError, ValueError) as e:
                 errors.append(f"the result file s3://{bucket}/{file_key} could not be read: {e}")
                 continue
             if not isinstance(document, list):
@@ -330,4 +320,4 @@ def _records(
     return records
 
 
-__all__: Sequence[str] = ["Collected", "ResultsError", "collect"]
+__all__: Sequence[str] = ["Collected", "collect"]
