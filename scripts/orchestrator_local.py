@@ -21,8 +21,6 @@ import argparse
 import json
 import os
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -77,16 +75,9 @@ def create_local_state_machine(sfn: Any, bucket: str) -> str:
 
 def follow(sfn: Any, s3: Any, answer: dict[str, Any], limit_seconds: float) -> dict[str, Any]:
     """The run summary, once the execution has ended."""
-    deadline = time.monotonic() + limit_seconds
-    while True:
-        described = sfn.describe_execution(executionArn=answer["execution_arn"])
-        if described["status"] != "RUNNING":
-            break
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{answer['execution_arn']} still running after {limit_seconds:.0f}s")
-        # Not time.sleep: under scripts/test-any-date's libfaketime (monotonic
-        # clock left real) it fails with EINVAL; a timed wait does not.
-        threading.Event().wait(0.2)
+    from tests.local_states import wait_for
+
+    described = wait_for(sfn, answer["execution_arn"], limit_seconds)
     if described["status"] != "SUCCEEDED":
         raise SystemExit(
             f"the execution ended {described['status']}: {described.get('error')} {described.get('cause')}"

@@ -37,29 +37,18 @@ os.environ.update(
 )
 
 import boto3  # noqa: E402 - after the environment is set
-import jsonschema  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import orchestrator  # noqa: E402
 from drift_orchestrator.observability import logger, metrics  # noqa: E402
 from tests.local_states import States, states_on_moto  # noqa: E402
-from tests.support import REPORT_BUCKET, STATE_MACHINE_ARN  # noqa: E402
+from tests.support import REPORT_BUCKET, STATE_MACHINE_ARN, summary_validator  # noqa: E402
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
-
-REPO = Path(__file__).resolve().parents[3]
-SCHEMA_PATH = REPO / "schemas" / "run-summary.v1.json"
-
-
-def summary_validator() -> jsonschema.Draft202012Validator:
-    """A validator for ``schemas/run-summary.v1.json``."""
-    schema = json.loads(SCHEMA_PATH.read_text())
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
 
 
 @dataclass

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
-import jsonschema
 import pytest
 from moto import mock_aws
 from moto.awslambda.exceptions import LambdaClientError
@@ -46,7 +45,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.
 
 import orchestrator
 import summarize
-from tests.support import ACCOUNT, REGION, REPORT_BUCKET, SECRET, FakeContext
+from tests.support import ACCOUNT, REGION, REPORT_BUCKET, SECRET, FakeContext, summary_validator
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -54,7 +53,6 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 REPO = Path(__file__).resolve().parents[3]
-SUMMARY_VALIDATOR = jsonschema.Draft202012Validator(json.loads((REPO / "schemas" / "run-summary.v1.json").read_text()))
 DEFINITION = REPO / "modules" / "state-machine" / "definition.asl.json"
 _TEMPLATE_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -212,7 +210,9 @@ def wait_for(sfn: Any, execution_arn: str, limit_seconds: float = 300.0) -> dict
         if described["status"] != "RUNNING":
             return described
         assert time.monotonic() < deadline, f"{execution_arn} still running after {limit_seconds}s"
-        time.sleep(0.05)
+        # Not time.sleep: under scripts/test-any-date's libfaketime (monotonic
+        # clock left real) it fails with EINVAL; a timed wait does not.
+        threading.Event().wait(0.05)
 
 
 SUFFIX = "test"
@@ -307,7 +307,7 @@ class States:
         summary: dict[str, Any] = json.loads(
             self.s3.get_object(Bucket=REPORT_BUCKET, Key=answer["summary_uri"].split("/", 3)[3])["Body"].read()
         )
-        errors = [e.message for e in SUMMARY_VALIDATOR.iter_errors(summary)]
+        errors = [e.message for e in summary_validator().iter_errors(summary)]
         assert not errors, errors
         return summary
 

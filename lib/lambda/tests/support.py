@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 ACCOUNT = "123456789012"
@@ -42,3 +45,13 @@ def workspace_entry(name: str, environment: str, **overrides: Any) -> dict[str, 
     }
     entry.update(overrides)
     return entry
+
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def summary_validator() -> jsonschema.Draft202012Validator:
+    """A validator for ``schemas/run-summary.v1.json``."""
+    schema = json.loads((REPO / "schemas" / "run-summary.v1.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)

@@ -13,8 +13,7 @@ from drift_orchestrator.checks import SeverityCounts, WorkspaceResult
 from drift_orchestrator.events import RunRequest
 from drift_orchestrator.inventory import parse_inventory
 from drift_orchestrator.summary import build_summary, rfc3339, summary_key
-from tests.conftest import summary_validator
-from tests.support import SECRET, workspace_entry
+from tests.support import SECRET, summary_validator, workspace_entry
 
 STARTED = datetime(2026, 11, 27, 6, 0, 1, 250000, tzinfo=UTC)
 [NETWORK, APP] = parse_inventory(
