@@ -58,7 +58,11 @@ STAR_WITHOUT_CONDITION = {
 STAR_RESOURCE_STATEMENTS = {
     ("drift_check", "LookupCloudTrailEvents"): LOOKUP_EVENTS,
     ("cross_account_attribution", "LookupCloudTrailEvents"): LOOKUP_EVENTS,
-    **{(doc, sid): actions for doc in ("summarize", "cross_account_inventory") for sid, actions in INVENTORY_STAR.items()},
+    **{
+        (doc, sid): actions
+        for doc in ("summarize", "cross_account_inventory")
+        for sid, actions in INVENTORY_STAR.items()
+    },
     ("module.worker.this", "WriteTraces"): {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
     ("module.orchestrator.this", "WriteTraces"): {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
     ("module.summarize.this", "WriteTraces"): {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
