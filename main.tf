@@ -8,10 +8,13 @@
 # bucket and starts an execution of the run's state machine. Its Distributed
 # Map checks every workspace with the Rust worker Lambda (or, for checks
 # that outlast Lambda, the same binary in CodeBuild), which runs Terraform
-# against the workspace, writes a drift report and emits Embedded Metric
-# Format metrics; the summarize Lambda then writes the run summary, sends
-# the run's alerts and emits the run metrics. AWS Config records the EC2,
-# RDS and S3 resources drift is most often found in.
+# against the workspace, writes a drift report (and the identifiers its
+# state manages) and emits Embedded Metric Format metrics; the summarize
+# Lambda then writes the run summary, sends the run's alerts and emits the
+# run metrics, and lists what exists (AWS Config, optionally through an
+# aggregator, or the service APIs) to report what no workspace manages.
+# AWS Config records the EC2, RDS and S3 resources drift is most often found
+# in.
 #
 # Everything here is removable with `terraform destroy`: no retention, no
 # deletion protection, and the reports bucket is emptied on destroy. The KMS
@@ -993,11 +996,11 @@ data "aws_iam_policy_document" "summarize" {
   }
 
   # The inventory of workspaces without a role_arn (this account, any
-  # region): AWS Config first. These Config reads have no resource-level
-  # permissions, so AWS requires Resource "*" (DescribeConfigurationRecorders
-  # and DescribeConfigurationRecorderStatus list the account's recorders,
-  # whose ARNs end in an ID AWS generates; ListDiscoveredResources takes no
-  # resource at all).
+  # region): AWS Config first, its recorders telling which types it records.
+  # ListDiscoveredResources has no resource-level permissions, so AWS
+  # requires Resource "*"; the recorder reads have none either, or at most
+  # an optional recorder ARN, which ends in an ID AWS generates and names no
+  # recorder this stack can know (the account's own may predate it): "*".
   dynamic "statement" {
     for_each = var.unmanaged_resources ? [true] : []
 
@@ -1276,9 +1279,9 @@ data "aws_iam_policy_document" "cross_account_inventory" {
 
   source_policy_documents = [data.aws_iam_policy_document.cross_account_attribution.json]
 
-  # These Config reads have no resource-level permissions: AWS requires
-  # Resource "*" (recorder ARNs end in an ID AWS generates;
-  # ListDiscoveredResources takes no resource at all).
+  # ListDiscoveredResources has no resource-level permissions, so AWS
+  # requires Resource "*"; the recorder reads have none either, or at most
+  # an optional recorder ARN, which ends in an ID AWS generates: "*".
   statement {
     sid       = "ReadConfigInventory"
     actions   = ["config:DescribeConfigurationRecorderStatus", "config:DescribeConfigurationRecorders", "config:ListDiscoveredResources"]
