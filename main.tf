@@ -8,10 +8,13 @@
 # bucket and starts an execution of the run's state machine. Its Distributed
 # Map checks every workspace with the Rust worker Lambda (or, for checks
 # that outlast Lambda, the same binary in CodeBuild), which runs Terraform
-# against the workspace, writes a drift report and emits Embedded Metric
-# Format metrics; the summarize Lambda then writes the run summary, sends
-# the run's alerts and emits the run metrics. AWS Config records the EC2,
-# RDS and S3 resources drift is most often found in.
+# against the workspace, writes a drift report (and the identifiers its
+# state manages) and emits Embedded Metric Format metrics; the summarize
+# Lambda then writes the run summary, sends the run's alerts and emits the
+# run metrics, and lists what exists (AWS Config, optionally through an
+# aggregator, or the service APIs) to report what no workspace manages.
+# AWS Config records the EC2, RDS and S3 resources drift is most often found
+# in.
 #
 # Everything here is removable with `terraform destroy`: no retention, no
 # deletion protection, and the reports bucket is emptied on destroy. The KMS
@@ -82,13 +85,18 @@ locals {
   # of which ages out; inputs (bundles/, inventory/, artifacts/) are never
   # expired. executions/ (the run's items, the map's results and the
   # CodeBuild lane's responses) is working data with a short life of its
-  # own (var.execution_data_retention_days).
+  # own (var.execution_data_retention_days). managed/ holds each check's
+  # managed-resources sidecar (managed/<environment>/<workspace>/<run_id>.json,
+  # the worker's), unmanaged/ each run's unmanaged-resources report (the
+  # summarize step's).
   report_prefix        = "drift-reports"
   run_prefix           = "runs"
   config_prefix        = "config"
+  managed_prefix       = "managed"
+  unmanaged_prefix     = "unmanaged"
   execution_prefix     = "executions"
   results_prefix       = "${local.execution_prefix}/results"
-  expiring_prefixes    = ["${local.report_prefix}/", "${local.run_prefix}/", "${local.config_prefix}/"]
+  expiring_prefixes    = ["${local.report_prefix}/", "${local.run_prefix}/", "${local.config_prefix}/", "${local.managed_prefix}/", "${local.unmanaged_prefix}/"]
   infrequent_access_at = 30
 
   # AWS Config records exactly these types; the managed rules below cover them.
@@ -185,6 +193,21 @@ locals {
       [var.cross_account_external_id],
     )))
   }
+
+  # The AWS Config aggregator the unmanaged-resource inventory reads: one
+  # this stack creates (over accounts or the organization), an existing one
+  # named by var.config_aggregator_name, or none (each account's own Config,
+  # then the service APIs). At most one mode (the summarize function's
+  # preconditions). An aggregator's ARN ends in an ID AWS generates
+  # (config-aggregator/config-aggregator-xxxxxxxx), not its name, so an
+  # existing one is matched by this account's and region's pattern.
+  config_aggregator_modes  = (length(var.config_aggregator_account_ids) > 0 ? 1 : 0) + (var.config_aggregator_organization ? 1 : 0) + (var.config_aggregator_name == null ? 0 : 1)
+  create_config_aggregator = length(var.config_aggregator_account_ids) > 0 || var.config_aggregator_organization
+  config_aggregator_name   = local.create_config_aggregator ? aws_config_configuration_aggregator.this[0].name : var.config_aggregator_name
+  config_aggregator_arns = (
+    local.create_config_aggregator ? [aws_config_configuration_aggregator.this[0].arn] :
+    var.config_aggregator_name != null ? ["arn:${local.partition}:config:${local.region}:${local.account_id}:config-aggregator/*"] : []
+  )
 }
 
 ################################################################################
@@ -465,6 +488,70 @@ module "config" {
   rules                       = local.config_rules
 }
 
+# The optional aggregator the unmanaged-resource inventory reads across
+# accounts and regions (var.config_aggregator_account_ids, or the whole
+# organization with var.config_aggregator_organization). Account sources
+# must each authorize this account (aws_config_aggregate_authorization in
+# the source account); an organization source needs the role below.
+resource "aws_config_configuration_aggregator" "this" {
+  count = local.create_config_aggregator ? 1 : 0
+
+  name = "drift-detection-aggregator-${var.environment_suffix}"
+
+  dynamic "account_aggregation_source" {
+    for_each = length(var.config_aggregator_account_ids) > 0 ? [true] : []
+
+    content {
+      account_ids = var.config_aggregator_account_ids
+      all_regions = var.config_aggregator_regions == null
+      regions     = var.config_aggregator_regions
+    }
+  }
+
+  dynamic "organization_aggregation_source" {
+    for_each = var.config_aggregator_organization ? [true] : []
+
+    content {
+      role_arn    = aws_iam_role.config_aggregator[0].arn
+      all_regions = var.config_aggregator_regions == null
+      regions     = var.config_aggregator_regions
+    }
+  }
+
+  # AWS Config checks the role's permissions when the aggregator is made.
+  depends_on = [aws_iam_role_policy_attachment.config_aggregator]
+}
+
+# The organization aggregator's role, trusted by AWS Config as AWS documents
+# it for organization aggregators: without an aws:SourceAccount condition,
+# which AWS does not document for this role (the recorder's role has one).
+# The role holds only AWS's read-only AWSConfigRoleForOrganizations.
+data "aws_iam_policy_document" "config_aggregator_assume_role" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["config.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "config_aggregator" {
+  count = var.config_aggregator_organization ? 1 : 0
+
+  name               = "drift-detection-aggregator-${var.environment_suffix}"
+  description        = "AWS Config organization aggregator of drift-detection-${var.environment_suffix}"
+  assume_role_policy = data.aws_iam_policy_document.config_aggregator_assume_role.json
+}
+
+resource "aws_iam_role_policy_attachment" "config_aggregator" {
+  count = var.config_aggregator_organization ? 1 : 0
+
+  role       = aws_iam_role.config_aggregator[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSConfigRoleForOrganizations"
+}
+
 ################################################################################
 # Dead-letter queue (failed scheduled deliveries and async invocations)
 ################################################################################
@@ -549,6 +636,15 @@ data "aws_iam_policy_document" "drift_check" {
       variable = "s3:prefix"
       values   = ["${local.report_prefix}/*"]
     }
+  }
+
+  # What nobody manages: each check writes the identifiers its state holds
+  # (managed/<environment>/<workspace>/<run_id>.json), which the summarize
+  # step compares with the inventory.
+  statement {
+    sid       = "WriteManagedResources"
+    actions   = ["s3:PutObject"]
+    resources = ["${module.storage.bucket_arn}/${local.managed_prefix}/*"]
   }
 
   statement {
@@ -846,6 +942,141 @@ data "aws_iam_policy_document" "summarize" {
     actions   = ["sns:Publish"]
     resources = [module.alerting.topic_arn]
   }
+
+  # What nobody manages (var.unmanaged_resources): the summary reads each
+  # check's managed-resources sidecar and writes the run's unmanaged report;
+  # listing makes a missing sidecar (a failed check) a 404.
+  dynamic "statement" {
+    for_each = var.unmanaged_resources ? [true] : []
+
+    content {
+      sid       = "ReadManagedResources"
+      actions   = ["s3:GetObject"]
+      resources = ["${module.storage.bucket_arn}/${local.managed_prefix}/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.unmanaged_resources ? [true] : []
+
+    content {
+      sid       = "ListManagedResources"
+      actions   = ["s3:ListBucket"]
+      resources = [module.storage.bucket_arn]
+
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${local.managed_prefix}/*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.unmanaged_resources ? [true] : []
+
+    content {
+      sid       = "WriteUnmanagedReports"
+      actions   = ["s3:PutObject"]
+      resources = ["${module.storage.bucket_arn}/${local.unmanaged_prefix}/*"]
+    }
+  }
+
+  # The inventory of a workspace with a role_arn is read through the same
+  # drift role its check assumed (with the workspace's external ID, which
+  # the role's trust policy requires: cross_account_trust).
+  dynamic "statement" {
+    for_each = var.unmanaged_resources && length(var.cross_account_role_arns) > 0 ? [true] : []
+
+    content {
+      sid       = "AssumeCrossAccountDriftRoles"
+      actions   = ["sts:AssumeRole"]
+      resources = var.cross_account_role_arns
+    }
+  }
+
+  # The inventory of workspaces without a role_arn (this account, any
+  # region): AWS Config first, its recorders telling which types it records.
+  # ListDiscoveredResources has no resource-level permissions, so AWS
+  # requires Resource "*"; the recorder reads have none either, or at most
+  # an optional recorder ARN, which ends in an ID AWS generates and names no
+  # recorder this stack can know (the account's own may predate it): "*".
+  dynamic "statement" {
+    for_each = var.unmanaged_resources ? [true] : []
+
+    content {
+      sid       = "ReadConfigInventory"
+      actions   = ["config:DescribeConfigurationRecorderStatus", "config:DescribeConfigurationRecorders", "config:ListDiscoveredResources"]
+      resources = ["*"]
+    }
+  }
+
+  # The service APIs where Config does not record a type. EC2's Describe*
+  # actions have no resource-level permissions: AWS requires Resource "*".
+  dynamic "statement" {
+    for_each = var.unmanaged_resources ? [true] : []
+
+    content {
+      sid       = "DescribeEc2Inventory"
+      actions   = ["ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeVolumes"]
+      resources = ["*"]
+    }
+  }
+
+  # RDS authorizes these on the db and cluster resource types: this
+  # account's, in any region (workspaces of this account may be anywhere).
+  dynamic "statement" {
+    for_each = var.unmanaged_resources ? [true] : []
+
+    content {
+      sid     = "DescribeRdsInventory"
+      actions = ["rds:DescribeDBClusters", "rds:DescribeDBInstances"]
+      resources = [
+        "arn:${local.partition}:rds:*:${local.account_id}:db:*",
+        "arn:${local.partition}:rds:*:${local.account_id}:cluster:*",
+      ]
+    }
+  }
+
+  # s3:ListAllMyBuckets has no resource-level permissions: AWS requires
+  # Resource "*".
+  dynamic "statement" {
+    for_each = var.unmanaged_resources ? [true] : []
+
+    content {
+      sid       = "ListBucketsInventory"
+      actions   = ["s3:ListAllMyBuckets"]
+      resources = ["*"]
+    }
+  }
+
+  # IAM authorizes ListRoles on the path prefix it lists
+  # (arn:aws:iam::<account>:role/<prefix>), which role/* covers.
+  dynamic "statement" {
+    for_each = var.unmanaged_resources ? [true] : []
+
+    content {
+      sid       = "ListRolesInventory"
+      actions   = ["iam:ListRoles"]
+      resources = ["arn:${local.partition}:iam::${local.account_id}:role/*"]
+    }
+  }
+
+  # With an aggregator, one listing covers its accounts and regions. Both
+  # actions are authorized on the ConfigurationAggregator resource type (the
+  # Service Authorization Reference lists it as required for
+  # ListAggregateDiscoveredResources; for DescribeConfigurationAggregators we
+  # rely on it too, so summarize must name the aggregator,
+  # ConfigurationAggregatorNames = [CONFIG_AGGREGATOR_NAME], never list all).
+  dynamic "statement" {
+    for_each = var.unmanaged_resources && length(local.config_aggregator_arns) > 0 ? [true] : []
+
+    content {
+      sid       = "ReadConfigAggregator"
+      actions   = ["config:DescribeConfigurationAggregators", "config:ListAggregateDiscoveredResources"]
+      resources = local.config_aggregator_arns
+    }
+  }
 }
 
 module "summarize" {
@@ -865,11 +1096,16 @@ module "summarize" {
   reserved_concurrency = -1
 
   environment_variables = {
-    REPORT_BUCKET                = module.storage.bucket_name
-    SNS_TOPIC_ARN                = module.alerting.topic_arn
-    POWERTOOLS_SERVICE_NAME      = local.summarize_service_name
-    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-    LOG_LEVEL                    = var.log_level == "WARN" ? "WARNING" : var.log_level
+    REPORT_BUCKET                 = module.storage.bucket_name
+    SNS_TOPIC_ARN                 = module.alerting.topic_arn
+    POWERTOOLS_SERVICE_NAME       = local.summarize_service_name
+    POWERTOOLS_METRICS_NAMESPACE  = var.metrics_namespace
+    LOG_LEVEL                     = var.log_level == "WARN" ? "WARNING" : var.log_level
+    UNMANAGED                     = var.unmanaged_resources ? "on" : "off"
+    UNMANAGED_ALERT               = var.unmanaged_alert ? "on" : "off"
+    UNMANAGED_IGNORE_JSON         = jsonencode(var.unmanaged_ignore)
+    UNMANAGED_TIME_BUDGET_SECONDS = tostring(var.unmanaged_time_budget_seconds)
+    CONFIG_AGGREGATOR_NAME        = local.config_aggregator_name == null ? "" : local.config_aggregator_name
   }
 
   kms_key_arn                = aws_kms_key.this.arn
@@ -880,6 +1116,21 @@ module "summarize" {
   maximum_retry_attempts     = 0 # the state machine invokes it synchronously and retries it itself
   maximum_event_age_seconds  = var.async_maximum_event_age_seconds
   alarm_topic_arn            = module.alerting.topic_arn
+
+  preconditions = [
+    {
+      condition     = !var.unmanaged_resources || var.summarize_timeout_seconds >= var.unmanaged_time_budget_seconds + 60
+      error_message = "The summarize_timeout_seconds must exceed unmanaged_time_budget_seconds by at least 60 seconds, so that the summary is still written when the inventory uses its whole budget."
+    },
+    {
+      condition     = local.config_aggregator_modes <= 1
+      error_message = "Set at most one of config_aggregator_account_ids (create an aggregator over accounts), config_aggregator_organization (create one over the organization) and config_aggregator_name (use an existing one)."
+    },
+    {
+      condition     = var.config_aggregator_regions == null || local.create_config_aggregator
+      error_message = "The config_aggregator_regions apply only to an aggregator this stack creates: set config_aggregator_account_ids or config_aggregator_organization, or leave config_aggregator_regions null."
+    },
+  ]
 }
 
 ################################################################################
@@ -976,8 +1227,10 @@ resource "aws_lambda_permission" "schedule" {
 ################################################################################
 
 # Trust policy of the read-only drift role in each target account: only the
-# roles that run checks (the worker's and the CodeBuild lane's), and only
-# with that account's external ID(s).
+# roles that run checks (the worker's and the CodeBuild lane's) and, with
+# var.unmanaged_resources, the summarize function's (it lists the account's
+# inventory through the same role), and only with that account's external
+# ID(s).
 data "aws_iam_policy_document" "cross_account_trust" {
   for_each = local.cross_account_external_ids
 
@@ -987,7 +1240,7 @@ data "aws_iam_policy_document" "cross_account_trust" {
 
     principals {
       type        = "AWS"
-      identifiers = [module.worker.role_arn, module.codebuild_lane.role_arn]
+      identifiers = concat([module.worker.role_arn, module.codebuild_lane.role_arn], var.unmanaged_resources ? [module.summarize.role_arn] : [])
     }
 
     condition {
@@ -1014,6 +1267,56 @@ data "aws_iam_policy_document" "cross_account_attribution" {
     sid       = "LookupCloudTrailEvents"
     actions   = ["cloudtrail:LookupEvents"]
     resources = ["*"]
+  }
+}
+
+# Inline policy of the read-only drift role in each target account for the
+# unmanaged-resource inventory the summarize step lists through that role
+# (AWS's ReadOnlyAccess includes all of it; a narrower role needs these
+# statements), with the attribution statement above, keyed by account.
+data "aws_iam_policy_document" "cross_account_inventory" {
+  for_each = toset(local.cross_account_ids)
+
+  source_policy_documents = [data.aws_iam_policy_document.cross_account_attribution.json]
+
+  # ListDiscoveredResources has no resource-level permissions, so AWS
+  # requires Resource "*"; the recorder reads have none either, or at most
+  # an optional recorder ARN, which ends in an ID AWS generates: "*".
+  statement {
+    sid       = "ReadConfigInventory"
+    actions   = ["config:DescribeConfigurationRecorderStatus", "config:DescribeConfigurationRecorders", "config:ListDiscoveredResources"]
+    resources = ["*"]
+  }
+
+  # EC2's Describe* actions have no resource-level permissions: AWS
+  # requires Resource "*".
+  statement {
+    sid       = "DescribeEc2Inventory"
+    actions   = ["ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeVolumes"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid     = "DescribeRdsInventory"
+    actions = ["rds:DescribeDBClusters", "rds:DescribeDBInstances"]
+    resources = [
+      "arn:${local.partition}:rds:*:${each.key}:db:*",
+      "arn:${local.partition}:rds:*:${each.key}:cluster:*",
+    ]
+  }
+
+  # s3:ListAllMyBuckets has no resource-level permissions: AWS requires
+  # Resource "*".
+  statement {
+    sid       = "ListBucketsInventory"
+    actions   = ["s3:ListAllMyBuckets"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ListRolesInventory"
+    actions   = ["iam:ListRoles"]
+    resources = ["arn:${local.partition}:iam::${each.key}:role/*"]
   }
 }
 
@@ -1112,6 +1415,26 @@ resource "aws_cloudwatch_metric_alarm" "missed_run" {
   threshold           = 1
   comparison_operator = "LessThanThreshold"
   treat_missing_data  = "breaching"
+  alarm_actions       = [module.alerting.topic_arn]
+  ok_actions          = [module.alerting.topic_arn]
+}
+
+# A run whose inventory could not list part of the cloud (access denied,
+# throttled, out of time budget): its unmanaged view is incomplete.
+resource "aws_cloudwatch_metric_alarm" "inventory_errors" {
+  count = var.unmanaged_resources ? 1 : 0
+
+  alarm_name          = "drift-detection-inventory-errors-${var.environment_suffix}"
+  alarm_description   = "A drift-detection run could not list part of the inventory, so its unmanaged-resource report is incomplete; the run summary and unmanaged/<run_id>.json name what was not covered and why."
+  namespace           = var.metrics_namespace
+  metric_name         = "InventoryErrors"
+  dimensions          = { service = local.summarize_service_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
   alarm_actions       = [module.alerting.topic_arn]
   ok_actions          = [module.alerting.topic_arn]
 }

@@ -80,6 +80,11 @@ output "summarize_function_arn" {
   value       = module.summarize.function_arn
 }
 
+output "summarize_role_arn" {
+  description = "ARN of the summarize function's execution role: with `unmanaged_resources`, target accounts' drift roles trust it too (it lists their inventory through them)."
+  value       = module.summarize.role_arn
+}
+
 output "terraform_layer_arn" {
   description = "ARN (with version) of the Terraform CLI layer."
   value       = aws_lambda_layer_version.terraform.arn
@@ -165,6 +170,23 @@ output "config_rule_names" {
   value       = module.config.rule_names
 }
 
+# The aggregator exists only with config_aggregator_account_ids or
+# config_aggregator_organization (its count).
+output "config_aggregator_name" {
+  description = "Name of the AWS Config aggregator the unmanaged-resource inventory reads (`CONFIG_AGGREGATOR_NAME`): the one this stack created, the existing `config_aggregator_name`, or null without one."
+  value       = local.config_aggregator_name
+}
+
+output "config_aggregator_arn" {
+  description = "ARN of the AWS Config aggregator this stack created, or null when it created none (an existing aggregator's ARN ends in an ID AWS generates: `aws configservice describe-configuration-aggregators`)."
+  value       = one(aws_config_configuration_aggregator.this[*].arn)
+}
+
+output "config_aggregator_role_arn" {
+  description = "ARN of the organization aggregator's IAM role (AWS managed policy `AWSConfigRoleForOrganizations`), or null without `config_aggregator_organization`."
+  value       = one(aws_iam_role.config_aggregator[*].arn)
+}
+
 ################################################################################
 # Monitoring
 ################################################################################
@@ -190,6 +212,7 @@ output "alarm_arns" {
     runs_failed         = aws_cloudwatch_metric_alarm.runs_failed.arn
     runs_timed_out      = aws_cloudwatch_metric_alarm.runs_timed_out.arn
     dead_letters        = aws_cloudwatch_metric_alarm.dead_letters.arn
+    inventory_errors    = one(aws_cloudwatch_metric_alarm.inventory_errors[*].arn)
   }
 }
 
@@ -203,7 +226,7 @@ output "cross_account_drift_role_name" {
 }
 
 output "cross_account_drift_role_trust_policies" {
-  description = "Trust policy JSON of the read-only drift role, keyed by target account ID: it trusts only the roles that run checks (the worker's and the CodeBuild lane's), and only with that account's `sts:ExternalId`."
+  description = "Trust policy JSON of the read-only drift role, keyed by target account ID: it trusts only the roles that run checks (the worker's and the CodeBuild lane's) and, with `unmanaged_resources`, the summarize function's (which lists the account's inventory through it), and only with that account's `sts:ExternalId`."
   value       = { for account, doc in data.aws_iam_policy_document.cross_account_trust : account => doc.json }
   sensitive   = true # the external IDs are shared secrets
 }
@@ -216,6 +239,11 @@ output "cross_account_drift_role_policy_arns" {
 output "cross_account_drift_role_attribution_policy" {
   description = "Inline policy JSON for the drift role in each target account: `cloudtrail:LookupEvents` (Resource \"*\", as AWS requires), so that reports say who made each drift. AWS's ReadOnlyAccess already includes it."
   value       = data.aws_iam_policy_document.cross_account_attribution.json
+}
+
+output "cross_account_drift_role_inventory_policies" {
+  description = "Inline policy JSON for the drift role, keyed by target account ID: what the unmanaged-resource inventory lists through it (AWS Config's recorders and discovered resources; EC2 instances, security groups and volumes; RDS instances and clusters; S3 buckets; IAM roles), with `cloudtrail:LookupEvents` for attribution. AWS's ReadOnlyAccess already includes all of it."
+  value       = { for account, doc in data.aws_iam_policy_document.cross_account_inventory : account => doc.json }
 }
 
 output "cross_account_state_bucket_policies" {

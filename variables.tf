@@ -128,6 +128,45 @@ variable "config_snapshot_delivery_frequency" {
   }
 }
 
+variable "config_aggregator_account_ids" {
+  description = "Create the AWS Config aggregator `drift-detection-aggregator-<suffix>` over these source accounts (12-digit IDs), for the unmanaged-resource inventory (`config:ListAggregateDiscoveredResources`). Each source account must authorize this account (`aws_config_aggregate_authorization` there) and record the types the inventory covers. Empty (the default) creates no account aggregator. At most one of this, `config_aggregator_organization` and `config_aggregator_name`."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.config_aggregator_account_ids : can(regex("^[0-9]{12}$", a))]) && length(distinct(var.config_aggregator_account_ids)) == length(var.config_aggregator_account_ids)
+    error_message = "Every config_aggregator_account_ids entry must be a 12-digit AWS account ID, each listed once."
+  }
+}
+
+variable "config_aggregator_regions" {
+  description = "Source regions of the aggregator this stack creates (`config_aggregator_account_ids` or `config_aggregator_organization`), e.g. `[\"us-east-1\", \"eu-west-1\"]`. `null` (the default) aggregates all AWS regions, those enabled later included."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.config_aggregator_regions == null ? true : length(var.config_aggregator_regions) >= 1 && alltrue([for r in var.config_aggregator_regions : can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$", r))]) && length(distinct(var.config_aggregator_regions)) == length(var.config_aggregator_regions)
+    error_message = "The config_aggregator_regions must be null (all regions) or a non-empty list of distinct AWS region codes such as us-east-1."
+  }
+}
+
+variable "config_aggregator_organization" {
+  description = "Create the AWS Config aggregator `drift-detection-aggregator-<suffix>` over the whole AWS Organization (this account must be the management account or a delegated administrator for Config), with an IAM role for it that has the AWS managed policy `service-role/AWSConfigRoleForOrganizations`. At most one of this, `config_aggregator_account_ids` and `config_aggregator_name`."
+  type        = bool
+  default     = false
+}
+
+variable "config_aggregator_name" {
+  description = "Name of an existing AWS Config aggregator in this account and region that the unmanaged-resource inventory reads (`CONFIG_AGGREGATOR_NAME`), instead of creating one. `null` (the default): none, or the one this stack creates. At most one of this, `config_aggregator_account_ids` and `config_aggregator_organization`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.config_aggregator_name == null || can(regex("^[A-Za-z0-9_-]{1,256}$", var.config_aggregator_name))
+    error_message = "The config_aggregator_name must be null or 1-256 letters, digits, '_' and '-' (AWS Config's pattern for aggregator names)."
+  }
+}
+
 ################################################################################
 # Functions and the run's state machine
 ################################################################################
@@ -304,9 +343,9 @@ variable "attribution_ignore_principals" {
 }
 
 variable "summarize_timeout_seconds" {
-  description = "Timeout of the summarize function in seconds, 30-900: it reads every check's result and writes the run summary."
+  description = "Timeout of the summarize function in seconds, 30-900: it reads every check's result, writes the run summary and, with `unmanaged_resources`, lists the inventory. With `unmanaged_resources` it must exceed `unmanaged_time_budget_seconds` by at least 60 s (the default 600 leaves the default 300 s budget room for the summary itself)."
   type        = number
-  default     = 300
+  default     = 600
 
   validation {
     condition     = var.summarize_timeout_seconds == floor(var.summarize_timeout_seconds) && var.summarize_timeout_seconds >= 30 && var.summarize_timeout_seconds <= 900
@@ -410,6 +449,66 @@ variable "state_machine_log_level" {
   validation {
     condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.state_machine_log_level)
     error_message = "The state_machine_log_level must be one of ALL, ERROR, FATAL, OFF."
+  }
+}
+
+################################################################################
+# Unmanaged resources (the summarize step's inventory of what no workspace manages)
+################################################################################
+
+variable "unmanaged_resources" {
+  description = "Whether the summarize step compares the run's states with the inventory of what exists (AWS Config, or the aggregator of `config_aggregator_*`, with the service APIs as fallback) and writes `unmanaged/<run_id>.json` (`UNMANAGED`, `on`/`off`). Its IAM statements (inventory reads, assuming the drift roles) exist only when this is true."
+  type        = bool
+  default     = true
+}
+
+variable "unmanaged_alert" {
+  description = "Whether the run sends an alert when it finds unmanaged resources, resources managed twice or resources gone from the inventory (`UNMANAGED_ALERT`, `on`/`off`). Off by default: the counts are metrics and dashboard lines either way."
+  type        = bool
+  default     = false
+}
+
+variable "unmanaged_ignore" {
+  description = "Ignore rules of the unmanaged-resource view, added to the rules file's `unmanaged.ignore` and the embedded defaults (`UNMANAGED_IGNORE_JSON`). Each rule has a `reason` and at least one matcher: `resource_type` (an AWS Config type glob, e.g. `AWS::EC2::*`), `id` (an identifier glob, e.g. `tf-state*`), `tag` (`key` or `key=value-glob`, e.g. `aws:cloudformation:stack-name`), `account_id` (12 digits), `region`; all the matchers a rule sets must match. The JSON must stay under 3000 characters, and the summarize environment as a whole within Lambda's 4 KB (checked at plan)."
+  type = list(object({
+    resource_type = optional(string)
+    id            = optional(string)
+    tag           = optional(string)
+    account_id    = optional(string)
+    region        = optional(string)
+    reason        = string
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for r in var.unmanaged_ignore : length(trimspace(r.reason)) > 0])
+    error_message = "Every unmanaged_ignore rule needs a non-empty reason."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.unmanaged_ignore : anytrue([for m in [r.resource_type, r.id, r.tag, r.account_id, r.region] : try(length(trimspace(m)) > 0, false)])])
+    error_message = "Every unmanaged_ignore rule needs at least one non-empty matcher: resource_type, id, tag, account_id or region."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.unmanaged_ignore : r.account_id == null || can(regex("^[0-9]{12}$", r.account_id))])
+    error_message = "Every unmanaged_ignore account_id must be null or a 12-digit AWS account ID."
+  }
+
+  validation {
+    condition     = length(jsonencode(var.unmanaged_ignore)) <= 3000
+    error_message = "The unmanaged_ignore list encodes to more than 3000 characters and would crowd Lambda's 4 KB environment limit; put longer lists in the rules file's unmanaged.ignore instead."
+  }
+}
+
+variable "unmanaged_time_budget_seconds" {
+  description = "Seconds the summarize step may spend listing the inventory (`UNMANAGED_TIME_BUDGET_SECONDS`), 30-840; what is left unlisted is reported as not covered, never as unmanaged. `summarize_timeout_seconds` must exceed it by at least 60 s."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.unmanaged_time_budget_seconds == floor(var.unmanaged_time_budget_seconds) && var.unmanaged_time_budget_seconds >= 30 && var.unmanaged_time_budget_seconds <= 840
+    error_message = "The unmanaged_time_budget_seconds must be a whole number between 30 and 840."
   }
 }
 

@@ -3,7 +3,9 @@
 # worker's duration; errors and throttles of every function; the latest
 # critical drift from the worker's log group; then the runs themselves: how
 # long they take, workspaces checked and skipped, throttled retries, and the
-# state machine's executions.
+# state machine's executions; last, what nobody manages (unmanaged
+# resources, resources managed twice or gone from the inventory, and the
+# inventory's errors).
 
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = "drift-detection-dashboard-${var.environment_suffix}"
@@ -214,6 +216,55 @@ resource "aws_cloudwatch_dashboard" "this" {
               for m in [["ExecutionsStarted", "started"], ["ExecutionsSucceeded", "succeeded"], ["ExecutionsFailed", "failed"], ["ExecutionsTimedOut", "timed out"]] :
               ["AWS/States", m[0], "StateMachineArn", var.state_machine_arn, { label = m[1] }]
             ]
+          }
+        },
+      ],
+      # What nobody manages: the summarize step's counts from comparing the
+      # run's states with the inventory, and the inventory's own errors.
+      [
+        {
+          type   = "metric"
+          x      = 0
+          y      = 38
+          width  = 16
+          height = 6
+          properties = {
+            title   = "What nobody manages"
+            region  = var.region
+            view    = "timeSeries"
+            stacked = false
+            period  = 3600
+            stat    = "Maximum"
+            yAxis   = { left = { min = 0 } }
+            metrics = [
+              [var.metrics_namespace, "UnmanagedResources", "service", var.run_metrics_service_name, { label = "Unmanaged resources" }],
+              [var.metrics_namespace, "ManagedTwice", "service", var.run_metrics_service_name, { label = "Managed twice" }],
+              [var.metrics_namespace, "GoneFromInventory", "service", var.run_metrics_service_name, { label = "Gone from the inventory" }],
+            ]
+          }
+        },
+        {
+          type   = "metric"
+          x      = 16
+          y      = 38
+          width  = 8
+          height = 6
+          properties = {
+            title   = "Inventory errors (must be 0)"
+            region  = var.region
+            view    = "timeSeries"
+            stacked = false
+            period  = 3600
+            stat    = "Sum"
+            yAxis   = { left = { min = 0 } }
+            metrics = [
+              [var.metrics_namespace, "InventoryErrors", "service", var.run_metrics_service_name, { label = "Inventory errors" }],
+            ]
+            annotations = {
+              horizontal = [
+                { label = "An inventory error leaves part of the cloud unlisted: must be 0", value = 1, fill = "above", color = "#d62728" },
+              ]
+            }
           }
         },
       ],

@@ -124,6 +124,14 @@ resource "aws_lambda_function" "this" {
       condition     = alltrue([for c in var.preconditions : c.condition])
       error_message = join(" ", [for c in var.preconditions : c.error_message if !c.condition])
     }
+
+    # Lambda refuses an environment whose names and values together exceed
+    # 4 KB; checked here rather than at the API (values made by this apply,
+    # such as a new topic's ARN, make it an apply-time check).
+    precondition {
+      condition     = length(join("", [for k, v in var.environment_variables : "${k}${v}"])) <= 4096
+      error_message = "The environment variables of drift-detection-${var.component}-${var.environment_suffix} exceed Lambda's 4 KB (names and values together); shorten the longest value (a JSON list such as workspaces or unmanaged_ignore)."
+    }
   }
 }
 

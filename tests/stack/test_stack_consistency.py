@@ -56,6 +56,12 @@ SUMMARIZE_CONTRACT = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "LOG_LEVEL",
+    # What nobody manages (issue 15, part 2).
+    "UNMANAGED",
+    "UNMANAGED_ALERT",
+    "UNMANAGED_IGNORE_JSON",
+    "UNMANAGED_TIME_BUDGET_SECONDS",
+    "CONFIG_AGGREGATOR_NAME",
 }
 
 # Set by the Lambda runtime itself, never by the stack.

@@ -145,6 +145,17 @@ def check_run_widgets(widgets: list[dict[str, Any]]) -> None:
         assert line[:4] == ["DriftDetection", metric, "service", "drift-detection-summarize"], title
     (annotation,) = by_title["Workspaces skipped (must be 0)"]["annotations"]["horizontal"]
     assert annotation["value"] == 1 and annotation["fill"] == "above"
+    # What nobody manages (issue 15, part 2): one widget with the three
+    # counts, one with the inventory's errors and its must-be-0 annotation.
+    nobody = by_title["What nobody manages"]
+    assert [m[:4] for m in nobody["metrics"]] == [
+        ["DriftDetection", metric, "service", "drift-detection-summarize"]
+        for metric in ("UnmanagedResources", "ManagedTwice", "GoneFromInventory")
+    ]
+    (errors,) = by_title["Inventory errors (must be 0)"]["metrics"]
+    assert errors[:4] == ["DriftDetection", "InventoryErrors", "service", "drift-detection-summarize"]
+    (annotation,) = by_title["Inventory errors (must be 0)"]["annotations"]["horizontal"]
+    assert annotation["value"] == 1 and annotation["fill"] == "above"
     executions = by_title["Run executions"]["metrics"]
     assert [m[1] for m in executions] == [
         "ExecutionsStarted",
@@ -199,5 +210,5 @@ def test_module_renders_the_old_dashboard_body(tmp_path: Path) -> None:
     old, new = json.loads(outputs["old"]["value"])["widgets"], json.loads(outputs["new"]["value"])["widgets"]
     assert len(old) == 8
     assert new[:8] == expected_old_widgets(old)
-    assert len(new) == 13
+    assert len(new) == 15
     check_run_widgets(new[8:])

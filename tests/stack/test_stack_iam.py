@@ -33,13 +33,36 @@ LOG_DELIVERY_ACTIONS = {
 # permissions and no condition key that narrows it: AWS requires "*". Read
 # only, the account's own event history: allowed without a condition.
 LOOKUP_EVENTS = {"cloudtrail:LookupEvents"}
+# The unmanaged-resource inventory (issue 15): list/describe reads that AWS
+# authorizes only on "*" (Config's recorders and discovered resources, EC2's
+# Describe*, S3's ListAllMyBuckets), in the summarize step's own account and
+# through the drift role in each target account. Read only, no condition key
+# narrows them: allowed without a condition.
+CONFIG_INVENTORY = {
+    "config:DescribeConfigurationRecorderStatus",
+    "config:DescribeConfigurationRecorders",
+    "config:ListDiscoveredResources",
+}
+EC2_INVENTORY = {"ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeVolumes"}
+BUCKET_INVENTORY = {"s3:ListAllMyBuckets"}
+INVENTORY_STAR = {
+    "ReadConfigInventory": CONFIG_INVENTORY,
+    "DescribeEc2Inventory": EC2_INVENTORY,
+    "ListBucketsInventory": BUCKET_INVENTORY,
+}
 STAR_WITHOUT_CONDITION = {
     ("drift_check", "LookupCloudTrailEvents"),
     ("cross_account_attribution", "LookupCloudTrailEvents"),
+    *((doc, sid) for doc in ("summarize", "cross_account_inventory") for sid in INVENTORY_STAR),
 }
 STAR_RESOURCE_STATEMENTS = {
     ("drift_check", "LookupCloudTrailEvents"): LOOKUP_EVENTS,
     ("cross_account_attribution", "LookupCloudTrailEvents"): LOOKUP_EVENTS,
+    **{
+        (doc, sid): actions
+        for doc in ("summarize", "cross_account_inventory")
+        for sid, actions in INVENTORY_STAR.items()
+    },
     ("module.worker.this", "WriteTraces"): {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
     ("module.orchestrator.this", "WriteTraces"): {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
     ("module.summarize.this", "WriteTraces"): {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
@@ -183,9 +206,21 @@ def test_worker_policy(stack: Stack) -> None:
         "actions": ["cloudtrail:LookupEvents"],
         "resources": ["*"],
     }
-    # sts:AssumeRole appears nowhere else, and every workspace role is listed.
-    assumers = {d for d, s in stack.statements() if "sts:AssumeRole" in s["actions"] and not d.endswith("assume_role")}
-    assert assumers == {"drift_check", "cross_account_trust"}
+    # Each check writes its managed-resources sidecar, and nothing else there.
+    assert st["WriteManagedResources"] == {
+        "sid": "WriteManagedResources",
+        "actions": ["s3:PutObject"],
+        "resources": [BUCKET_ARN + "/${local.managed_prefix}/*"],
+    }
+    assert stack.locals["managed_prefix"] == "managed"
+    # sts:AssumeRole appears nowhere else (the summary assumes the same roles
+    # for the inventory), and every workspace role is listed.
+    assumers = {
+        d
+        for d, s in stack.statements()
+        if "sts:AssumeRole" in s["actions"] and not d.endswith("assume_role") and d != "config_aggregator_assume_role"
+    }
+    assert assumers == {"drift_check", "summarize", "cross_account_trust"}
     function = stack.resource("aws_lambda_function", "module.worker.this")
     precondition = function["lifecycle"][0]["precondition"][0]["condition"]
     assert "var.cross_account_role_arns" in precondition
@@ -232,6 +267,7 @@ def test_summarize_policy(stack: Stack) -> None:
         "UseStackKey",
         "SendFailedInvocations",
         "WriteTraces",
+        *UNMANAGED_STATEMENTS,
     }
     assert st["ReadRunExecutionData"]["actions"] == ["s3:GetObject"]
     assert st["ReadRunExecutionData"]["resources"] == [BUCKET_ARN + "/${local.execution_prefix}/*"]
@@ -374,8 +410,9 @@ def test_cross_account_documents(stack: Stack) -> None:
     trust = stack.data_source("aws_iam_policy_document", "cross_account_trust")
     (st,) = blocks(trust, "statement")
     assert st["actions"] == ["sts:AssumeRole"]
-    # The roles that run terraform: the worker's and the CodeBuild lane's.
-    assert st["principals"][0] == {"type": "AWS", "identifiers": [WORKER_ROLE, CODEBUILD_ROLE]}
+    # The roles that run terraform, the worker's and the CodeBuild lane's,
+    # and the summary's for the inventory (see below).
+    assert st["principals"][0]["type"] == "AWS"
     assert st["condition"][0]["variable"] == "sts:ExternalId"
     assert "length(each.value) > 0" in trust["lifecycle"][0]["precondition"][0]["condition"]
     state = statements_by_sid(stack, "state_bucket_access")
@@ -397,3 +434,125 @@ def test_cross_account_documents(stack: Stack) -> None:
     }
     remote = stack.data_source("terraform_remote_state", "this")
     assert is_expr(remote["for_each"], "var.remote_states")
+
+
+# What nobody manages (issue 15, part 2) -----------------------------------
+
+ACCOUNT = "${local.account_id}"
+PARTITION = "${local.partition}"
+
+# The summarize step's statements for the unmanaged-resource view, exactly:
+# sid -> (actions, resources), and the dynamic block's for_each that gates it.
+UNMANAGED_STATEMENTS: dict[str, tuple[list[str], list[str] | str]] = {
+    "ReadManagedResources": (["s3:GetObject"], [BUCKET_ARN + "/${local.managed_prefix}/*"]),
+    "ListManagedResources": (["s3:ListBucket"], [BUCKET_ARN]),
+    "WriteUnmanagedReports": (["s3:PutObject"], [BUCKET_ARN + "/${local.unmanaged_prefix}/*"]),
+    "AssumeCrossAccountDriftRoles": (["sts:AssumeRole"], "${var.cross_account_role_arns}"),
+    "ReadConfigInventory": (sorted(CONFIG_INVENTORY), ["*"]),
+    "DescribeEc2Inventory": (sorted(EC2_INVENTORY), ["*"]),
+    "DescribeRdsInventory": (
+        ["rds:DescribeDBClusters", "rds:DescribeDBInstances"],
+        [f"arn:{PARTITION}:rds:*:{ACCOUNT}:db:*", f"arn:{PARTITION}:rds:*:{ACCOUNT}:cluster:*"],
+    ),
+    "ListBucketsInventory": (["s3:ListAllMyBuckets"], ["*"]),
+    "ListRolesInventory": (["iam:ListRoles"], [f"arn:{PARTITION}:iam::{ACCOUNT}:role/*"]),
+    "ReadConfigAggregator": (
+        ["config:DescribeConfigurationAggregators", "config:ListAggregateDiscoveredResources"],
+        "${local.config_aggregator_arns}",
+    ),
+}
+UNMANAGED_GATES = {
+    "AssumeCrossAccountDriftRoles": "var.unmanaged_resources && length(var.cross_account_role_arns) > 0 ? [true] : []",
+    "ReadConfigAggregator": "var.unmanaged_resources && length(local.config_aggregator_arns) > 0 ? [true] : []",
+}
+
+
+def test_summarize_unmanaged_statements_are_exact_and_only_with_the_feature(stack: Stack) -> None:
+    st = statements_by_sid(stack, "module.summarize.this")
+    for sid, (actions, resources) in UNMANAGED_STATEMENTS.items():
+        assert sorted(st[sid]["actions"]) == actions, sid
+        assert st[sid]["actions"] == sorted(st[sid]["actions"]), f"{sid}: actions in order"
+        assert st[sid]["resources"] == resources, sid
+    listing = st["ListManagedResources"]["condition"]
+    assert listing == [{"test": "StringLike", "variable": "s3:prefix", "values": ["${local.managed_prefix}/*"]}]
+    assert stack.locals["unmanaged_prefix"] == "unmanaged"
+    # Every one of them is a dynamic block that exists only with the feature.
+    doc = stack.data_source("aws_iam_policy_document", "summarize")
+    gates = {}
+    for dyn in doc["dynamic"]:
+        (content,) = dyn["statement"]["content"]
+        gates[content["sid"]] = dyn["statement"]["for_each"]
+    assert set(gates) == set(UNMANAGED_STATEMENTS)
+    for sid, gate in gates.items():
+        assert is_expr(gate, UNMANAGED_GATES.get(sid, "var.unmanaged_resources ? [true] : []")), sid
+    # The static statements are what they were before the feature.
+    assert {s["sid"] for s in doc["statement"]} == {
+        "ReadRunExecutionData",
+        "ReadWriteRunSummaries",
+        "ListRunData",
+        "PublishAlerts",
+    }
+
+
+def test_the_aggregator_arns_follow_the_mode(stack: Stack) -> None:
+    # Created: the resource's own ARN. Existing (named only): its ARN ends in
+    # an ID AWS generates, so this account's and region's aggregators.
+    # Neither: none, and no ReadConfigAggregator statement.
+    arns = stack.locals["config_aggregator_arns"]
+    assert is_expr(
+        arns,
+        "(local.create_config_aggregator ? [aws_config_configuration_aggregator.this[0].arn] :"
+        ' var.config_aggregator_name != null ? ["arn:${local.partition}:config:${local.region}:${local.account_id}'
+        ':config-aggregator/*"] : [])',
+    )
+
+
+def test_the_drift_role_trusts_the_summary_only_with_the_feature(stack: Stack) -> None:
+    (st,) = blocks(stack.data_source("aws_iam_policy_document", "cross_account_trust"), "statement")
+    assert is_expr(
+        st["principals"][0]["identifiers"],
+        "concat([module.worker.aws_iam_role.this.arn, module.codebuild_lane.aws_iam_role.this.arn],"
+        " var.unmanaged_resources ? [module.summarize.aws_iam_role.this.arn] : [])",
+    )
+
+
+def test_cross_account_inventory_policy(stack: Stack) -> None:
+    doc = stack.data_source("aws_iam_policy_document", "cross_account_inventory")
+    assert is_expr(doc["for_each"], "toset(local.cross_account_ids)")
+    st = statements_by_sid(stack, "cross_account_inventory")
+    target = "${each.key}"
+    expected = {
+        "LookupCloudTrailEvents": (["cloudtrail:LookupEvents"], ["*"]),
+        "ReadConfigInventory": (sorted(CONFIG_INVENTORY), ["*"]),
+        "DescribeEc2Inventory": (sorted(EC2_INVENTORY), ["*"]),
+        "DescribeRdsInventory": (
+            ["rds:DescribeDBClusters", "rds:DescribeDBInstances"],
+            [f"arn:{PARTITION}:rds:*:{target}:db:*", f"arn:{PARTITION}:rds:*:{target}:cluster:*"],
+        ),
+        "ListBucketsInventory": (["s3:ListAllMyBuckets"], ["*"]),
+        "ListRolesInventory": (["iam:ListRoles"], [f"arn:{PARTITION}:iam::{target}:role/*"]),
+    }
+    assert set(st) == set(expected)
+    for sid, (actions, resources) in expected.items():
+        assert sorted(st[sid]["actions"]) == actions, sid
+        assert st[sid]["resources"] == resources, sid
+    # The same reads as the summary's own account, in the target account.
+    summary = statements_by_sid(stack, "module.summarize.this")
+    for sid in ("ReadConfigInventory", "DescribeEc2Inventory", "ListBucketsInventory", "ListRolesInventory"):
+        assert summary[sid]["actions"] == st[sid]["actions"], sid
+    output = stack.outputs["cross_account_drift_role_inventory_policies"]["value"]
+    assert "data.aws_iam_policy_document.cross_account_inventory" in output
+
+
+def test_organization_aggregator_role(stack: Stack) -> None:
+    role = stack.resource("aws_iam_role", "config_aggregator")
+    assert is_expr(role["count"], "var.config_aggregator_organization ? 1 : 0")
+    assert role["name"] == "drift-detection-aggregator-${var.environment_suffix}"
+    (trust,) = blocks(stack.data_source("aws_iam_policy_document", "config_aggregator_assume_role"), "statement")
+    assert trust["actions"] == ["sts:AssumeRole"]
+    assert trust["principals"] == [{"type": "Service", "identifiers": ["config.amazonaws.com"]}]
+    attachment = stack.resource("aws_iam_role_policy_attachment", "config_aggregator")
+    assert is_expr(attachment["count"], "var.config_aggregator_organization ? 1 : 0")
+    assert attachment["policy_arn"] == (
+        "arn:${local.partition}:iam::aws:policy/service-role/AWSConfigRoleForOrganizations"
+    )

@@ -149,7 +149,10 @@ def test_summarize_function(stack: Stack) -> None:
     for same in ("filename", "source_code_hash", "layers", "architectures"):
         assert summarize[same] == orchestrator[same], same
     assert is_expr(summarize["timeout"], "var.summarize_timeout_seconds")
-    assert stack.variables["summarize_timeout_seconds"]["default"] == 300
+    # Room for the unmanaged-resource inventory's default budget (300 s) and
+    # the 60 s the summary needs after it (a precondition holds the relation).
+    assert stack.variables["summarize_timeout_seconds"]["default"] == 600
+    assert stack.variables["unmanaged_time_budget_seconds"]["default"] == 300
     assert stack.resolve(summarize["function_name"]) == "drift-detection-summarize-" + SUFFIX
 
 

@@ -73,6 +73,7 @@ NAMED_TYPES: dict[str, tuple[str, int, tuple[str, ...]]] = {
     "aws_cloudwatch_metric_alarm": ("alarm_name", 255, ("",)),
     "aws_sfn_state_machine": ("name", 80, ("",)),
     "aws_codebuild_project": ("name", 255, ("",)),
+    "aws_config_configuration_aggregator": ("name", 256, ("",)),
 }
 
 # Types with no name of their own (they attach to a named resource).
@@ -268,7 +269,15 @@ def test_variables_are_typed_described_and_ordered(stack: Stack) -> None:
 
 
 def test_variables_where_a_bad_value_fails_late_are_validated(stack: Stack) -> None:
-    unvalidated_ok = {"tags", "create_aws_config", "schedule_enabled", "attribution_enabled"}  # any value is valid
+    unvalidated_ok = {
+        "tags",
+        "create_aws_config",
+        "schedule_enabled",
+        "attribution_enabled",
+        "unmanaged_resources",
+        "unmanaged_alert",
+        "config_aggregator_organization",
+    }  # any value is valid
     for name, body in stack.variables.items():
         if name in unvalidated_ok:
             continue
@@ -363,9 +372,12 @@ def test_bucket_lifecycle(stack: Stack) -> None:
     assert stack.locals["infrequent_access_at"] == 30
     assert is_expr(transitions["GLACIER_IR"], "var.report_glacier_ir_transition_days")
     assert is_expr(content["expiration"][0]["days"], "var.report_retention_days")
-    assert "drift-reports/" in stack.resolve(json.dumps(stack.locals["expiring_prefixes"])).replace(
-        "${local.report_prefix}", stack.locals["report_prefix"]
-    )
+    expiring = [
+        re.sub(r"\$\{local\.(\w+)\}", lambda m: stack.locals[m.group(1)], p) for p in stack.locals["expiring_prefixes"]
+    ]
+    # Reports, run summaries, Config snapshots, and what nobody manages: the
+    # checks' managed-resources sidecars and the runs' unmanaged reports.
+    assert expiring == ["drift-reports/", "runs/", "config/", "managed/", "unmanaged/"]
     working, cleanup = lifecycle["rule"]
     # The runs' working data simply expires, on its own schedule.
     assert working["filter"] == [{"prefix": "${local.execution_prefix}/"}]
