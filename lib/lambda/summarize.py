@@ -3,9 +3,12 @@
 The run state machine's last state invokes it with the execution's input and
 the map's results (see ``modules/state-machine/definition.asl.json``). It
 writes the run summary, sends at most one critical-drift and one error
-message, emits the run metrics, and answers with the summary's key and
-totals, which become the execution's output. The work is in
-:mod:`drift_orchestrator.finish`.
+message, unless ``UNMANAGED=off`` compares the checked states with the
+inventory of their accounts (``unmanaged/<run_id>.json``; with
+``UNMANAGED_ALERT=on`` one more message), emits the run metrics, and answers
+with the summary's key and totals, which become the execution's output. The
+work is in :mod:`drift_orchestrator.finish`; the variables are in
+:mod:`drift_orchestrator.config`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from drift_orchestrator.config import load_summarize_config
-from drift_orchestrator.finish import Finished, SummarizeClients, finish_run
+from drift_orchestrator.finish import Finished, SummarizeClients, UnmanagedSettings, finish_run
 from drift_orchestrator.observability import logger, metrics
 from drift_orchestrator.run import utc_now
 
@@ -45,6 +48,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> Finished:
             clients=SummarizeClients(s3=s3_client, sns=sns_client),
             metrics=metrics,
             now=utc_now,
+            unmanaged=UnmanagedSettings(
+                alert=config.unmanaged_alert,
+                ignore=config.unmanaged_ignore,
+                aggregator_name=config.config_aggregator_name,
+                time_budget_seconds=config.unmanaged_time_budget_seconds,
+                error=config.unmanaged_error,
+            )
+            if config.unmanaged
+            else None,
+            remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
         )
     except Exception:
         logger.exception("run summary failed")
