@@ -251,10 +251,15 @@ def unmanaged_alert(
             }
         )
     )
+    short = [
+        f"{counts['unmanaged']} unmanaged" if counts["unmanaged"] else "",
+        f"{counts['managed_twice']} managed twice" if counts["managed_twice"] else "",
+        f"{counts['gone']} gone" if counts["gone"] else "",
+    ]
     return Alert(
         kind="unmanaged_resources",
         severity="warning",
-        subject=subject(f"{', '.join(parts)} in run {context.run_id}"),
+        subject=subject(f"Resources {', '.join(p for p in short if p)} in run {context.run_id}"),
         message="\n".join([headline, "", *lines, "", f"Report: {report_uri}", *_footer(context)[1:]]) + "\n",
         environments=environments,
     )

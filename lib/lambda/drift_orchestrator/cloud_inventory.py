@@ -40,8 +40,10 @@ Sources, in order:
    ``s3:ListBuckets`` and ``iam:ListRoles`` once per account. Items carry
    the tags EC2 and RDS return; buckets and roles carry none (a call per
    resource), so tag ignore rules do not apply to them. A bucket's region is
-   ``BucketRegion`` from ``ListBuckets`` (no ``GetBucketLocation`` call per
-   bucket), else the region it was listed from.
+   the ``BucketRegion`` that ``ListBuckets`` returns when asked with
+   ``MaxBuckets`` (it is); only a bucket listed without it costs a
+   ``GetBucketLocation`` call (and, if that fails, takes the region it was
+   listed from).
 
 Config items are completed with ``batch_get_resource_config`` /
 ``batch_get_aggregate_resource_config`` (100 per call): the ARN, and the tags
@@ -82,6 +84,8 @@ from .unmanaged import Coverage, InventoryItem, Kind, Source, kinds
 
 #: Items of one kind listed in one scope before the listing stops.
 MAX_ITEMS_PER_LISTING = 10_000
+#: ``MaxBuckets`` of each ``ListBuckets`` page (it also makes S3 return ``BucketRegion``).
+LIST_BUCKETS_PAGE_SIZE = 1000
 #: Threads listing scopes at once.
 MAX_WORKERS = 8
 #: Identifiers per ``batch_get_*resource_config`` call (the API's limit).
@@ -324,20 +328,34 @@ def _service_listing(
     if resource_type == S3_BUCKET:
         s3: Any = session.client("s3", region_name=region, config=CLIENT_CONFIG)
 
+        def bucket_region(bucket: Mapping[str, Any]) -> str:
+            # ListBuckets names each bucket's region when the request has a
+            # parameter (MaxBuckets here); GetBucketLocation only without it.
+            if bucket.get("BucketRegion"):
+                return str(bucket["BucketRegion"])
+            try:
+                location = s3.get_bucket_location(Bucket=bucket["Name"]).get("LocationConstraint")
+            except (ClientError, BotoCoreError):
+                return region
+            if not location:
+                return "us-east-1"
+            return "eu-west-1" if location == "EU" else str(location)
+
         def buckets(page: Any) -> Iterator[InventoryItem]:
             for bucket in page.get("Buckets", []):
                 name = bucket["Name"]
                 yield _item(
                     S3_BUCKET,
                     account_id,
-                    bucket.get("BucketRegion") or region,
+                    bucket_region(bucket),
                     name,
                     "service_api",
                     name=name,
                     arn=f"arn:{partition}:s3:::{name}",
                 )
 
-        return s3.get_paginator("list_buckets").paginate(), buckets
+        pages = s3.get_paginator("list_buckets").paginate(PaginationConfig={"PageSize": LIST_BUCKETS_PAGE_SIZE})
+        return pages, buckets
     if resource_type == IAM_ROLE:
         iam: Any = session.client("iam", region_name=region, config=CLIENT_CONFIG)
 
