@@ -13,11 +13,12 @@ work is in :mod:`drift_orchestrator.finish`; the variables are in
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from drift_orchestrator.config import load_summarize_config
+from drift_orchestrator.config import UnmanagedVariables, load_summarize_config
 from drift_orchestrator.finish import Finished, SummarizeClients, UnmanagedSettings, finish_run
 from drift_orchestrator.observability import logger, metrics
 from drift_orchestrator.run import utc_now
@@ -32,6 +33,20 @@ s3_client: S3Client = boto3.client("s3")
 sns_client: SNSClient = boto3.client("sns")
 
 
+def unmanaged_variables() -> UnmanagedVariables:
+    """The unmanaged-resource view's variables (validated by ``load_summarize_config``).
+
+    Read here, not in the shared package: only the summarize function has them.
+    """
+    return UnmanagedVariables(
+        unmanaged=os.environ.get("UNMANAGED"),
+        alert=os.environ.get("UNMANAGED_ALERT"),
+        ignore_json=os.environ.get("UNMANAGED_IGNORE_JSON"),
+        aggregator_name=os.environ.get("CONFIG_AGGREGATOR_NAME"),
+        time_budget_seconds=os.environ.get("UNMANAGED_TIME_BUDGET_SECONDS"),
+    )
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> Finished:
@@ -40,7 +55,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> Finished:
     if isinstance(run, dict) and isinstance(run.get("run_id"), str):
         logger.append_keys(run_id=run["run_id"])
     try:
-        config = load_summarize_config()
+        config = load_summarize_config(unmanaged_variables())
         summary = finish_run(
             event,
             bucket=config.report_bucket,

@@ -20,8 +20,11 @@ The summarize step's unmanaged-resource view (:mod:`.unmanaged`,
 JSON list of ignore rules added to the embedded ones; ``CONFIG_AGGREGATOR_NAME``,
 an AWS Config aggregator to read the inventory from (optional);
 ``UNMANAGED_TIME_BUDGET_SECONDS``, 1 to 900 (default 300), the inventory's
-time budget. A fault in these does not stop the summary: the view is skipped
-and the summary says why (:attr:`SummarizeConfig.unmanaged_error`).
+time budget. Only the summarize function has them, so ``summarize.py`` reads
+them (the stack's consistency test counts this package's reads as the
+orchestrator function's) and :func:`load_summarize_config` validates them. A
+fault in these does not stop the summary: the view is skipped and the
+summary says why (:attr:`SummarizeConfig.unmanaged_error`).
 """
 
 from __future__ import annotations
@@ -238,33 +241,45 @@ def _switch(name: str, text: str | None, default: bool, faults: list[str]) -> bo
     return value == "on"
 
 
-def load_summarize_config() -> SummarizeConfig:
+@dataclass(frozen=True)
+class UnmanagedVariables:
+    """The unmanaged-resource view's variables as set (``None``: unset), read by ``summarize.py``."""
+
+    unmanaged: str | None = None
+    alert: str | None = None
+    ignore_json: str | None = None
+    aggregator_name: str | None = None
+    time_budget_seconds: str | None = None
+
+
+def load_summarize_config(variables: UnmanagedVariables | None = None) -> SummarizeConfig:
     """Reads and validates the summarize step's environment; raises :class:`ConfigError`.
 
-    Faults of the unmanaged-resource variables do not raise: they land in
+    Faults of the unmanaged-resource ``variables`` do not raise: they land in
     ``unmanaged_error``, so the run summary is still written.
     """
+    variables = variables or UnmanagedVariables()
     faults: list[str] = []
     bucket, topic, log_level = _bucket_topic_level(faults)
     if faults:
         raise ConfigError("invalid configuration: " + "; ".join(faults))
 
     unmanaged_faults: list[str] = []
-    unmanaged = _switch("UNMANAGED", os.environ.get("UNMANAGED"), True, unmanaged_faults)
-    alert = _switch("UNMANAGED_ALERT", os.environ.get("UNMANAGED_ALERT"), False, unmanaged_faults)
-    aggregator = os.environ.get("CONFIG_AGGREGATOR_NAME", "").strip() or None
+    unmanaged = _switch("UNMANAGED", variables.unmanaged, True, unmanaged_faults)
+    alert = _switch("UNMANAGED_ALERT", variables.alert, False, unmanaged_faults)
+    aggregator = (variables.aggregator_name or "").strip() or None
     if aggregator is not None and not _AGGREGATOR_NAME.match(aggregator):
         unmanaged_faults.append(f"CONFIG_AGGREGATOR_NAME {aggregator!r} is not a Config aggregator name")
     budget = _positive_int(
         "UNMANAGED_TIME_BUDGET_SECONDS",
-        os.environ.get("UNMANAGED_TIME_BUDGET_SECONDS", str(DEFAULT_UNMANAGED_TIME_BUDGET_SECONDS)),
+        variables.time_budget_seconds or str(DEFAULT_UNMANAGED_TIME_BUDGET_SECONDS),
         1,
         MAX_UNMANAGED_TIME_BUDGET_SECONDS,
         unmanaged_faults,
     )
     ignore: tuple[IgnoreRule, ...] = ()
     try:
-        ignore = parse_ignore_rules(os.environ.get("UNMANAGED_IGNORE_JSON", ""))
+        ignore = parse_ignore_rules(variables.ignore_json or "")
     except ConfigError as e:
         unmanaged_faults.append(str(e).removeprefix("invalid configuration: "))
     return SummarizeConfig(
