@@ -18,7 +18,9 @@ Sources, in order:
    listed per account and region (``list_aggregate_discovered_resources``
    filtered by ``AccountId`` and ``Region``); account-wide kinds per account
    (filtered by ``AccountId``), only where the aggregator covers all
-   regions of the account (buckets are recorded in their own region).
+   regions of the account (buckets are recorded in their own region), and
+   their coverage is recorded under the account's first region of the run.
+   A listing the aggregator refuses is left to step 2.
 2. Per account and region not answered by the aggregator, with the
    workspace's role (``role_arn`` and ``external_id`` from the run's items;
    the external id is never logged or stored), else the function's own
@@ -594,14 +596,11 @@ def _list_aggregated(
         ).get("BaseConfigurationItems", [])
         return found
 
-    try:
-        pages = config.get_paginator("list_aggregate_discovered_resources").paginate(
-            ConfigurationAggregatorName=aggregated.name, ResourceType=resource_type, Filters=filters
-        )
-        items, error = _bounded(pages, convert, deadline)
-        _complete(items, fetch)
-    except (ClientError, BotoCoreError) as e:
-        items, error = [], describe_error(e)
+    pages = config.get_paginator("list_aggregate_discovered_resources").paginate(
+        ConfigurationAggregatorName=aggregated.name, ResourceType=resource_type, Filters=filters
+    )
+    items, error = _bounded(pages, convert, deadline)
+    _complete(items, fetch)
     return items, error
 
 
@@ -739,36 +738,36 @@ def _aggregate(
     accounts: dict[str, list[Target]] = defaultdict(list)
     for target in targets:
         accounts[target.account_id].append(target)
+
+    def answer(account_id: str, region: str | None, kind: Kind, recorded_under: Target) -> None:
+        if deadline.spent():
+            listing.extend(_over_budget(recorded_under, [kind.config_type], "config_aggregator"))
+        else:
+            try:
+                items, error = _list_aggregated(config, aggregated, kind.config_type, account_id, region, deadline)
+            except (ClientError, BotoCoreError) as e:
+                # Left to the scope's own listing.
+                logger.warning(
+                    "the Config aggregator's listing failed: listed on its own",
+                    extra={"account_id": account_id, "region": region, "error": describe_error(e)},
+                )
+                return
+            listing.items.extend(items)
+            listing.coverage.append(
+                _coverage(account_id, recorded_under.region, kind.config_type, "config_aggregator", error)
+            )
+        answered.add((account_id, region, kind.config_type))
+
     for account_id, scopes in sorted(accounts.items()):
         for kind in kinds():
             if kind.account_wide:
-                if not aggregated.covers_all_regions(account_id):
-                    continue
-                if deadline.spent():
-                    listing.extend(_over_budget(scopes[0], [kind.config_type], "config_aggregator"))
-                    answered.add((account_id, None, kind.config_type))
-                    continue
-                items, error = _list_aggregated(config, aggregated, kind.config_type, account_id, None, deadline)
-                listing.items.extend(items)
-                listing.coverage.append(
-                    _coverage(account_id, scopes[0].region, kind.config_type, "config_aggregator", error)
-                )
-                answered.add((account_id, None, kind.config_type))
+                # Once per account, recorded under its first region of the run.
+                if aggregated.covers_all_regions(account_id):
+                    answer(account_id, None, kind, scopes[0])
                 continue
             for scope in scopes:
-                if not aggregated.covers(account_id, scope.region):
-                    continue
-                if deadline.spent():
-                    listing.extend(_over_budget(scope, [kind.config_type], "config_aggregator"))
-                else:
-                    items, error = _list_aggregated(
-                        config, aggregated, kind.config_type, account_id, scope.region, deadline
-                    )
-                    listing.items.extend(items)
-                    listing.coverage.append(
-                        _coverage(account_id, scope.region, kind.config_type, "config_aggregator", error)
-                    )
-                answered.add((account_id, scope.region, kind.config_type))
+                if aggregated.covers(account_id, scope.region):
+                    answer(account_id, scope.region, kind, scope)
     return listing, answered
 
 
@@ -815,14 +814,19 @@ def inventory(
     scopes = [unique[k] for k in sorted(unique)]
     listing = Listing()
     answered: set[tuple[str, str | None, str]] = set()
-    if aggregator_name and scopes:
-        aggregated, answered = _aggregate(aggregator_name, scopes, own_session, deadline)
-        listing.extend(aggregated)
-
     regional = [k for k in kinds() if not k.account_wide]
     account_wide = [k for k in kinds() if k.account_wide]
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="inventory")
     try:
+        if aggregator_name and scopes:
+            # In the pool too, so that a slow aggregator cannot hold the step past its budget.
+            aggregating = pool.submit(_aggregate, aggregator_name, scopes, own_session, deadline)
+            if aggregating in _wait([aggregating], deadline):
+                try:
+                    aggregated, answered = aggregating.result()
+                    listing.extend(aggregated)
+                except Exception:  # noqa: BLE001 - every scope is then listed on its own
+                    logger.exception("the Config aggregator's listing failed", extra={"aggregator": aggregator_name})
         scope_tasks: list[tuple[concurrent.futures.Future[_ScopeResult], Target, list[Kind]]] = []
         for target in scopes:
             wanted = [k for k in regional if (target.account_id, target.region, k.config_type) not in answered]

@@ -372,3 +372,34 @@ def test_access_denied_on_one_kind_is_that_kind_s_coverage_error() -> None:
         "AccessDenied: rds:DescribeDBInstances denied"
     )
     assert "error" not in coverage[(ACCOUNT, REGION, "AWS::RDS::DBCluster")]
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_an_aggregator_listing_refused_is_listed_on_its_own() -> None:
+    boto3.client("config", region_name=REGION).put_configuration_aggregator(
+        ConfigurationAggregatorName="org",
+        AccountAggregationSources=[{"AccountIds": [ACCOUNT], "AllAwsRegions": True}],
+    )
+
+    def own_session() -> boto3.session.Session:
+        session = boto3.session.Session(region_name=REGION)
+
+        def deny(params: dict[str, Any], **_: Any) -> None:
+            if params.get("ResourceType") == "AWS::EC2::Instance":
+                raise session.client("config").exceptions.ClientError(
+                    {"Error": {"Code": "AccessDenied", "Message": "denied"}}, "ListAggregateDiscoveredResources"
+                )
+
+        session.events.register("before-parameter-build.config.ListAggregateDiscoveredResources", deny)
+        return session
+
+    listing = inventory([Target(ACCOUNT, REGION)], deadline=budget(), aggregator_name="org", own_session=own_session)
+
+    coverage = coverage_of(listing)
+    assert coverage[(ACCOUNT, REGION, "AWS::EC2::Instance")] == {
+        "account_id": ACCOUNT,
+        "region": REGION,
+        "resource_type": "AWS::EC2::Instance",
+        "source": "service_api",
+    }
+    assert coverage[(ACCOUNT, REGION, "AWS::EC2::Volume")]["source"] == "config_aggregator"
