@@ -12,13 +12,15 @@ document. Nothing here touches AWS; ``tests/contract/unmanaged-cases.json``
   ARN. The scope is the account for ``account_wide`` kinds, else the account
   and region; a claim's region is the one in its ARN when it has one, else
   its workspace's; its account is its workspace's.
-* **ignored**: an unclaimed item that matches an ignore rule (the embedded
-  :data:`DEFAULT_IGNORES`, then the user's); the first matching rule's
-  reason is kept.
 * **withheld**: a workspace of the run whose check produced no claims (error,
   timeout, not checked, unreadable sidecar) may manage anything in its
-  account and region: unclaimed items there are not reported, and the scope
-  is listed with the reason.
+  account and region: unclaimed items there are not reported (neither
+  unmanaged nor ignored), and the scope is listed with the reason. The
+  item's own region decides, account-wide kinds included (the cases file: a
+  bucket in another region of the account is still reported).
+* **ignored**: any other unclaimed item that matches an ignore rule (the
+  embedded :data:`DEFAULT_IGNORES`, then the user's); the first matching
+  rule's reason is kept.
 * **unmanaged**: every other unclaimed item.
 * **managed twice**: claims grouped by kind (or Terraform type outside the
   kinds table), account, region (unless account-wide) and primary
@@ -197,7 +199,8 @@ class Gone(TypedDict):
     address: str
     resource_type: str
     account_id: str
-    region: str
+    #: The claim's region; ``None`` for account-wide kinds.
+    region: str | None
     identifiers: list[str]
 
 
@@ -338,6 +341,8 @@ def parse_ignore_rules(text: str, origin: str = "UNMANAGED_IGNORE_JSON") -> tupl
         if not isinstance(rule, dict):
             faults.append(f"{label} is not an object")
             continue
+        # null is absent, as in the rules file (drift_core's UnmanagedIgnore).
+        rule = {k: v for k, v in rule.items() if v is not None}
         unknown = sorted(set(rule) - set(_RULE_FIELDS))
         if unknown:
             faults.append(f"{label} has unknown field(s) {', '.join(unknown)} (known: {', '.join(_RULE_FIELDS)})")
@@ -488,10 +493,9 @@ def compare(
             claimed_ids[scope].update(claim.identifiers)
 
     withheld = _withheld(unclaimed)
-    # An unclaimed workspace withholds its account and region; account-wide
-    # kinds are withheld where the inventory recorded them in such a region
-    # (tests/contract/unmanaged-cases.json: a bucket of another region of the
-    # account still reports).
+    # An unclaimed workspace withholds its account and region, by the item's
+    # own region for account-wide kinds too (tests/contract/unmanaged-cases.json:
+    # a bucket of another region of the account is still reported).
     withheld_scopes = {(w["account_id"], w["region"]) for w in withheld}
     rules = (*DEFAULT_IGNORES, *ignore)
     unmanaged: list[InventoryItem] = []
@@ -499,10 +503,12 @@ def compare(
     for item in items:
         if claimed_ids.get(_item_scope(item), set()).intersection(_item_ids(item)):
             continue
+        if (item["account_id"], item["region"]) in withheld_scopes:
+            continue
         rule = next((r for r in rules if r.matches(item)), None)
         if rule is not None:
             ignored.append(Ignored(item=item, reason=rule.reason))
-        elif (item["account_id"], item["region"]) not in withheld_scopes:
+        else:
             unmanaged.append(item)
 
     groups: dict[tuple[str, str, str | None, str], list[_Claim]] = defaultdict(list)
@@ -544,7 +550,7 @@ def compare(
                 address=c.address,
                 resource_type=c.type_name,
                 account_id=c.account_id,
-                region=c.region,
+                region=scope[2],
                 identifiers=sorted(set(c.identifiers)),
             )
             for c in parsed
@@ -553,7 +559,7 @@ def compare(
             and (scope := _scope(c.type_name, c.account_id, c.region, c.account_wide)) in covered
             and not present[scope].intersection(c.identifiers)
         ),
-        key=lambda g: (g["workspace"], g["environment"], g["address"]),
+        key=lambda g: (g["workspace"], g["environment"], g["address"], g["identifiers"]),
     )
 
     ordered_coverage = sorted(

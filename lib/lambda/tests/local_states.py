@@ -288,7 +288,7 @@ class ScriptedWorker:
             "duration_seconds": 42.5,
         }
         if name in self.claims:
-            managed_key = f"managed-resources/{event['environment']}/{name}/{event['run_id']}.json"
+            managed_key = f"managed/{event['environment']}/{name}/{event['run_id']}.json"
             document = {
                 "schema_version": "1.0",
                 "kind": "managed-resources",

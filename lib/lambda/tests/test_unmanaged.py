@@ -171,6 +171,7 @@ def test_user_rules_from_json() -> None:
         IgnoreRule(resource_type="AWS::S3::Bucket", id="cdk-*", reason="CDK bootstrap"),
         IgnoreRule(region="ap-*", reason="r"),
     )
+    assert parse_ignore_rules('[{"id": "x", "tag": null, "reason": "r"}]') == (IgnoreRule(id="x", reason="r"),)
     assert parse_ignore_rules("") == ()
     assert parse_ignore_rules("  ") == ()
     assert parse_ignore_rules("[]") == ()

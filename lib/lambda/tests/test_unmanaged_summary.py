@@ -95,9 +95,9 @@ def test_a_run_reports_what_nobody_manages_and_alerts_once(
         "unmanaged": 2,
         "managed_twice": 1,
         "gone": 1,
-        # tf-state-prod by the user's rule, and each region's default security
-        # group (ignored before withholding, so eu-west-1's too).
-        "ignored": 3,
+        # tf-state-prod by the user's rule, us-east-1's default security group
+        # (eu-west-1's is withheld, not ignored).
+        "ignored": 2,
         "withheld_scopes": 1,
         "inventory_errors": 0,
     }
@@ -108,7 +108,7 @@ def test_a_run_reports_what_nobody_manages_and_alerts_once(
         ("AWS::S3::Bucket", "hand-made-logs"),
     ]
     assert {i["item"]["resource_id"]: i["reason"] for i in report["ignored"]}["tf-state-prod"] == "Terraform's state"
-    assert [i["item"].get("resource_name") for i in report["ignored"]].count("default") == 2
+    assert [i["item"].get("resource_name") for i in report["ignored"]].count("default") == 1
     [twice] = report["managed_twice"]
     assert twice["identifier"] == "prod-acme-reports"
     assert [c["workspace"] for c in twice["claims"]] == ["legacy", "network"]
@@ -130,7 +130,7 @@ def test_a_run_reports_what_nobody_manages_and_alerts_once(
     assert alert["Subject"] == f"[drift-detection] Resources 2 unmanaged, 1 managed twice, 1 gone in run {RUN_ID}"
     assert alert["Message"].startswith(
         f"Run {RUN_ID} (manual, started 2031-02-03T04:05:06.000Z) found 2 unmanaged resources, 1 managed twice, "
-        "1 gone from the inventory (3 ignored by rule, 1 scope withheld).\n\n"
+        "1 gone from the inventory (2 ignored by rule, 1 scope withheld).\n\n"
     )
     assert alert["MessageAttributes"]["severity"]["Value"] == "warning"
     assert alert["MessageAttributes"]["environment"]["Value"] == "prod"
@@ -328,10 +328,10 @@ def test_unreadable_or_foreign_sidecars_make_the_workspace_unclaimed(
             workspace_entry("app", "prod", region="us-west-2"),
         ],
     )
-    states.s3.delete_object(Bucket=REPORT_BUCKET, Key=f"managed-resources/prod/network/{RUN_ID}.json")
+    states.s3.delete_object(Bucket=REPORT_BUCKET, Key=f"managed/prod/network/{RUN_ID}.json")
     states.s3.put_object(
         Bucket=REPORT_BUCKET,
-        Key=f"managed-resources/prod/data/{RUN_ID}.json",
+        Key=f"managed/prod/data/{RUN_ID}.json",
         Body=json.dumps({"schema_version": "1.0", "kind": "managed-resources", "run_id": "another-run"}).encode(),
     )
     item = InventoryItem(resource_type="AWS::S3::Bucket", account_id=ACCOUNT, region="us-east-1", resource_id="x")
