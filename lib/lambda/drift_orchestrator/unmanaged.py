@@ -296,23 +296,23 @@ def _tag_matches(rule: str, tags: Mapping[str, str]) -> bool:
     return any(glob_match(key, k) and (not has_value or glob_match(value, v)) for k, v in tags.items())
 
 
-#: The embedded rules, always on (the Rust side keeps the same in its
-#: default rules file).
+#: The embedded rules, always on: the same rules and reasons as the
+#: ``[[unmanaged.ignore]]`` of ``crates/drift-core/src/drift/default_rules.toml``.
 DEFAULT_IGNORES: tuple[IgnoreRule, ...] = (
     IgnoreRule(
         resource_type="AWS::EC2::SecurityGroup",
         id="default",
-        reason="every VPC's default security group exists whether or not Terraform manages it",
+        reason="every VPC's default security group exists without Terraform",
     ),
     IgnoreRule(
         resource_type="AWS::IAM::Role",
         id="AWSServiceRoleFor*",
-        reason="service-linked roles are created and owned by AWS services",
+        reason="service-linked roles are made by the AWS services themselves",
     ),
     IgnoreRule(
         resource_type="AWS::IAM::Role",
         id="AWSReservedSSO_*",
-        reason="IAM Identity Center (SSO) manages its permission-set roles",
+        reason="IAM Identity Center manages its permission-set roles",
     ),
     IgnoreRule(
         tag="aws:cloudformation:stack-name",
@@ -341,14 +341,14 @@ def parse_ignore_rules(text: str, origin: str = "UNMANAGED_IGNORE_JSON") -> tupl
         if not isinstance(rule, dict):
             faults.append(f"{label} is not an object")
             continue
-        # null is absent, as in the rules file (drift_core's UnmanagedIgnore).
-        rule = {k: v for k, v in rule.items() if v is not None}
         unknown = sorted(set(rule) - set(_RULE_FIELDS))
         if unknown:
             faults.append(f"{label} has unknown field(s) {', '.join(unknown)} (known: {', '.join(_RULE_FIELDS)})")
-        wrong = [k for k in _RULE_FIELDS if k in rule and (not isinstance(rule[k], str) or not rule[k])]
+        wrong = [k for k in _RULE_FIELDS if k in rule and not isinstance(rule[k], str)]
+        if isinstance(rule.get("reason"), str) and not rule["reason"].strip():
+            wrong.append("reason")
         if wrong:
-            faults.append(f"{label}: {', '.join(wrong)} must be non-empty strings")
+            faults.append(f"{label}: {', '.join(wrong)} must be strings (a reason not blank)")
         if "reason" not in rule:
             faults.append(f"{label} has no reason")
         if not any(k in rule for k in _RULE_MATCHERS):

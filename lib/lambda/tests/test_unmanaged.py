@@ -171,7 +171,6 @@ def test_user_rules_from_json() -> None:
         IgnoreRule(resource_type="AWS::S3::Bucket", id="cdk-*", reason="CDK bootstrap"),
         IgnoreRule(region="ap-*", reason="r"),
     )
-    assert parse_ignore_rules('[{"id": "x", "tag": null, "reason": "r"}]') == (IgnoreRule(id="x", reason="r"),)
     assert parse_ignore_rules("") == ()
     assert parse_ignore_rules("  ") == ()
     assert parse_ignore_rules("[]") == ()
@@ -185,8 +184,9 @@ def test_user_rules_from_json() -> None:
         ('[{"id": "x", "reason": "r"}, {"id": "y"}]', "UNMANAGED_IGNORE_JSON rule 1 has no reason"),
         ('[{"reason": "everything"}]', "UNMANAGED_IGNORE_JSON rule 0 matches everything"),
         ('[{"id": "x", "reason": "r", "ids": "y"}]', "UNMANAGED_IGNORE_JSON rule 0 has unknown field(s) ids"),
-        ('[{"id": 7, "reason": "r"}]', "UNMANAGED_IGNORE_JSON rule 0: id must be non-empty strings"),
-        ('[{"id": "x", "reason": ""}]', "UNMANAGED_IGNORE_JSON rule 0: reason must be non-empty strings"),
+        ('[{"id": 7, "reason": "r"}]', "UNMANAGED_IGNORE_JSON rule 0: id must be strings"),
+        ('[{"id": null, "tag": "t", "reason": "r"}]', "UNMANAGED_IGNORE_JSON rule 0: id must be strings"),
+        ('[{"id": "x", "reason": " "}]', "UNMANAGED_IGNORE_JSON rule 0: reason must be strings (a reason not blank)"),
         ('["x"]', "UNMANAGED_IGNORE_JSON rule 0 is not an object"),
     ],
 )
@@ -269,6 +269,34 @@ def test_reports_validate_against_the_generated_schema() -> None:
         )
         errors = [e.message for e in validator.iter_errors(report)]
         assert not errors, (case["case"], errors)
+
+
+IGNORE_RULES = [
+    {"id": "x", "reason": "r"},
+    {"tag": "team=data*", "account_id": "1*", "reason": "r"},
+    {"resource_type": "", "reason": "r"},
+    {"id": "x"},
+    {"reason": "r"},
+    {"id": "x", "reason": ""},
+    {"id": "x", "reason": "   "},
+    {"id": None, "tag": "t", "reason": "r"},
+    {"id": 7, "reason": "r"},
+    {"id": "x", "reason": "r", "ids": "y"},
+]
+
+
+@pytest.mark.skipif(not REPORT_SCHEMA.exists(), reason="unmanaged-report.v1.json not generated yet (Rust branch)")
+@pytest.mark.parametrize("rule", IGNORE_RULES, ids=[json.dumps(r) for r in IGNORE_RULES])
+def test_ignore_rules_get_the_schema_s_verdict(rule: dict[str, Any]) -> None:
+    schema = json.loads(REPORT_SCHEMA.read_text())
+    validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/UnmanagedIgnore"})
+    valid = validator.is_valid(rule)
+    try:
+        parse_ignore_rules(json.dumps([rule]))
+    except ConfigError:
+        assert not valid, rule
+    else:
+        assert valid, rule
 
 
 @pytest.mark.skipif(not SIDECAR_SCHEMA.exists(), reason="managed-resources.v1.json not generated yet (Rust branch)")

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import jsonschema
 import pytest
 
 import orchestrator
@@ -26,6 +27,7 @@ from drift_orchestrator.observability import metrics
 from drift_orchestrator.unmanaged import Coverage, InventoryItem
 from tests.local_states import SUMMARIZE, States
 from tests.support import REPORT_BUCKET, SECRET, FakeContext, workspace_entry
+from tests.test_unmanaged import REPORT_SCHEMA
 
 RUN_ID = "unmanaged-run-1"
 INVOKED_AT = datetime(2031, 2, 3, 4, 5, 6, tzinfo=UTC)
@@ -103,6 +105,9 @@ def test_a_run_reports_what_nobody_manages_and_alerts_once(
     }
     report = json.loads(states.s3.get_object(Bucket=REPORT_BUCKET, Key=f"unmanaged/{RUN_ID}.json")["Body"].read())
     assert (report["schema_version"], report["kind"], report["run_id"]) == ("1.0", "unmanaged-report", RUN_ID)
+    if REPORT_SCHEMA.exists():  # generated on the Rust branch; mandatory from the merge on
+        validator = jsonschema.Draft202012Validator(json.loads(REPORT_SCHEMA.read_text()))
+        assert [e.message for e in validator.iter_errors(report)] == []
     assert [(i["resource_type"], i["resource_id"]) for i in report["unmanaged"]] == [
         ("AWS::EC2::SecurityGroup", by_hand),
         ("AWS::S3::Bucket", "hand-made-logs"),
