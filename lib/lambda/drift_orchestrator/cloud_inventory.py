@@ -72,6 +72,7 @@ import concurrent.futures
 import contextlib
 import json
 import time
+import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -786,7 +787,13 @@ def _outcome(
     try:
         return task.result()
     except Exception as e:  # noqa: BLE001 - an unexpected answer must not cost the run its summary
-        logger.exception("not inventoried", extra={"account_id": target.account_id, "region": target.region})
+        trace = "".join(traceback.format_exception(e))
+        if target.external_id:
+            trace = trace.replace(target.external_id, "[redacted]")
+        logger.error(
+            "not inventoried",
+            extra={"account_id": target.account_id, "region": target.region, "traceback": trace},
+        )
         return _failed(target, wanted, e)
 
 
@@ -825,8 +832,12 @@ def inventory(
                 try:
                     aggregated, answered = aggregating.result()
                     listing.extend(aggregated)
-                except Exception:  # noqa: BLE001 - every scope is then listed on its own
-                    logger.exception("the Config aggregator's listing failed", extra={"aggregator": aggregator_name})
+                except Exception as e:  # noqa: BLE001 - every scope is then listed on its own
+                    # The function's own credentials: no external id to redact.
+                    logger.error(
+                        "the Config aggregator's listing failed",
+                        extra={"aggregator": aggregator_name, "error": describe_error(e)},
+                    )
         scope_tasks: list[tuple[concurrent.futures.Future[_ScopeResult], Target, list[Kind]]] = []
         for target in scopes:
             wanted = [k for k in regional if (target.account_id, target.region, k.config_type) not in answered]

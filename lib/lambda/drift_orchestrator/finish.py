@@ -25,6 +25,7 @@ as a whole, its error), the execution ARN and start time. :func:`finish_run`:
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -35,7 +36,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .alerts import Alert, RunContext, critical_drift_alert, publish, run_errors_alert, unmanaged_alert
-from .checks import COMPLETED_STATUSES, WorkspaceResult, clip
+from .checks import COMPLETED_STATUSES, MAX_ERROR_CHARS, WorkspaceResult, clip
 from .cloud_inventory import Deadline, Listing, Target, inventory
 from .errors import OrchestratorError
 from .events import RunRequest
@@ -450,10 +451,16 @@ def finish_run(
                 remaining_seconds=remaining_seconds,
             )
         except Exception as e:  # noqa: BLE001 - the view must never cost the run its summary
-            logger.exception("the unmanaged-resource view failed")
-            outcome = UnmanagedOutcome(UnmanagedFailed(error=f"the unmanaged-resource view failed: {e}"))
-        if "error" in outcome.entry:
-            unmanaged_errors.append(str(outcome.entry["error"]))  # type: ignore[typeddict-item]
+            message = f"the unmanaged-resource view failed: {e}"
+            trace = traceback.format_exc()
+            for secret in secrets_of(events).values():
+                message = message.replace(secret, "[redacted]")
+                trace = trace.replace(secret, "[redacted]")
+            logger.error("the unmanaged-resource view failed", extra={"error": message, "traceback": trace})
+            outcome = UnmanagedOutcome(UnmanagedFailed(error=message[:MAX_ERROR_CHARS]))
+        failure = outcome.entry.get("error")
+        if isinstance(failure, str):
+            unmanaged_errors.append(failure)
     alerts = [
         alert
         for alert in (

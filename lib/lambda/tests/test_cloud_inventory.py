@@ -28,6 +28,7 @@ from drift_orchestrator.cloud_inventory import (
     probe_recorder,
 )
 from drift_orchestrator.unmanaged import Coverage, InventoryItem, kinds
+from tests.conftest import Logs
 from tests.support import ACCOUNT, SECRET
 
 REGION = "us-east-1"
@@ -403,3 +404,17 @@ def test_an_aggregator_listing_refused_is_listed_on_its_own() -> None:
         "source": "service_api",
     }
     assert coverage[(ACCOUNT, REGION, "AWS::EC2::Volume")]["source"] == "config_aggregator"
+
+
+def test_an_unexpected_failure_is_a_coverage_error_and_logs_no_secret(logs: Logs) -> None:
+    def sessions(target: Target) -> boto3.session.Session:
+        raise RuntimeError(f"odd answer for {target.external_id}")
+
+    role = f"arn:aws:iam::{ROLE_ACCOUNT}:role/drift-detection-read"
+    listing = inventory([Target(ROLE_ACCOUNT, REGION, role, SECRET)], deadline=budget(), sessions=sessions)
+
+    assert listing.items == []
+    assert {c["resource_type"] for c in listing.coverage} == ALL_TYPES
+    assert {c["error"] for c in listing.coverage} == {"not inventoried: RuntimeError: odd answer for [redacted]"}
+    assert "not inventoried" in logs.text()
+    assert SECRET not in logs.text()

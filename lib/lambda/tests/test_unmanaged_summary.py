@@ -25,6 +25,7 @@ from drift_orchestrator.config import load_summarize_config
 from drift_orchestrator.finish import SummarizeClients, UnmanagedSettings, finish_run, read_claims
 from drift_orchestrator.observability import metrics
 from drift_orchestrator.unmanaged import Coverage, InventoryItem
+from tests.conftest import Logs
 from tests.local_states import SUMMARIZE, States
 from tests.support import REPORT_BUCKET, SECRET, FakeContext, workspace_entry
 from tests.test_unmanaged import REPORT_SCHEMA
@@ -354,15 +355,19 @@ def test_unreadable_or_foreign_sidecars_make_the_workspace_unclaimed(
     assert report["unmanaged"] == []
 
 
-def test_a_failing_inventory_never_costs_the_summary(states: States, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_inventory_never_costs_the_summary(
+    states: States, monkeypatch: pytest.MonkeyPatch, logs: Logs
+) -> None:
     payload = run_payload(states, monkeypatch, [workspace_entry("network", "prod")])
 
     def broken(targets: list[Target], *, deadline: Deadline, aggregator_name: str | None) -> Listing:
-        raise RuntimeError("boom")
+        raise RuntimeError(f"boom near {targets[0].external_id}")
 
     summary = finish(states, payload, UnmanagedSettings(list_inventory=broken))
 
-    assert summary["unmanaged"] == {"error": "the unmanaged-resource view failed: boom"}
+    assert summary["unmanaged"] == {"error": "the unmanaged-resource view failed: boom near [redacted]"}
+    assert "the unmanaged-resource view failed" in logs.text()
+    assert SECRET not in logs.text()
     stored = json.loads(states.s3.get_object(Bucket=REPORT_BUCKET, Key=summary["summary_key"])["Body"].read())
     assert stored["unmanaged"] == summary["unmanaged"]
 
