@@ -61,7 +61,21 @@ thread-safe); each client retries in botocore's ``standard`` mode
 clock: no page is requested after it, and scopes not finished by then are
 recorded as not inventoried.
 
-Environment (read in :mod:`.config`): ``CONFIG_AGGREGATOR_NAME`` (optional),
+Calls, per account and region without the aggregator: ``sts:AssumeRole``
+(with a ``role_arn``), ``DescribeConfigurationRecorders`` and
+``DescribeConfigurationRecorderStatus``, then per regional kind one
+paginated listing (Config: ``ListDiscoveredResources`` and
+``BatchGetResourceConfig``, one page per 100 items each; else the service
+call, EC2 pages of up to 1000, RDS of 100): 8 calls for a small region.
+Per account, once: ``sts:AssumeRole``, ``ListBuckets`` (1000 per page) and
+``ListRoles`` (100 per page, or Config's pair). With the aggregator: one
+``DescribeConfigurationAggregators`` per run, then per answered account,
+region and kind ``ListAggregateDiscoveredResources`` and
+``BatchGetAggregateResourceConfig`` (100 per page each); answered scopes
+cost no role and no recorder probe.
+
+Environment (read by ``summarize.py``, checked in :mod:`.config`):
+``CONFIG_AGGREGATOR_NAME`` (optional),
 ``UNMANAGED_TIME_BUDGET_SECONDS`` (default 300; the summarize step also
 keeps a reserve of its Lambda's remaining time).
 """
