@@ -85,6 +85,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import json
+import threading
 import time
 import traceback
 from collections import defaultdict
@@ -162,6 +163,23 @@ class Deadline:
     def spent(self) -> bool:
         """Whether the budget is spent."""
         return self.left() <= 0
+
+
+class WrongAccount(Exception):
+    """A target without a role in another account than the function's own."""
+
+
+#: What making a target's session may raise: its coverage then says why.
+SESSION_ERRORS = (ClientError, BotoCoreError, WrongAccount)
+
+
+def session_failure(target: Target, error: Exception) -> str:
+    """Why ``target`` could not be listed, without its secret."""
+    if isinstance(error, WrongAccount):
+        return str(error)
+    if target.role_arn:
+        return f"cannot assume {target.role_arn}: {describe_error(error, target.external_id)}"
+    return f"cannot use the function's own credentials: {describe_error(error)}"
 
 
 def assume_session(target: Target, sts: Any = None) -> boto3.session.Session:
@@ -650,8 +668,8 @@ def _list_scope(target: Target, wanted: Sequence[Kind], sessions: SessionFactory
         return _ScopeResult(_over_budget(target, [k.config_type for k in wanted]), None)
     try:
         session = sessions(target)
-    except (ClientError, BotoCoreError) as e:
-        reason = f"cannot assume {target.role_arn}: {describe_error(e, target.external_id)}"
+    except SESSION_ERRORS as e:
+        reason = session_failure(target, e)
         logger.warning("scope not inventoried", extra={"account_id": target.account_id, "region": target.region})
         coverage = [_coverage(target.account_id, target.region, k.config_type, "service_api", reason) for k in wanted]
         return _ScopeResult(Listing(coverage=coverage), None)
@@ -695,16 +713,16 @@ def _list_account(
         return _over_budget(first, [k.config_type for k in wanted])
     listing = Listing()
     # One assume-role per target, failed or not.
-    sessions_by_target: dict[Target, boto3.session.Session | ClientError | BotoCoreError] = {}
+    sessions_by_target: dict[Target, boto3.session.Session | Exception] = {}
 
     def session_of(target: Target) -> boto3.session.Session:
         if target not in sessions_by_target:
             try:
                 sessions_by_target[target] = sessions(target)
-            except (ClientError, BotoCoreError) as e:
+            except SESSION_ERRORS as e:
                 sessions_by_target[target] = e
         found = sessions_by_target[target]
-        if isinstance(found, (ClientError, BotoCoreError)):
+        if isinstance(found, Exception):
             raise found
         return found
 
@@ -713,8 +731,8 @@ def _list_account(
         target = recorded or first
         try:
             session = session_of(target)
-        except (ClientError, BotoCoreError) as e:
-            reason = f"cannot assume {target.role_arn}: {describe_error(e, target.external_id)}"
+        except SESSION_ERRORS as e:
+            reason = session_failure(target, e)
             listing.coverage.append(
                 _coverage(target.account_id, target.region, kind.config_type, "service_api", reason)
             )
@@ -811,6 +829,36 @@ def _outcome(
         return _failed(target, wanted, e)
 
 
+def _own_account_checked(sessions: SessionFactory, own_session: Callable[[], boto3.session.Session]) -> SessionFactory:
+    """``sessions``, refusing a target without a role outside the function's own account."""
+    lock = threading.Lock()
+    own: list[str | Exception] = []
+
+    def own_account() -> str:
+        with lock:
+            if not own:
+                try:
+                    own.append(own_session().client("sts", config=CLIENT_CONFIG).get_caller_identity()["Account"])
+                except (ClientError, BotoCoreError) as e:
+                    own.append(e)
+        found = own[0]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def checked(target: Target) -> boto3.session.Session:
+        if not target.role_arn:
+            account = own_account()
+            if account != target.account_id:
+                raise WrongAccount(
+                    f"no role_arn, and the function's own credentials are of account {account}, "
+                    f"not {target.account_id}: set the workspace's role_arn"
+                )
+        return sessions(target)
+
+    return checked
+
+
 def _own_session() -> boto3.session.Session:
     return boto3.session.Session()
 
@@ -827,13 +875,16 @@ def inventory(
     """Every kind in every target's account and region; never raises for AWS errors.
 
     ``targets`` may repeat an account and region (several workspaces): the
-    first one's credentials list it.
+    first one's credentials list it. A target without a role is listed with
+    the function's own credentials only when they are of its account
+    (``sts:GetCallerIdentity``, once): another account would be mislabelled.
     """
     unique: dict[tuple[str, str], Target] = {}
     for target in targets:
         unique.setdefault((target.account_id, target.region), target)
     scopes = [unique[k] for k in sorted(unique)]
     listing = Listing()
+    sessions = _own_account_checked(sessions, own_session)
     answered: set[tuple[str, str | None, str]] = set()
     regional = [k for k in kinds() if not k.account_wide]
     account_wide = [k for k in kinds() if k.account_wide]

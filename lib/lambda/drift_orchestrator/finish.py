@@ -267,10 +267,16 @@ def read_claims(
 def _targets(
     manifest: RunManifest, results: Sequence[WorkspaceResult], events: Mapping[str, Mapping[str, Any]]
 ) -> list[Target]:
-    """One target per workspace, with its role (the first workspace's is used per scope)."""
+    """One target per workspace that was sent to a check, with its role (the first one's lists a scope).
+
+    A workspace refused before the start has no event, so no known role: it
+    lists nothing (its scope is withheld anyway).
+    """
     targets: list[Target] = []
     for entry, result in zip(manifest["workspaces"], results, strict=True):
-        event = events.get(entry["key"], {})
+        event = events.get(entry["key"])
+        if event is None:
+            continue
         role = event.get("role_arn")
         secret = event.get("external_id")
         targets.append(

@@ -34,6 +34,7 @@ from tests.support import ACCOUNT, SECRET
 REGION = "us-east-1"
 OTHER_REGION = "eu-west-1"
 ROLE_ACCOUNT = "111111111111"
+ROLE = f"arn:aws:iam::{ROLE_ACCOUNT}:role/drift-detection-read"
 ALL_TYPES = {k.config_type for k in kinds()}
 
 
@@ -230,7 +231,7 @@ def test_the_aggregator_answers_for_the_accounts_and_regions_it_aggregates() -> 
     )
 
     listing = inventory(
-        [Target(ACCOUNT, REGION), Target(ACCOUNT, OTHER_REGION), Target(ROLE_ACCOUNT, REGION)],
+        [Target(ACCOUNT, REGION), Target(ACCOUNT, OTHER_REGION), Target(ROLE_ACCOUNT, REGION, ROLE)],
         deadline=budget(),
         aggregator_name="org",
     )
@@ -418,3 +419,20 @@ def test_an_unexpected_failure_is_a_coverage_error_and_logs_no_secret(logs: Logs
     assert {c["error"] for c in listing.coverage} == {"not inventoried: RuntimeError: odd answer for [redacted]"}
     assert "not inventoried" in logs.text()
     assert SECRET not in logs.text()
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_without_a_role_only_the_function_s_own_account_is_listed() -> None:
+    listing = inventory([Target(ACCOUNT, REGION), Target(ROLE_ACCOUNT, REGION)], deadline=budget())
+
+    mine = [c for c in listing.coverage if c["account_id"] == ACCOUNT]
+    assert mine
+    assert not [c for c in mine if "error" in c]
+    other = [c for c in listing.coverage if c["account_id"] == ROLE_ACCOUNT]
+    assert {c["resource_type"] for c in other} == ALL_TYPES
+    expected = (
+        f"no role_arn, and the function's own credentials are of account {ACCOUNT}, not {ROLE_ACCOUNT}: "
+        "set the workspace's role_arn"
+    )
+    assert {c["error"] for c in other} == {expected}
+    assert {i["account_id"] for i in listing.items} == {ACCOUNT}
