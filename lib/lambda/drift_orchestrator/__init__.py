@@ -11,4 +11,7 @@ holds the plain, client-injected functions it calls:
 - :mod:`.summary`: the run summary document (``schemas/run-summary.v1.json``).
 - :mod:`.alerts`: the aggregated SNS messages.
 - :mod:`.run`: the whole run, from event to summary.
+- :mod:`.finish`: the summarize step, from the map's results to the summary.
+- :mod:`.unmanaged`: the unmanaged-resource comparison (pure).
+- :mod:`.cloud_inventory`: what exists in the run's accounts and regions.
 """

@@ -4,6 +4,9 @@
   critical findings; one message lists them all.
 - ``run_errors`` (severity ``error``): when any workspace failed, timed out or
   was skipped, or (for a scheduled run) when the run could not start.
+- ``unmanaged_resources`` (severity ``warning``), only with
+  ``UNMANAGED_ALERT=on``: when the run's unmanaged-resource report lists
+  resources in no state, in two states, or in a state but gone.
 
 Each message has the attributes ``severity``, ``kind`` and ``environment``
 (the environments concerned, sorted and comma-joined, or ``multiple`` when
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 from .checks import COMPLETED_STATUSES, WorkspaceResult
 from .summary import AlertKind
+from .unmanaged import Report
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -51,7 +55,7 @@ class Alert:
     """One SNS message."""
 
     kind: AlertKind
-    severity: Literal["critical", "error"]
+    severity: Literal["critical", "error", "warning"]
     subject: str
     message: str
     #: Environments concerned; empty when not known.
@@ -190,6 +194,74 @@ def run_errors_alert(results: Sequence[WorkspaceResult], context: RunContext) ->
         subject=subject(f"{' and '.join(parts)} in run {context.run_id}"),
         message="\n".join(lines) + "\n",
         environments=_environments(failed),
+    )
+
+
+def _scope_text(account_id: str, region: str | None) -> str:
+    return f"account {account_id}, {region}" if region else f"account {account_id}"
+
+
+def unmanaged_alert(
+    report: Report, report_uri: str, results: Sequence[WorkspaceResult], context: RunContext
+) -> Alert | None:
+    """The run's one unmanaged-resources message, or ``None`` when the report lists nothing to act on."""
+    counts = report["summary"]
+    total = counts["unmanaged"] + counts["managed_twice"] + counts["gone"]
+    if not total:
+        return None
+    parts = []
+    if counts["unmanaged"]:
+        parts.append(f"{_plural(counts['unmanaged'], 'unmanaged resource')}")
+    if counts["managed_twice"]:
+        parts.append(f"{counts['managed_twice']} managed twice")
+    if counts["gone"]:
+        parts.append(f"{counts['gone']} gone from the inventory")
+    listed: list[str] = []
+    for item in report["unmanaged"]:
+        name = item.get("resource_name")
+        named = f" ({name})" if name and name != item["resource_id"] else ""
+        where = _scope_text(item["account_id"], item["region"])
+        listed.append(f"- unmanaged: {item['resource_type']} {item['resource_id']}{named} ({where})")
+    for twice in report["managed_twice"]:
+        claims = ", ".join(f"{c['workspace']}/{c['environment']} {c['address']}" for c in twice["claims"])
+        where = _scope_text(twice["account_id"], twice["region"])
+        listed.append(f"- managed twice: {twice['resource_type']} {twice['identifier']} ({where}) by {claims}")
+    for gone in report["gone"]:
+        label = f"{gone['workspace']}/{gone['environment']} {gone['address']}"
+        what = f"{gone['resource_type']} {', '.join(gone['identifiers'])}"
+        listed.append(f"- gone: {label} ({what}; {_scope_text(gone['account_id'], gone['region'])})")
+    lines = listed[:MAX_LISTED]
+    if total > MAX_LISTED:
+        lines.append(f"- ... and {total - MAX_LISTED} more: see the report")
+    headline = (
+        f"Run {context.run_id} ({context.trigger}, started {context.started_at}) found "
+        f"{', '.join(parts)} ({counts['ignored']} ignored by rule, "
+        f"{_plural(counts['withheld_scopes'], 'scope')} withheld)."
+    )
+    scopes = {(i["account_id"], i["region"]) for i in report["unmanaged"]}
+    concerned = {(g["workspace"], g["environment"]) for g in report["gone"]}
+    concerned |= {(c["workspace"], c["environment"]) for m in report["managed_twice"] for c in m["claims"]}
+    environments = tuple(
+        sorted(
+            {
+                r.workspace.environment
+                for r in results
+                if (r.workspace.account_id, r.workspace.region) in scopes
+                or (r.workspace.name, r.workspace.environment) in concerned
+            }
+        )
+    )
+    short = [
+        f"{counts['unmanaged']} unmanaged" if counts["unmanaged"] else "",
+        f"{counts['managed_twice']} managed twice" if counts["managed_twice"] else "",
+        f"{counts['gone']} gone" if counts["gone"] else "",
+    ]
+    return Alert(
+        kind="unmanaged_resources",
+        severity="warning",
+        subject=subject(f"Resources {', '.join(p for p in short if p)} in run {context.run_id}"),
+        message="\n".join([headline, "", *lines, "", f"Report: {report_uri}", *_footer(context)[1:]]) + "\n",
+        environments=environments,
     )
 
 

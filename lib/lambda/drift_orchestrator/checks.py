@@ -107,6 +107,8 @@ class WorkspaceResult:
     duration_seconds: float = 0.0
     #: Where the check ran.
     runner: Runner = "lambda"
+    #: The worker's ``managed-resources`` document (what the state claims), when it wrote one.
+    managed_key: str | None = None
 
 
 class WorkerEvent(TypedDict):
@@ -168,6 +170,8 @@ class Completed:
     report_key: str
     report_uri: str
     by_severity: SeverityCounts
+    #: Optional: the key of the ``managed-resources`` document (unmanaged resources).
+    managed_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,11 +231,15 @@ def parse_worker_response(payload: object, workspace: Workspace, run_id: str) ->
     wrong = [name for name, value in counts.items() if value is None]
     if wrong:
         return bad(f"`summary.by_severity.{wrong[0]}` is not a count")
+    managed_key = payload.get("managed_key")
     return Completed(
         status=status,
         report_key=report_key,
         report_uri=report_uri,
         by_severity=SeverityCounts(**{k: v or 0 for k, v in counts.items()}),
+        # A missing or malformed key costs the unmanaged view this workspace's
+        # claims, not the check its verdict.
+        managed_key=managed_key if isinstance(managed_key, str) and managed_key else None,
     )
 
 

@@ -13,6 +13,18 @@ one region of it), ``LOG_LEVEL`` INFO. ``STATE_MACHINE_ARN``,
 ``REPORT_BUCKET``, ``SNS_TOPIC_ARN`` and exactly one of ``INVENTORY_S3_URI``
 and ``WORKSPACES_JSON`` are required. The summarize step needs
 ``REPORT_BUCKET`` and ``SNS_TOPIC_ARN``.
+
+The summarize step's unmanaged-resource view (:mod:`.unmanaged`,
+:mod:`.cloud_inventory`): ``UNMANAGED`` ``on`` (default) or ``off``;
+``UNMANAGED_ALERT`` ``on`` or ``off`` (default); ``UNMANAGED_IGNORE_JSON``, a
+JSON list of ignore rules added to the embedded ones; ``CONFIG_AGGREGATOR_NAME``,
+an AWS Config aggregator to read the inventory from (optional);
+``UNMANAGED_TIME_BUDGET_SECONDS``, 1 to 900 (default 300), the inventory's
+time budget. Only the summarize function has them, so ``summarize.py`` reads
+them (the stack's consistency test counts this package's reads as the
+orchestrator function's) and :func:`load_summarize_config` validates them. A
+fault in these does not stop the summary: the view is skipped and the
+summary says why (:attr:`SummarizeConfig.unmanaged_error`).
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ from dataclasses import dataclass
 
 from .errors import ConfigError
 from .lanes import DISTRIBUTED_MAP_MAX_CONCURRENCY
+from .unmanaged import IgnoreRule, parse_ignore_rules
 
 #: Lanes in flight at once when ``MAX_CONCURRENCY`` is unset.
 DEFAULT_MAX_CONCURRENCY = 40
@@ -32,6 +45,11 @@ DEFAULT_MAX_CONCURRENCY_PER_ACCOUNT = 5
 DEFAULT_MAX_CONCURRENCY_PER_REGION = 5
 #: Upper bound of the per-account and per-region settings.
 PER_SCOPE_CONCURRENCY_LIMIT = 1000
+#: The inventory's time budget when ``UNMANAGED_TIME_BUDGET_SECONDS`` is unset.
+DEFAULT_UNMANAGED_TIME_BUDGET_SECONDS = 300
+#: A Lambda function runs 900 seconds at most.
+MAX_UNMANAGED_TIME_BUDGET_SECONDS = 900
+_AGGREGATOR_NAME = re.compile(r"^[\w\-]{1,256}$")
 
 _STATE_MACHINE_ARN = re.compile(
     r"^arn:aws[a-z-]*:states:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$"
@@ -105,6 +123,18 @@ class SummarizeConfig:
     report_bucket: str
     sns_topic_arn: str
     log_level: str
+    #: Whether the unmanaged-resource view runs (``UNMANAGED``).
+    unmanaged: bool = True
+    #: Whether it may send its alert (``UNMANAGED_ALERT``).
+    unmanaged_alert: bool = False
+    #: The user's ignore rules (``UNMANAGED_IGNORE_JSON``), after the embedded ones.
+    unmanaged_ignore: tuple[IgnoreRule, ...] = ()
+    #: The Config aggregator to read the inventory from (``CONFIG_AGGREGATOR_NAME``).
+    config_aggregator_name: str | None = None
+    #: The inventory's time budget (``UNMANAGED_TIME_BUDGET_SECONDS``).
+    unmanaged_time_budget_seconds: int = DEFAULT_UNMANAGED_TIME_BUDGET_SECONDS
+    #: Why the view's configuration is unusable; it is then skipped with this error.
+    unmanaged_error: str | None = None
 
 
 def _positive_int(name: str, text: str, low: int, high: int, faults: list[str]) -> int:
@@ -201,13 +231,68 @@ def load_config() -> Config:
     )
 
 
-def load_summarize_config() -> SummarizeConfig:
-    """Reads and validates the summarize step's environment; raises :class:`ConfigError`."""
+def _switch(name: str, text: str | None, default: bool, faults: list[str]) -> bool:
+    value = (text or "").strip().lower()
+    if not value:
+        return default
+    if value not in ("on", "off"):
+        faults.append(f"{name} {text!r} must be on or off")
+        return default
+    return value == "on"
+
+
+@dataclass(frozen=True)
+class UnmanagedVariables:
+    """The unmanaged-resource view's variables as set (``None``: unset), read by ``summarize.py``."""
+
+    unmanaged: str | None = None
+    alert: str | None = None
+    ignore_json: str | None = None
+    aggregator_name: str | None = None
+    time_budget_seconds: str | None = None
+
+
+def load_summarize_config(variables: UnmanagedVariables | None = None) -> SummarizeConfig:
+    """Reads and validates the summarize step's environment; raises :class:`ConfigError`.
+
+    Faults of the unmanaged-resource ``variables`` do not raise: they land in
+    ``unmanaged_error``, so the run summary is still written.
+    """
+    variables = variables or UnmanagedVariables()
     faults: list[str] = []
     bucket, topic, log_level = _bucket_topic_level(faults)
     if faults:
         raise ConfigError("invalid configuration: " + "; ".join(faults))
-    return SummarizeConfig(report_bucket=bucket, sns_topic_arn=topic, log_level=log_level)
+
+    unmanaged_faults: list[str] = []
+    unmanaged = _switch("UNMANAGED", variables.unmanaged, True, unmanaged_faults)
+    alert = _switch("UNMANAGED_ALERT", variables.alert, False, unmanaged_faults)
+    aggregator = (variables.aggregator_name or "").strip() or None
+    if aggregator is not None and not _AGGREGATOR_NAME.match(aggregator):
+        unmanaged_faults.append(f"CONFIG_AGGREGATOR_NAME {aggregator!r} is not a Config aggregator name")
+    budget = _positive_int(
+        "UNMANAGED_TIME_BUDGET_SECONDS",
+        variables.time_budget_seconds or str(DEFAULT_UNMANAGED_TIME_BUDGET_SECONDS),
+        1,
+        MAX_UNMANAGED_TIME_BUDGET_SECONDS,
+        unmanaged_faults,
+    )
+    ignore: tuple[IgnoreRule, ...] = ()
+    try:
+        ignore = parse_ignore_rules(variables.ignore_json or "")
+    except ConfigError as e:
+        unmanaged_faults.append(str(e).removeprefix("invalid configuration: "))
+    return SummarizeConfig(
+        report_bucket=bucket,
+        sns_topic_arn=topic,
+        log_level=log_level,
+        unmanaged=unmanaged,
+        unmanaged_alert=alert,
+        unmanaged_ignore=ignore,
+        config_aggregator_name=aggregator,
+        unmanaged_time_budget_seconds=budget,
+        unmanaged_error="invalid configuration: " + "; ".join(unmanaged_faults) if unmanaged_faults else None,
+    )
 
 
 def log_level_or_default(text: str | None) -> str:

@@ -8,8 +8,16 @@ as a whole, its error), the execution ARN and start time. :func:`finish_run`:
    step after it finished): no second alert;
 2. reads ``run.json`` and the map's result files into one result per
    selected workspace (:mod:`.results`);
-3. publishes at most one critical-drift and one error message;
-4. adds the run metrics (zeros included) and writes the summary
+3. unless ``UNMANAGED=off``, compares what the checked workspaces' states
+   claim (each worker's ``managed-resources`` document, at the ``managed_key``
+   of its answer) with the inventory of their accounts and regions
+   (:mod:`.cloud_inventory`, within ``UNMANAGED_TIME_BUDGET_SECONDS`` and the
+   Lambda's remaining time less :data:`UNMANAGED_RESERVE_SECONDS`), writes
+   the ``unmanaged-report`` to ``unmanaged/<run_id>.json`` and its counts to
+   the summary's ``unmanaged``; a failure there is recorded, never raised;
+4. publishes at most one critical-drift and one error message, and with
+   ``UNMANAGED_ALERT=on`` at most one unmanaged-resources message;
+5. adds the run metrics (zeros included) and writes the summary
    (``schemas/run-summary.v1.json``), then the measured durations the next
    run's lanes are planned with.
 """
@@ -17,7 +25,8 @@ as a whole, its error), the execution ARN and start time. :func:`finish_run`:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, cast
@@ -26,21 +35,36 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .alerts import Alert, RunContext, critical_drift_alert, publish, run_errors_alert
-from .checks import WorkspaceResult
+from .alerts import Alert, RunContext, critical_drift_alert, publish, run_errors_alert, unmanaged_alert
+from .checks import COMPLETED_STATUSES, MAX_ERROR_CHARS, WorkspaceResult, clip
+from .cloud_inventory import Deadline, Listing, Target, inventory
 from .errors import OrchestratorError
 from .events import RunRequest
 from .execution import MAX_DURATIONS_BYTES, RunManifest
 from .observability import logger
-from .results import collect, external_ids
+from .results import collect, secrets_of, worker_events
 from .s3json import read_json
 from .summary import (
     AlertEntry,
     Execution,
     RunSummary,
+    UnmanagedCounts,
+    UnmanagedFailed,
     build_summary,
     find_stored_summary,
+    rfc3339,
     write_summary,
+)
+from .unmanaged import (
+    Claims,
+    IgnoreRule,
+    Report,
+    SidecarError,
+    Unclaimed,
+    WorkspaceRef,
+    compare,
+    parse_sidecar,
+    report_key,
 )
 
 if TYPE_CHECKING:
@@ -53,6 +77,13 @@ DURATIONS_KEY = "runs/durations.json"
 DURATIONS_KEPT_DAYS = 30
 #: Largest ``run.json`` read (a manifest line is ~200 bytes).
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+#: Largest ``managed-resources`` document read (a resource is ~300 bytes).
+MAX_SIDECAR_BYTES = 64 * 1024 * 1024
+#: Seconds of the Lambda's remaining time the inventory leaves to the rest of the step.
+UNMANAGED_RESERVE_SECONDS = 60
+
+#: Lists the inventory of some accounts and regions (:func:`.cloud_inventory.inventory`).
+InventoryFunction = Callable[..., Listing]
 
 
 class SummarizeError(OrchestratorError):
@@ -74,6 +105,29 @@ class SummarizeClients:
 
     s3: S3Client
     sns: SNSClient
+
+
+@dataclass(frozen=True)
+class UnmanagedSettings:
+    """The unmanaged-resource view's configuration (see :mod:`.config`)."""
+
+    alert: bool = False
+    ignore: tuple[IgnoreRule, ...] = ()
+    aggregator_name: str | None = None
+    time_budget_seconds: float = 300
+    #: A configuration fault: the view is skipped with this error.
+    error: str | None = None
+    #: The inventory (tests may list a fixed one).
+    list_inventory: InventoryFunction = inventory
+
+
+@dataclass(frozen=True)
+class UnmanagedOutcome:
+    """The view's result: the summary's entry, and the report when one was written."""
+
+    entry: UnmanagedCounts | UnmanagedFailed
+    report: Report | None = None
+    report_uri: str | None = None
 
 
 def publish_all(sns: SNSClient, topic_arn: str, alerts: list[Alert]) -> tuple[list[AlertEntry], list[str]]:
@@ -110,6 +164,16 @@ def record_metrics(metrics: Metrics, summary: RunSummary) -> None:
     metrics.add_metric(name="WorkspacesTimedOut", unit=MetricUnit.Count, value=by_status["timeout"])
     metrics.add_metric(name="ThrottleRetries", unit=MetricUnit.Count, value=summary.get("throttle_retries", 0))
     metrics.add_metric(name="RunDurationSeconds", unit=MetricUnit.Seconds, value=summary["duration_seconds"])
+    unmanaged = summary.get("unmanaged")
+    if unmanaged is not None:
+        counts: dict[str, Any] = dict(unmanaged)
+        failed = "error" in counts
+        metrics.add_metric(name="UnmanagedResources", unit=MetricUnit.Count, value=counts.get("unmanaged", 0))
+        metrics.add_metric(name="ManagedTwice", unit=MetricUnit.Count, value=counts.get("managed_twice", 0))
+        metrics.add_metric(name="GoneFromInventory", unit=MetricUnit.Count, value=counts.get("gone", 0))
+        # A view that failed as a whole counts as one inventory error.
+        errors = 1 if failed else counts.get("inventory_errors", 0)
+        metrics.add_metric(name="InventoryErrors", unit=MetricUnit.Count, value=errors)
 
 
 def _string(payload: Mapping[str, Any], key: str) -> str:
@@ -148,8 +212,8 @@ def read_manifest(s3: S3Client, bucket: str, key: str) -> RunManifest:
     return cast(RunManifest, document)
 
 
-def read_secrets(s3: S3Client, bucket: str, items_key: str) -> dict[str, str]:
-    """The external ids in the run's items, to redact; empty when unreadable."""
+def read_events(s3: S3Client, bucket: str, items_key: str) -> dict[str, Mapping[str, Any]]:
+    """Each workspace's worker event (role, external id) from the run's items; empty when unreadable."""
     try:
         items: Any = read_json(s3, bucket, items_key, MAX_MANIFEST_BYTES)
     except (ClientError, BotoCoreError, ValueError) as e:
@@ -163,7 +227,124 @@ def read_secrets(s3: S3Client, bucket: str, items_key: str) -> dict[str, str]:
             return None
         return event
 
-    return external_ids(items, read_event)
+    return worker_events(items, read_event)
+
+
+def _reference(result: WorkspaceResult) -> WorkspaceRef:
+    workspace = result.workspace
+    return WorkspaceRef(
+        name=workspace.name, environment=workspace.environment, account_id=workspace.account_id, region=workspace.region
+    )
+
+
+def read_claims(
+    s3: S3Client, bucket: str, run_id: str, results: Sequence[WorkspaceResult]
+) -> tuple[list[Claims], list[Unclaimed]]:
+    """What each checked workspace's state claims; the rest are unclaimed, with the reason."""
+    claims: list[Claims] = []
+    unclaimed: list[Unclaimed] = []
+    for result in results:
+        workspace = _reference(result)
+        reason: str
+        if result.status not in COMPLETED_STATUSES:
+            reason = f"its check ended {result.status}"
+        elif result.managed_key is None:
+            reason = "its check left no managed-resources document"
+        else:
+            try:
+                document = read_json(s3, bucket, result.managed_key, MAX_SIDECAR_BYTES)
+                claims.append(parse_sidecar(document, workspace, run_id))
+                continue
+            except (ClientError, BotoCoreError, ValueError) as e:
+                # SidecarError is a ValueError: a document that breaks the contract.
+                problem = f"breaks the contract: {e}" if isinstance(e, SidecarError) else f"cannot be read: {e}"
+                where = f"s3://{bucket}/{result.managed_key}"
+                reason = clip(f"its managed-resources document {where} {problem}", result.workspace)
+        unclaimed.append(Unclaimed(**workspace, reason=reason))
+    return claims, unclaimed
+
+
+def _targets(
+    manifest: RunManifest, results: Sequence[WorkspaceResult], events: Mapping[str, Mapping[str, Any]]
+) -> list[Target]:
+    """One target per workspace that was sent to a check, with its role (the first one's lists a scope).
+
+    A workspace refused before the start has no event, so no known role: it
+    lists nothing (its scope is withheld anyway).
+    """
+    targets: list[Target] = []
+    for entry, result in zip(manifest["workspaces"], results, strict=True):
+        event = events.get(entry["key"])
+        if event is None:
+            continue
+        role = event.get("role_arn")
+        secret = event.get("external_id")
+        targets.append(
+            Target(
+                account_id=result.workspace.account_id,
+                region=result.workspace.region,
+                role_arn=role if isinstance(role, str) and role else None,
+                external_id=secret if isinstance(secret, str) and secret else None,
+            )
+        )
+    return targets
+
+
+def run_unmanaged(
+    s3: S3Client,
+    bucket: str,
+    manifest: RunManifest,
+    results: Sequence[WorkspaceResult],
+    events: Mapping[str, Mapping[str, Any]],
+    settings: UnmanagedSettings,
+    *,
+    now: Callable[[], datetime],
+    remaining_seconds: Callable[[], float] | None,
+) -> UnmanagedOutcome:
+    """The unmanaged-resource view of the run; raises only for bugs (the caller records them)."""
+    if settings.error:
+        return UnmanagedOutcome(UnmanagedFailed(error=settings.error))
+    run_id = manifest["run_id"]
+    claims, unclaimed = read_claims(s3, bucket, run_id, results)
+    budget = settings.time_budget_seconds
+    if remaining_seconds is not None:
+        budget = min(budget, remaining_seconds() - UNMANAGED_RESERVE_SECONDS)
+    listing = settings.list_inventory(
+        _targets(manifest, results, events), deadline=Deadline(budget), aggregator_name=settings.aggregator_name
+    )
+    report = compare(
+        claims,
+        unclaimed,
+        listing.items,
+        listing.coverage,
+        settings.ignore,
+        run_id=run_id,
+        generated_at=rfc3339(now()),
+    )
+    key = report_key(run_id)
+    try:
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=json.dumps(report, indent=2).encode() + b"\n",
+            ContentType="application/json",
+        )
+    except (ClientError, BotoCoreError) as e:
+        return UnmanagedOutcome(
+            UnmanagedFailed(error=f"the unmanaged-resource report s3://{bucket}/{key} was not written: {e}")
+        )
+    counts = report["summary"]
+    entry = UnmanagedCounts(
+        report_key=key,
+        unmanaged=counts["unmanaged"],
+        managed_twice=counts["managed_twice"],
+        gone=counts["gone"],
+        ignored=counts["ignored"],
+        withheld_scopes=counts["withheld_scopes"],
+        inventory_errors=sum(1 for c in report["coverage"] if c.get("error")),
+    )
+    logger.info("unmanaged resources compared", extra={"unmanaged": dict(entry)})
+    return UnmanagedOutcome(entry, report, f"s3://{bucket}/{key}")
 
 
 def merge_durations(stored: object, results: list[WorkspaceResult], day: date) -> dict[str, Any]:
@@ -217,8 +398,14 @@ def finish_run(
     clients: SummarizeClients,
     metrics: Metrics,
     now: Callable[[], datetime],
+    unmanaged: UnmanagedSettings | None = None,
+    remaining_seconds: Callable[[], float] | None = None,
 ) -> RunSummary:
-    """Summarizes the execution ``payload`` describes."""
+    """Summarizes the execution ``payload`` describes.
+
+    ``unmanaged`` ``None`` turns the unmanaged-resource view off;
+    ``remaining_seconds`` is the Lambda's time left, which bounds its inventory.
+    """
     run = payload.get("run")
     if not isinstance(run, dict):
         raise SummarizeError("the summarize step's input has no `run`: is it invoked by the run state machine?")
@@ -234,9 +421,8 @@ def finish_run(
     manifest = read_manifest(clients.s3, bucket, run_key)
     map_result = run.get("map_result") if isinstance(run.get("map_result"), dict) else None
     map_failure = run.get("map_failure") if isinstance(run.get("map_failure"), dict) else None
-    collected = collect(
-        clients.s3, bucket, manifest, map_result, map_failure, read_secrets(clients.s3, bucket, manifest["items_key"])
-    )
+    events = read_events(clients.s3, bucket, manifest["items_key"])
+    collected = collect(clients.s3, bucket, manifest, map_result, map_failure, secrets_of(events))
 
     started_at = _time(manifest["started_at"])
     request = RunRequest(
@@ -256,11 +442,39 @@ def finish_run(
         summary_uri=f"s3://{bucket}/{key}",
         report_bucket=bucket,
     )
+    outcome: UnmanagedOutcome | None = None
+    unmanaged_errors: list[str] = []
+    if unmanaged is not None:
+        try:
+            outcome = run_unmanaged(
+                clients.s3,
+                bucket,
+                manifest,
+                collected.results,
+                events,
+                unmanaged,
+                now=now,
+                remaining_seconds=remaining_seconds,
+            )
+        except Exception as e:  # noqa: BLE001 - the view must never cost the run its summary
+            message = f"the unmanaged-resource view failed: {e}"
+            trace = traceback.format_exc()
+            for secret in secrets_of(events).values():
+                message = message.replace(secret, "[redacted]")
+                trace = trace.replace(secret, "[redacted]")
+            logger.error("the unmanaged-resource view failed", extra={"error": message, "traceback": trace})
+            outcome = UnmanagedOutcome(UnmanagedFailed(error=message[:MAX_ERROR_CHARS]))
+        failure = outcome.entry.get("error")
+        if isinstance(failure, str):
+            unmanaged_errors.append(failure)
     alerts = [
         alert
         for alert in (
             critical_drift_alert(collected.results, context),
             run_errors_alert(collected.results, context),
+            unmanaged_alert(outcome.report, outcome.report_uri, collected.results, context)
+            if unmanaged is not None and unmanaged.alert and outcome and outcome.report and outcome.report_uri
+            else None,
         )
         if alert is not None
     ]
@@ -273,7 +487,7 @@ def finish_run(
         started_at=started_at,
         finished_at=now(),
         key=key,
-        run_errors=[*manifest["errors"], *collected.errors, *alert_errors],
+        run_errors=[*manifest["errors"], *collected.errors, *unmanaged_errors, *alert_errors],
         alerts=alert_entries,
         execution=Execution(
             arn=execution_arn,
@@ -281,6 +495,7 @@ def finish_run(
         ),
         limits=manifest.get("limits"),
         throttle_retries=collected.throttle_retries,
+        unmanaged=outcome.entry if outcome is not None else None,
     )
     record_metrics(metrics, summary)
     write_summary(clients.s3, bucket, key, summary)

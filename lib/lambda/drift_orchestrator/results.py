@@ -72,14 +72,12 @@ def _workspace(entry: ManifestWorkspace, secrets: Mapping[str, str]) -> Workspac
     )
 
 
-def external_ids(items: object, read_event: Callable[[str], object]) -> dict[str, str]:
-    """Each workspace's external id, from the run's ``items.json``.
+def worker_events(items: object, read_event: Callable[[str], object]) -> dict[str, Mapping[str, Any]]:
+    """Each workspace's worker event, by key, from the run's ``items.json``.
 
-    ``run.json`` holds no secret; the summarize step still needs them, to
-    strip them from any error message that echoes one. A CodeBuild check's
-    event is its own object, read with ``read_event``.
+    A CodeBuild check's event is its own object, read with ``read_event``.
     """
-    secrets: dict[str, str] = {}
+    events: dict[str, Mapping[str, Any]] = {}
     for lane in items if isinstance(items, list) else []:
         for check in lane.get("workspaces", []) if isinstance(lane, dict) else []:
             if not isinstance(check, dict):
@@ -87,9 +85,28 @@ def external_ids(items: object, read_event: Callable[[str], object]) -> dict[str
             event = check.get("event")
             if event is None and isinstance(check.get("event_key"), str):
                 event = read_event(check["event_key"])
-            secret = event.get("external_id") if isinstance(event, dict) else None
-            if isinstance(secret, str) and secret:
-                secrets[str(check.get("key"))] = secret
+            if isinstance(event, dict):
+                events[str(check.get("key"))] = event
+    return events
+
+
+def external_ids(items: object, read_event: Callable[[str], object]) -> dict[str, str]:
+    """Each workspace's external id, from the run's ``items.json``.
+
+    ``run.json`` holds no secret; the summarize step still needs them, to
+    strip them from any error message that echoes one. A CodeBuild check's
+    event is its own object, read with ``read_event``.
+    """
+    return secrets_of(worker_events(items, read_event))
+
+
+def secrets_of(events: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """The external ids among ``events``, by workspace key."""
+    secrets: dict[str, str] = {}
+    for key, event in events.items():
+        secret = event.get("external_id")
+        if isinstance(secret, str) and secret:
+            secrets[key] = secret
     return secrets
 
 
@@ -184,6 +201,7 @@ class _Reader:
                 attempts=retries + 1,
                 duration_seconds=duration,
                 runner=runner,
+                managed_key=verdict.managed_key,
             )
         return WorkspaceResult(
             workspace=workspace,

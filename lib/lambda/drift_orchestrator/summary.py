@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = "1"
 SUMMARY_PREFIX = "runs"
 
-AlertKind = Literal["critical_drift", "run_errors"]
+AlertKind = Literal["critical_drift", "run_errors", "unmanaged_resources"]
 
 
 class WorkspaceEntry(TypedDict):
@@ -86,6 +86,26 @@ class AlertEntry(TypedDict):
     error: str | None
 
 
+class UnmanagedCounts(TypedDict):
+    """The unmanaged-resource view of the run: its report and counts."""
+
+    #: ``unmanaged/<run_id>.json`` in the report bucket.
+    report_key: str
+    unmanaged: int
+    managed_twice: int
+    gone: int
+    ignored: int
+    withheld_scopes: int
+    #: Accounts, regions and types the inventory could not list completely.
+    inventory_errors: int
+
+
+class UnmanagedFailed(TypedDict):
+    """The unmanaged-resource view could not run; the summary is written anyway."""
+
+    error: str
+
+
 class RunSummary(TypedDict):
     """The run summary document (``schemas/run-summary.v1.json``)."""
 
@@ -108,6 +128,8 @@ class RunSummary(TypedDict):
     limits: NotRequired[dict[str, int] | None]
     throttle_retries: NotRequired[int]
     suggestions: NotRequired[list[Suggestion]]
+    #: Absent when the view is off (``UNMANAGED=off``) and in dry runs.
+    unmanaged: NotRequired[UnmanagedCounts | UnmanagedFailed]
 
 
 def rfc3339(moment: datetime) -> str:
@@ -182,11 +204,12 @@ def build_summary(
     execution: Execution | None = None,
     limits: dict[str, int] | None = None,
     throttle_retries: int = 0,
+    unmanaged: UnmanagedCounts | UnmanagedFailed | None = None,
 ) -> RunSummary:
     """The summary document for a run."""
     errors = error_entries(results, request.dry_run)
     errors.extend(ErrorEntry(scope="run", workspace=None, environment=None, message=message) for message in run_errors)
-    return RunSummary(
+    summary = RunSummary(
         schema_version=SCHEMA_VERSION,
         run_id=request.run_id,
         trigger=request.trigger,
@@ -207,6 +230,9 @@ def build_summary(
         throttle_retries=throttle_retries,
         suggestions=suggestions(results),
     )
+    if unmanaged is not None:
+        summary["unmanaged"] = unmanaged
+    return summary
 
 
 def suggestions(results: Sequence[WorkspaceResult]) -> list[Suggestion]:
@@ -265,6 +291,8 @@ __all__ = [
     "SEVERITIES",
     "AlertEntry",
     "RunSummary",
+    "UnmanagedCounts",
+    "UnmanagedFailed",
     "build_summary",
     "find_stored_summary",
     "rfc3339",

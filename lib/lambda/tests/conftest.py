@@ -22,6 +22,10 @@ for _name in (
     "POWERTOOLS_METRICS_DISABLED",
     "INVENTORY_S3_URI",
     "WORKSPACES_JSON",
+    "UNMANAGED_ALERT",
+    "UNMANAGED_IGNORE_JSON",
+    "CONFIG_AGGREGATOR_NAME",
+    "UNMANAGED_TIME_BUDGET_SECONDS",
 ):
     os.environ.pop(_name, None)
 os.environ.update(
@@ -33,6 +37,9 @@ os.environ.update(
         "POWERTOOLS_SERVICE_NAME": "drift-detection-orchestrator",
         "POWERTOOLS_METRICS_NAMESPACE": "DriftDetection",
         "LOG_LEVEL": "INFO",
+        # The unmanaged-resource view (on by default in the stack) lists the
+        # moto account's resources; the tests of it turn it on.
+        "UNMANAGED": "off",
     }
 )
 

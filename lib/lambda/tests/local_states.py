@@ -244,6 +244,10 @@ class ScriptedWorker:
     in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     most_in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: What each workspace's state manages, by name: the worker writes its
+    #: ``managed-resources`` document and answers with its ``managed_key``.
+    claims: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    s3: Any = None
 
     def __call__(self, event: dict[str, Any]) -> object:
         account = event["account_id"]
@@ -269,7 +273,7 @@ class ScriptedWorker:
             raise FunctionError("Sandbox.Timedout", "Task timed out after 300.00 seconds")
         critical = 1 if name.startswith("critical") else 0
         key = f"drift-reports/{event['environment']}/{name}/2026/11/27/{event['run_id']}.json"
-        return {
+        answer: dict[str, Any] = {
             "run_id": event["run_id"],
             "workspace": name,
             "environment": event["environment"],
@@ -283,6 +287,19 @@ class ScriptedWorker:
             },
             "duration_seconds": 42.5,
         }
+        if name in self.claims:
+            managed_key = f"managed/{event['environment']}/{name}/{event['run_id']}.json"
+            document = {
+                "schema_version": "1.0",
+                "kind": "managed-resources",
+                "run_id": event["run_id"],
+                "generated_at": "2026-11-27T06:01:00Z",
+                "workspace": {k: event[k] for k in ("environment", "account_id", "region")} | {"name": name},
+                "resources": self.claims[name],
+            }
+            self.s3.put_object(Bucket=REPORT_BUCKET, Key=managed_key, Body=json.dumps(document).encode())
+            answer["managed_key"] = managed_key
+        return answer
 
 
 @dataclass
@@ -359,7 +376,7 @@ def states_on_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[States]:
         monkeypatch.setenv("SNS_TOPIC_ARN", topic_arn)
         monkeypatch.setenv("MAX_CONCURRENCY_PER_ACCOUNT", "2")
         monkeypatch.setenv("MAX_CONCURRENCY_PER_REGION", "1")
-        worker = ScriptedWorker()
+        worker = ScriptedWorker(s3=s3)
 
         def run_summarize(event: dict[str, Any]) -> object:
             return summarize.handler(event, FakeContext())
