@@ -997,8 +997,9 @@ data "aws_iam_policy_document" "summarize" {
 
   # The inventory of workspaces without a role_arn (this account, any
   # region): AWS Config first, its recorders telling which types it records.
-  # ListDiscoveredResources has no resource-level permissions, so AWS
-  # requires Resource "*"; the recorder reads have none either, or at most
+  # ListDiscoveredResources and BatchGetResourceConfig (the listed items'
+  # ARNs and tags) have no resource-level permissions, so AWS requires
+  # Resource "*"; the recorder reads have none either, or at most
   # an optional recorder ARN, which ends in an ID AWS generates and names no
   # recorder this stack can know (the account's own may predate it): "*".
   dynamic "statement" {
@@ -1006,7 +1007,7 @@ data "aws_iam_policy_document" "summarize" {
 
     content {
       sid       = "ReadConfigInventory"
-      actions   = ["config:DescribeConfigurationRecorderStatus", "config:DescribeConfigurationRecorders", "config:ListDiscoveredResources"]
+      actions   = ["config:BatchGetResourceConfig", "config:DescribeConfigurationRecorderStatus", "config:DescribeConfigurationRecorders", "config:ListDiscoveredResources"]
       resources = ["*"]
     }
   }
@@ -1050,6 +1051,18 @@ data "aws_iam_policy_document" "summarize" {
     }
   }
 
+  # A bucket's region where ListBuckets leaves BucketRegion out (it gives it
+  # on AWS; older endpoints do not): authorized on the bucket resource type.
+  dynamic "statement" {
+    for_each = var.unmanaged_resources ? [true] : []
+
+    content {
+      sid       = "LocateBucketsInventory"
+      actions   = ["s3:GetBucketLocation"]
+      resources = ["arn:${local.partition}:s3:::*"]
+    }
+  }
+
   # IAM authorizes ListRoles on the path prefix it lists
   # (arn:aws:iam::<account>:role/<prefix>), which role/* covers.
   dynamic "statement" {
@@ -1073,7 +1086,7 @@ data "aws_iam_policy_document" "summarize" {
 
     content {
       sid       = "ReadConfigAggregator"
-      actions   = ["config:DescribeConfigurationAggregators", "config:ListAggregateDiscoveredResources"]
+      actions   = ["config:BatchGetAggregateResourceConfig", "config:DescribeConfigurationAggregators", "config:ListAggregateDiscoveredResources"]
       resources = local.config_aggregator_arns
     }
   }
@@ -1279,12 +1292,13 @@ data "aws_iam_policy_document" "cross_account_inventory" {
 
   source_policy_documents = [data.aws_iam_policy_document.cross_account_attribution.json]
 
-  # ListDiscoveredResources has no resource-level permissions, so AWS
-  # requires Resource "*"; the recorder reads have none either, or at most
+  # ListDiscoveredResources and BatchGetResourceConfig (the listed items'
+  # ARNs and tags) have no resource-level permissions, so AWS requires
+  # Resource "*"; the recorder reads have none either, or at most
   # an optional recorder ARN, which ends in an ID AWS generates: "*".
   statement {
     sid       = "ReadConfigInventory"
-    actions   = ["config:DescribeConfigurationRecorderStatus", "config:DescribeConfigurationRecorders", "config:ListDiscoveredResources"]
+    actions   = ["config:BatchGetResourceConfig", "config:DescribeConfigurationRecorderStatus", "config:DescribeConfigurationRecorders", "config:ListDiscoveredResources"]
     resources = ["*"]
   }
 
@@ -1311,6 +1325,12 @@ data "aws_iam_policy_document" "cross_account_inventory" {
     sid       = "ListBucketsInventory"
     actions   = ["s3:ListAllMyBuckets"]
     resources = ["*"]
+  }
+
+  statement {
+    sid       = "LocateBucketsInventory"
+    actions   = ["s3:GetBucketLocation"]
+    resources = ["arn:${local.partition}:s3:::*"]
   }
 
   statement {

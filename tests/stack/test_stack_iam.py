@@ -39,6 +39,7 @@ LOOKUP_EVENTS = {"cloudtrail:LookupEvents"}
 # through the drift role in each target account. Read only, no condition key
 # narrows them: allowed without a condition.
 CONFIG_INVENTORY = {
+    "config:BatchGetResourceConfig",
     "config:DescribeConfigurationRecorderStatus",
     "config:DescribeConfigurationRecorders",
     "config:ListDiscoveredResources",
@@ -455,9 +456,14 @@ UNMANAGED_STATEMENTS: dict[str, tuple[list[str], list[str] | str]] = {
         [f"arn:{PARTITION}:rds:*:{ACCOUNT}:db:*", f"arn:{PARTITION}:rds:*:{ACCOUNT}:cluster:*"],
     ),
     "ListBucketsInventory": (["s3:ListAllMyBuckets"], ["*"]),
+    "LocateBucketsInventory": (["s3:GetBucketLocation"], [f"arn:{PARTITION}:s3:::*"]),
     "ListRolesInventory": (["iam:ListRoles"], [f"arn:{PARTITION}:iam::{ACCOUNT}:role/*"]),
     "ReadConfigAggregator": (
-        ["config:DescribeConfigurationAggregators", "config:ListAggregateDiscoveredResources"],
+        [
+            "config:BatchGetAggregateResourceConfig",
+            "config:DescribeConfigurationAggregators",
+            "config:ListAggregateDiscoveredResources",
+        ],
         "${local.config_aggregator_arns}",
     ),
 }
@@ -530,6 +536,7 @@ def test_cross_account_inventory_policy(stack: Stack) -> None:
             [f"arn:{PARTITION}:rds:*:{target}:db:*", f"arn:{PARTITION}:rds:*:{target}:cluster:*"],
         ),
         "ListBucketsInventory": (["s3:ListAllMyBuckets"], ["*"]),
+        "LocateBucketsInventory": (["s3:GetBucketLocation"], [f"arn:{PARTITION}:s3:::*"]),
         "ListRolesInventory": (["iam:ListRoles"], [f"arn:{PARTITION}:iam::{target}:role/*"]),
     }
     assert set(st) == set(expected)
@@ -538,7 +545,13 @@ def test_cross_account_inventory_policy(stack: Stack) -> None:
         assert st[sid]["resources"] == resources, sid
     # The same reads as the summary's own account, in the target account.
     summary = statements_by_sid(stack, "module.summarize.this")
-    for sid in ("ReadConfigInventory", "DescribeEc2Inventory", "ListBucketsInventory", "ListRolesInventory"):
+    for sid in (
+        "ReadConfigInventory",
+        "DescribeEc2Inventory",
+        "ListBucketsInventory",
+        "LocateBucketsInventory",
+        "ListRolesInventory",
+    ):
         assert summary[sid]["actions"] == st[sid]["actions"], sid
     output = stack.outputs["cross_account_drift_role_inventory_policies"]["value"]
     assert "data.aws_iam_policy_document.cross_account_inventory" in output
