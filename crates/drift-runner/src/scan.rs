@@ -410,18 +410,7 @@ async fn run_directory(
 }
 
 async fn execute(run: &mut Run<'_>, workspace: &Workspace, scratch: &Path, options: &ScanOptions) {
-    let mut init = vec![
-        "init".to_string(),
-        "-input=false".to_string(),
-        "-no-color".to_string(),
-    ];
-    init.extend(
-        workspace
-            .backend_config
-            .iter()
-            .map(|(k, v)| format!("-backend-config={k}={v}")),
-    );
-    let Ok(output) = run.command("init", init).await else {
+    let Ok(output) = run.command("init", init_args(workspace)).await else {
         return;
     };
     if output.exit_code != Some(0) {
@@ -507,4 +496,97 @@ async fn execute(run: &mut Run<'_>, workspace: &Workspace, scratch: &Path, optio
             }
         }
     }
+}
+
+/// Reads what a workspace's state claims, without a plan and without
+/// reading the cloud: a saved plan or state file is parsed; in a working
+/// directory terraform runs `init` (as [`check_workspace`] does, in a
+/// private data folder, with the entry's backend configuration and
+/// `terraform_workspace`) and then `show -json` of the state. `Err` says
+/// why the claims are unknown, naming the workspace's input.
+pub async fn read_claims(
+    workspace: &Workspace,
+    terraform: Result<&Terraform, &TerraformError>,
+    options: &ScanOptions,
+) -> Result<Vec<ManagedResource>, String> {
+    let from_doc = |doc: &PlanDocument| unmanaged::claims(doc).map(<[_]>::to_vec);
+    match &workspace.input {
+        Input::PlanFile(path) => {
+            let doc = plan::read_file(path, options.max_input_bytes).map_err(|e| e.to_string())?;
+            from_doc(&doc).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        Input::Directory(dir) => {
+            let terraform = terraform.map_err(|e| e.to_string())?;
+            if !dir.is_dir() {
+                return Err(format!(
+                    "{}: no such Terraform working directory",
+                    dir.display()
+                ));
+            }
+            let scratch = tempfile::Builder::new()
+                .prefix("drift-detection-")
+                .tempdir()
+                .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+            let mut tf = terraform
+                .clone()
+                .with_max_output_bytes(options.max_input_bytes)
+                .with_env("TF_DATA_DIR", scratch.path().join("terraform-data"));
+            if let Some(name) = &workspace.terraform_workspace {
+                tf = tf.with_env("TF_WORKSPACE", name);
+            }
+            let deadline = Instant::now() + options.timeout;
+            let run = |args: Vec<String>, label: &'static str| {
+                let tf = tf.clone();
+                async move {
+                    let output = tf
+                        .run(dir, &args, deadline)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if output.exit_code != Some(0) {
+                        let code = output
+                            .exit_code
+                            .map_or("a signal".to_string(), |c| format!("exit code {c}"));
+                        let tail =
+                            stderr_tail(&output.stderr).map_or(String::new(), |t| format!(": {t}"));
+                        return Err(format!(
+                            "{}: `terraform {label}` failed with {code}{tail}",
+                            dir.display()
+                        ));
+                    }
+                    Ok(output)
+                }
+            };
+            run(init_args(workspace), "init").await?;
+            // `show -json` without a plan file prints the state as it is:
+            // no refresh, no cloud read.
+            let shown = run(
+                vec![
+                    "show".to_string(),
+                    "-json".to_string(),
+                    "-no-color".to_string(),
+                ],
+                "show -json",
+            )
+            .await?;
+            let label = format!("{} (terraform show -json)", dir.display());
+            let doc = plan::read_slice(&label, &shown.stdout, options.max_input_bytes)
+                .map_err(|e| e.to_string())?;
+            from_doc(&doc).map_err(|e| format!("{label}: {e}"))
+        }
+    }
+}
+
+fn init_args(workspace: &Workspace) -> Vec<String> {
+    let mut init = vec![
+        "init".to_string(),
+        "-input=false".to_string(),
+        "-no-color".to_string(),
+    ];
+    init.extend(
+        workspace
+            .backend_config
+            .iter()
+            .map(|(k, v)| format!("-backend-config={k}={v}")),
+    );
+    init
 }

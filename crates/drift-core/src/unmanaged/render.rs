@@ -162,9 +162,10 @@ impl Render for Table {
             for ignored in &report.ignored {
                 let _ = writeln!(
                     out,
-                    "  {} {} {}: {}",
+                    "  {} {} {} {}: {}",
                     t(&ignored.item.resource_type),
                     t(&ignored.item.account_id),
+                    t(&ignored.item.region),
                     t(&ignored.item.resource_id),
                     t(&ignored.reason)
                 );
