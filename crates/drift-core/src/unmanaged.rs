@@ -408,7 +408,7 @@ impl InventoryFile {
             } else {
                 shape(format!(
                     "not an inventory file ({} at line {}); expected {{\"inventory\": [InventoryItem], \"coverage\": [Coverage]}} (schemas/unmanaged-report.v1.json, $defs)",
-                    without_input_values(&e.to_string().split(" at line ").next().unwrap_or_default().to_string()),
+                    without_input_values(e.to_string().split(" at line ").next().unwrap_or_default()),
                     e.line()
                 ))
             }

@@ -278,20 +278,15 @@ impl<C: Cloud> Worker<C> {
         job: &Job,
         deadline: Instant,
     ) -> (Report, Result<Vec<ManagedResource>, ClaimsUnknown>) {
-        let report = self.check_report(job, deadline).await;
-        match report {
-            Ok(checked) => (checked.report, checked.claims),
-            Err(report) => (report, Err(ClaimsUnknown::NoState)),
-        }
+        let checked = self.check_report(job, deadline).await;
+        (checked.report, checked.claims)
     }
 
-    /// The check; `Err` is a report made before terraform ran.
-    async fn check_report(&self, job: &Job, deadline: Instant) -> Result<Checked, Report> {
-        let fail = |summary: String, detail: Option<String>| {
-            Err(scan::error_report(
-                job.workspace.clone(),
-                Diagnostic::error(summary, detail),
-            ))
+    async fn check_report(&self, job: &Job, deadline: Instant) -> Checked {
+        // A failure before terraform ran knows nothing of the state.
+        let fail = |summary: String, detail: Option<String>| Checked {
+            report: scan::error_report(job.workspace.clone(), Diagnostic::error(summary, detail)),
+            claims: Err(ClaimsUnknown::NoState),
         };
         let scratch = match tempfile::Builder::new()
             .prefix("drift-detection-worker-")
@@ -364,7 +359,7 @@ impl<C: Cloud> Worker<C> {
             self.attribute(job, &mut checked.report, credentials.as_ref(), deadline)
                 .await;
         }
-        Ok(checked)
+        checked
     }
 
     /// Fills the drift findings' `changed_by` from CloudTrail, through the

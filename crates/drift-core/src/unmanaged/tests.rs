@@ -207,9 +207,10 @@ const PLAN: &str = r#"{"format_version":"1.2","terraform_version":"1.9.0",
        "values":{"id":"r","name":"r","unique_id":"AROAR","arn":["not","a","string"]}}]}]}]}}},
   "resource_changes":[]}"#;
 
-fn claims_of(
-    text: &str,
-) -> std::result::Result<Vec<(String, Vec<(String, String)>)>, ClaimsUnknown> {
+/// An address and its identifiers.
+type Claimed = (String, Vec<(String, String)>);
+
+fn claims_of(text: &str) -> std::result::Result<Vec<Claimed>, ClaimsUnknown> {
     let doc = plan::parse_slice("t.json", text.as_bytes()).unwrap();
     claims(&doc).map(|list| {
         let mut out: Vec<_> = list
