@@ -109,18 +109,21 @@ pub fn kind_of_terraform_type(resource_type: &str) -> Option<&'static Kind> {
 const OTHER_STATE_IDS: [&str; 2] = ["id", "arn"];
 
 /// Whether a state attribute may be an identifier of some type: the parser
-/// keeps only these members of a resource's values.
+/// keeps only these members of a resource's values. Asked for every member
+/// of every resource of a prior state, so it is a plain comparison; a unit
+/// test holds it to the kinds table's `state_ids` and [`OTHER_STATE_IDS`].
 pub(crate) fn is_identifier_attribute(name: &str) -> bool {
-    static NAMES: OnceLock<HashSet<String>> = OnceLock::new();
-    NAMES
-        .get_or_init(|| {
-            kinds()
-                .iter()
-                .flat_map(|k| k.state_ids.iter().cloned())
-                .chain(OTHER_STATE_IDS.iter().map(|s| s.to_string()))
-                .collect()
-        })
-        .contains(name)
+    matches!(
+        name,
+        "id" | "arn"
+            | "name"
+            | "bucket"
+            | "identifier"
+            | "unique_id"
+            | "resource_id"
+            | "cluster_identifier"
+            | "cluster_resource_id"
+    )
 }
 
 /// The identifier attributes of a Terraform type, most telling first.

@@ -30,6 +30,37 @@ fn the_embedded_kinds_parse_and_name_each_terraform_type_once() {
     );
 }
 
+#[test]
+fn the_parser_keeps_exactly_the_state_ids_of_the_kinds_table() {
+    let mut wanted: Vec<&str> = kinds()
+        .iter()
+        .flat_map(|k| k.state_ids.iter().map(String::as_str))
+        .chain(OTHER_STATE_IDS)
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    for name in &wanted {
+        assert!(is_identifier_attribute(name), "{name}");
+    }
+    let kept = [
+        "id",
+        "arn",
+        "name",
+        "bucket",
+        "identifier",
+        "unique_id",
+        "resource_id",
+        "cluster_identifier",
+        "cluster_resource_id",
+    ];
+    assert_eq!(
+        kept.len(),
+        wanted.len(),
+        "update is_identifier_attribute: {wanted:?}"
+    );
+    assert!(!is_identifier_attribute("tags") && !is_identifier_attribute("ID"));
+}
+
 /// The orchestrator's copy of the kinds table and the generated schemas are
 /// what this module holds; with `DRIFT_UPDATE_SCHEMAS=1` the test writes them.
 #[test]
