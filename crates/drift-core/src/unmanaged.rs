@@ -315,12 +315,14 @@ impl InventoryItem {
             .filter(|s| !s.is_empty())
     }
 
+    /// The order of the report's lists: type, account, id, region (the
+    /// contract's cases write an item `TYPE ACCOUNT ID`).
     fn sort_key(&self) -> (&str, &str, &str, &str) {
         (
             &self.resource_type,
             &self.account_id,
-            &self.region,
             &self.resource_id,
+            &self.region,
         )
     }
 }
@@ -653,8 +655,8 @@ pub struct Gone {
     pub resource_type: String,
     /// The account.
     pub account_id: String,
-    /// The region; null for account-wide kinds.
-    pub region: Option<String>,
+    /// The claim's region (its ARN's, else its workspace's).
+    pub region: String,
     /// The identifiers the state holds, sorted.
     pub identifiers: Vec<String>,
 }
@@ -756,9 +758,22 @@ pub fn compare_at(
         });
     let rules: Vec<CompiledIgnore<'_>> = ignore.iter().map(CompiledIgnore::new).collect();
 
+    // One item per resource: an account-wide kind may be listed in several
+    // regions (and by several sources); the first in report order stays.
+    let mut items: Vec<&InventoryItem> = inventory.iter().collect();
+    items.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let mut seen = HashSet::new();
+    items.retain(|item| {
+        seen.insert((
+            item_scope(item),
+            item.resource_type.as_str(),
+            item.resource_id.as_str(),
+        ))
+    });
+
     let mut unmanaged = Vec::new();
     let mut ignored = Vec::new();
-    for item in inventory {
+    for &item in &items {
         let key = (item.resource_type.as_str(), item_scope(item));
         let is_claimed = claimed
             .get(&key)
@@ -800,11 +815,6 @@ pub fn compare_at(
 
     let mut coverage = coverage.to_vec();
     coverage.sort();
-    let workspaces: BTreeSet<&WorkspaceRef> = claims
-        .iter()
-        .map(|c| &c.workspace)
-        .chain(unclaimed)
-        .collect();
     UnmanagedReport {
         schema_version: SCHEMA_VERSION.to_string(),
         kind: UNMANAGED_REPORT_KIND.to_string(),
@@ -816,9 +826,9 @@ pub fn compare_at(
             gone: gone.len(),
             ignored: ignored.len(),
             withheld_scopes: withheld.len(),
-            workspaces: workspaces.len(),
+            workspaces: claims.len() + unclaimed.len(),
             claims: all.len(),
-            inventoried: inventory.len(),
+            inventoried: items.len(),
         },
         unmanaged,
         managed_twice,
@@ -830,7 +840,8 @@ pub fn compare_at(
 }
 
 fn managed_twice(all: &[Claim<'_>]) -> Vec<ManagedTwice> {
-    type Group<'a> = (String, String, Option<String>, &'a str);
+    // Ordered as the report lists them: type, account, identifier, region.
+    type Group<'a> = (String, String, &'a str, Option<String>);
     let mut groups: BTreeMap<Group<'_>, Vec<&Claim<'_>>> = BTreeMap::new();
     for claim in all {
         let Some(primary) = claim.resource.primary_identifier() else {
@@ -838,14 +849,14 @@ fn managed_twice(all: &[Claim<'_>]) -> Vec<ManagedTwice> {
         };
         let (account, region) = claim.scope();
         groups
-            .entry((claim.type_name().to_string(), account, region, primary))
+            .entry((claim.type_name().to_string(), account, primary, region))
             .or_default()
             .push(claim);
     }
     groups
         .into_iter()
         .filter_map(
-            |((resource_type, account_id, region, identifier), claims)| {
+            |((resource_type, account_id, identifier, region), claims)| {
                 let workspaces: BTreeSet<(&str, Option<&str>)> = claims
                     .iter()
                     .map(|c| {
@@ -925,7 +936,7 @@ fn gone(all: &[Claim<'_>], inventory: &[InventoryItem], coverage: &[Coverage]) -
                 address: claim.resource.address.clone(),
                 resource_type: kind.config_type.clone(),
                 account_id: key.1 .0,
-                region: key.1 .1,
+                region: claim.region.clone(),
                 identifiers: identifiers.into_iter().collect(),
             })
         })

@@ -494,3 +494,46 @@ fn renderers_show_cloud_names_as_text() {
     assert_eq!(back.unmanaged[0].resource_id, hostile);
     assert_eq!(back, report);
 }
+
+#[test]
+fn an_account_wide_resource_listed_in_two_regions_is_one_item() {
+    let role = |region: &str| InventoryItem {
+        resource_type: "AWS::IAM::Role".into(),
+        account_id: "1".into(),
+        region: region.into(),
+        resource_id: "AROAX".into(),
+        resource_name: Some("by-hand".into()),
+        arn: None,
+        tags: None,
+        source: None,
+    };
+    let bucket = |id: &str, region: &str| InventoryItem {
+        resource_type: "AWS::S3::Bucket".into(),
+        resource_id: id.into(),
+        region: region.into(),
+        resource_name: None,
+        ..role(region)
+    };
+    let inventory = [
+        role("us-east-1"),
+        role("eu-west-1"),
+        bucket("b", "us-east-1"),
+        bucket("a", "us-west-2"),
+    ];
+    let report = compare(&[], &[], &inventory, &[], &[]);
+    assert_eq!(report.summary.inventoried, 3);
+    let listed: Vec<(&str, &str)> = report
+        .unmanaged
+        .iter()
+        .map(|i| (i.resource_id.as_str(), i.region.as_str()))
+        .collect();
+    // Type, account, id, then region: the first region in that order stays.
+    assert_eq!(
+        listed,
+        [
+            ("AROAX", "eu-west-1"),
+            ("a", "us-west-2"),
+            ("b", "us-east-1")
+        ]
+    );
+}
