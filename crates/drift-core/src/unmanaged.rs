@@ -426,23 +426,36 @@ impl InventoryFile {
 /// every field present must match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("anyOf" = [
+    {"required": ["resource_type"]},
+    {"required": ["id"]},
+    {"required": ["tag"]},
+    {"required": ["account_id"]},
+    {"required": ["region"]}
+]))]
 pub struct UnmanagedIgnore {
     /// Config resource type glob, e.g. `AWS::EC2::*`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub resource_type: Option<String>,
     /// Glob on the resource id, its name or its ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub id: Option<String>,
     /// `KEY` or `KEY=VALUE` (globs): some tag must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub tag: Option<String>,
     /// Account id glob.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub account_id: Option<String>,
     /// Region glob.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub region: Option<String>,
     /// Why, shown in the report.
+    #[schemars(length(min = 1), regex(pattern = r"\S"))]
     pub reason: String,
 }
 

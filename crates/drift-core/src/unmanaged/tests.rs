@@ -381,6 +381,30 @@ fn ignore_rules_come_from_the_rules_file_in_toml_and_yaml() {
     let yaml = "replace_defaults: true\nunmanaged:\n  ignore:\n    - tag: team=data*\n      reason: sandbox\n";
     let rules = RuleSet::from_text(yaml, true, Path::new("r.yaml")).unwrap();
     assert_eq!(rules.unmanaged_ignore().len(), 1);
+    // The schema's $defs/UnmanagedIgnore (the orchestrator validates its
+    // ignore-rule variable with it) refuses what the rules file refuses.
+    let schema = unmanaged_report_schema();
+    let root = serde_json::json!({"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": "#/$defs/UnmanagedIgnore"});
+    let validator = jsonschema::validator_for(&root).unwrap();
+    for (rule, valid) in [
+        (serde_json::json!({"id": "x", "reason": "r"}), true),
+        (
+            serde_json::json!({"tag": "k=v", "account_id": "1", "reason": "r"}),
+            true,
+        ),
+        (serde_json::json!({"reason": "r"}), false),
+        (serde_json::json!({"id": null, "reason": "r"}), false),
+        (serde_json::json!({"id": "x"}), false),
+        (serde_json::json!({"id": "x", "reason": " "}), false),
+        (
+            serde_json::json!({"id": "x", "reason": "r", "name": "y"}),
+            false,
+        ),
+    ] {
+        assert_eq!(validator.is_valid(&rule), valid, "{rule}");
+        let parsed = serde_json::from_value::<UnmanagedIgnore>(rule.clone());
+        assert_eq!(parsed.is_ok_and(|r| r.problem().is_none()), valid, "{rule}");
+    }
     for (bad, says) in [
         ("[[unmanaged.ignore]]\nreason = \"x\"\n", "at least one of"),
         ("[[unmanaged.ignore]]\nid = \"x\"\n", "reason"),
