@@ -70,17 +70,21 @@ async fn config_lists_what_exists_and_what_no_state_claims_is_unmanaged() {
         .to_string(),
     )
     .unwrap();
+    // Listed through the workspace's role (STS AssumeRole with its external
+    // id), as the orchestrator's workspaces are.
+    let workspaces = tmp.path().join("workspaces.toml");
+    std::fs::write(
+        &workspaces,
+        format!(
+            "[[workspace]]\nname = \"network\"\nenvironment = \"prod\"\naccount_id = \"{ACCOUNT}\"\nregion = \"{}\"\nplan = \"network.json\"\nrole_arn = \"arn:aws:iam::{ACCOUNT}:role/drift-read\"\nexternal_id = \"ext-secret\"\n",
+            common::moto::REGION
+        ),
+    )
+    .unwrap();
     let out = tmp.path().join("unmanaged.json");
     let output = Command::new(env!("CARGO_BIN_EXE_drift-detection"))
-        .args([
-            "unmanaged",
-            "--account-id",
-            ACCOUNT,
-            "--region",
-            common::moto::REGION,
-            "-q",
-        ])
-        .arg(&state)
+        .args(["unmanaged", "-q", "--workspaces"])
+        .arg(&workspaces)
         .arg("--out")
         .arg(&out)
         .env("AWS_ENDPOINT_URL", moto.url())
