@@ -1,4 +1,5 @@
-//! The `drift-detection` command line: `analyze` saved plans, `scan` workspaces.
+//! The `drift-detection` command line: `analyze` saved plans, `scan` workspaces,
+//! `unmanaged` resources.
 //!
 //! A thin edge over the library: parse arguments, read inputs, call the core,
 //! write reports, print a summary and exit with a code a CI job can gate on
@@ -43,8 +44,66 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Run terraform in workspace directories (or an inventory's workspaces) and analyze the plans.
     Scan(ScanArgs),
+    /// Compare what the states claim with what exists (AWS Config, or an
+    /// inventory file): resources nobody manages, managed twice, or gone.
+    Unmanaged(UnmanagedArgs),
     /// Print the JSON Schema of the report (contract v1).
     Schema,
+}
+
+const UNMANAGED_HELP: &str = "Exit codes: 0 nothing unmanaged, managed twice or gone, 1 error (a state or the inventory could not be read), 2 findings. Error first.";
+
+#[derive(Args)]
+#[command(after_help = UNMANAGED_HELP)]
+struct UnmanagedArgs {
+    /// Saved `terraform show -json` output: a state, or a plan with its
+    /// prior state. Each is a workspace named after its file, in
+    /// --account-id and --region.
+    #[arg(
+        value_name = "STATE_OR_PLAN_JSON",
+        required_unless_present = "workspaces"
+    )]
+    files: Vec<PathBuf>,
+    /// Inventory of workspaces (the one `scan` takes): `dir` entries get
+    /// `terraform init` and `terraform show -json` (the state, no refresh,
+    /// no cloud read), `plan` entries are read.
+    #[arg(long, value_name = "FILE")]
+    workspaces: Option<PathBuf>,
+    /// The account of the STATE_OR_PLAN_JSON files, and of inventory entries without one.
+    #[arg(long)]
+    account_id: Option<String>,
+    /// The region of the STATE_OR_PLAN_JSON files, and of inventory entries without one.
+    #[arg(long)]
+    region: Option<String>,
+    /// The environment of the STATE_OR_PLAN_JSON files.
+    #[arg(long)]
+    environment: Option<String>,
+    /// What exists, as JSON `{"inventory": [InventoryItem], "coverage":
+    /// [Coverage]}` (schemas/unmanaged-report.v1.json, $defs), instead of
+    /// asking AWS Config.
+    #[arg(long, value_name = "FILE")]
+    inventory_file: Option<PathBuf>,
+    /// Rules file (TOML or YAML); its `unmanaged.ignore` adds to the embedded ignores.
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+    /// Write the JSON report (unmanaged-report v1) to this file.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// The terraform binary (default: TERRAFORM_PATH, then PATH).
+    #[arg(long, value_name = "PATH")]
+    terraform: Option<PathBuf>,
+    /// Seconds terraform may take per workspace.
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    /// Refuse a state or plan larger than this many bytes.
+    #[arg(long, default_value_t = drift_core::plan::DEFAULT_MAX_INPUT_BYTES)]
+    max_input_bytes: u64,
+    /// Print nothing on stdout.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -193,6 +252,7 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Analyze(args) => analyze(args),
         Command::Scan(args) => scan(args),
+        Command::Unmanaged(args) => unmanaged(args),
         Command::Schema => {
             let text = serde_json::to_string_pretty(&json_schema())?;
             print_out(&format!("{text}\n"));
@@ -418,6 +478,191 @@ async fn attribute(
 #[cfg(not(feature = "attribute"))]
 async fn attribute(_: &mut [Report], _: &RuleSet, _: &Path, _: Duration) -> Result<()> {
     anyhow::bail!("--attribute needs a build with the `attribute` feature (the AWS SDK)")
+}
+
+/// `unmanaged`: reads each workspace's claims, lists what exists, compares.
+fn unmanaged(args: UnmanagedArgs) -> Result<u8> {
+    use drift_core::unmanaged::{
+        self, render as unmanaged_render, InventoryFile, ManagedResources, WorkspaceRef,
+    };
+
+    let rules = load_rules(args.rules.as_deref())?;
+    let mut workspaces: Vec<Workspace> = match &args.workspaces {
+        Some(path) => inventory::load(path)?,
+        None => Vec::new(),
+    };
+    for path in &args.files {
+        workspaces.push(Workspace {
+            info: WorkspaceInfo {
+                name: workspace_name(path),
+                environment: args.environment.clone(),
+                ..WorkspaceInfo::default()
+            },
+            input: Input::PlanFile(path.clone()),
+            terraform_workspace: None,
+            backend_config: Default::default(),
+            settings: Default::default(),
+        });
+    }
+    output::unique_workspace_names(workspaces.iter_mut().map(|w| &mut w.info));
+    // Every claim is scoped by account and region: a workspace without them
+    // cannot be compared.
+    let mut refs = Vec::with_capacity(workspaces.len());
+    for ws in &mut workspaces {
+        let account_id = ws
+            .info
+            .account_id
+            .clone()
+            .or_else(|| args.account_id.clone());
+        let region = ws.info.region.clone().or_else(|| args.region.clone());
+        let (Some(account_id), Some(region)) = (account_id, region) else {
+            anyhow::bail!(
+                "workspace {}: no account_id or region; give --account-id and --region (or set them in the inventory)",
+                ws.info.name
+            );
+        };
+        ws.info.account_id = Some(account_id.clone());
+        ws.info.region = Some(region.clone());
+        refs.push(WorkspaceRef {
+            name: ws.info.name.clone(),
+            environment: ws.info.environment.clone(),
+            account_id,
+            region,
+        });
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(8 << 20)
+        .build()
+        .context("starting the async runtime")?;
+    let terraform = Terraform::locate(args.terraform.as_deref());
+    let options = ScanOptions {
+        timeout: Duration::from_secs(args.timeout),
+        max_input_bytes: args.max_input_bytes,
+        ..ScanOptions::default()
+    };
+    let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut errored = false;
+    let mut claims = Vec::new();
+    let mut unclaimed = Vec::new();
+    for (ws, ws_ref) in workspaces.iter().zip(refs) {
+        match runtime.block_on(scan::read_claims(ws, terraform.as_ref(), &options)) {
+            Ok(resources) => claims.push(ManagedResources::new(
+                None,
+                generated_at.clone(),
+                ws_ref,
+                resources,
+            )),
+            Err(e) => {
+                eprintln!(
+                    "drift-detection: {}: {}; what is unclaimed in {} {} is withheld",
+                    terminal_text(&ws_ref.name),
+                    terminal_text(&e),
+                    terminal_text(&ws_ref.account_id),
+                    terminal_text(&ws_ref.region)
+                );
+                errored = true;
+                unclaimed.push(ws_ref);
+            }
+        }
+    }
+
+    let listing = match &args.inventory_file {
+        // Its errors name it.
+        Some(path) => {
+            let file = InventoryFile::from_path(path)?;
+            (file.inventory, file.coverage)
+        }
+        None => {
+            let (inventory, coverage, failed) = runtime.block_on(config_inventory(&workspaces))?;
+            errored |= failed;
+            (inventory, coverage)
+        }
+    };
+    let report = unmanaged::compare_at(
+        None,
+        generated_at,
+        &claims,
+        &unclaimed,
+        &listing.0,
+        &listing.1,
+        rules.unmanaged_ignore(),
+    );
+    if let Some(out) = &args.out {
+        let text = unmanaged_render::render(&report, Format::Json);
+        std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+    }
+    if !args.quiet {
+        let format = match args.format {
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Markdown => Format::Markdown,
+            OutputFormat::Table => Format::Table,
+        };
+        print_out(&unmanaged_render::render(&report, format));
+    }
+    Ok(if errored {
+        exit_code::ERROR
+    } else if report.has_findings() {
+        UNMANAGED_FOUND
+    } else {
+        exit_code::CLEAN
+    })
+}
+
+/// `unmanaged`'s exit code when something is unmanaged, managed twice or gone.
+const UNMANAGED_FOUND: u8 = exit_code::DRIFT;
+
+type ConfigListing = (
+    Vec<drift_core::unmanaged::InventoryItem>,
+    Vec<drift_core::unmanaged::Coverage>,
+    bool,
+);
+
+/// What exists in the workspaces' accounts and regions, from AWS Config
+/// with the default credential chain (and each workspace's role_arn).
+/// Without credentials it fails, saying so: an empty inventory would read
+/// as "everything is gone".
+#[cfg(feature = "config")]
+async fn config_inventory(workspaces: &[Workspace]) -> Result<ConfigListing> {
+    use drift_runner::attribution::aws::{load_config, AwsTrail};
+    use drift_runner::unmanaged_aws::{list, Scope};
+
+    let config = load_config(None).await;
+    if let Err(e) = AwsTrail::new(config.clone()).check_credentials().await {
+        anyhow::bail!(
+            "unmanaged: no AWS credentials ({}); give --inventory-file FILE to compare without AWS",
+            e
+        );
+    }
+    let scopes: std::collections::BTreeSet<Scope> = workspaces
+        .iter()
+        .map(|w| Scope {
+            account_id: w.info.account_id.clone().unwrap_or_default(),
+            region: w.info.region.clone().unwrap_or_default(),
+            role_arn: w.settings.role_arn.clone(),
+            external_id: w.settings.external_id.as_ref().map(|e| e.0.clone()),
+        })
+        .collect();
+    let scopes: Vec<Scope> = scopes.into_iter().collect();
+    let listing = list(&config, &scopes, "drift-detection-unmanaged").await;
+    for note in &listing.notes {
+        eprintln!("drift-detection: {}", terminal_text(note));
+    }
+    for problem in &listing.problems {
+        eprintln!("drift-detection: {}", terminal_text(problem));
+    }
+    Ok((
+        listing.inventory,
+        listing.coverage,
+        !listing.problems.is_empty(),
+    ))
+}
+
+/// Built without the AWS SDK: only --inventory-file works.
+#[cfg(not(feature = "config"))]
+async fn config_inventory(_: &[Workspace]) -> Result<ConfigListing> {
+    anyhow::bail!("unmanaged: this build has no AWS Config client (feature `config`); give --inventory-file FILE")
 }
 
 /// Writes every report, prints the chosen output and the summary, and picks the exit code.

@@ -670,3 +670,227 @@ fn a_bad_inventory_gets_one_line_naming_it_and_no_external_id() {
         );
     }
 }
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+/// A terraform stand-in for `unmanaged`: `init` succeeds, `show -json`
+/// prints an empty state, anything else fails.
+fn state_terraform(dir: &Path) -> PathBuf {
+    let script = dir.join("terraform");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\ncase \"$1\" in\n  init) exit 0 ;;\n  show) echo '{\"format_version\":\"1.0\"}'; exit 0 ;;\nesac\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    script
+}
+
+/// The bundled example: the example workspaces' prior states claim what
+/// examples/inventory.json lists, except a hand-made bucket and security
+/// group (unmanaged) and the default security groups and a service-linked
+/// role (ignored by the embedded rules); exit 2 for the findings.
+#[test]
+fn unmanaged_finds_the_examples_hand_made_bucket_and_security_group() {
+    let tmp = tempfile::tempdir().unwrap();
+    let report_path = tmp.path().join("unmanaged.json");
+    let output = bin()
+        .current_dir(repo())
+        .args([
+            "unmanaged",
+            "--workspaces",
+            "examples/workspaces.toml",
+            "--inventory-file",
+            "examples/inventory.json",
+            "--format",
+            "markdown",
+            "--terraform",
+        ])
+        .arg(state_terraform(tmp.path()))
+        .arg("--out")
+        .arg(&report_path)
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert!(stdout.starts_with("# Unmanaged resources"), "{stdout}");
+    let report = read_json(&report_path);
+    assert_eq!(report["kind"], "unmanaged-report");
+    let ids = |list: &str, at: &dyn Fn(&Value) -> &Value| -> Vec<String> {
+        report[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| at(v)["resource_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids("unmanaged", &|v| v),
+        ["sg-0c4a1e7d2b9f80e13", "acme-prod-hand-made-exports"]
+    );
+    assert_eq!(
+        ids("ignored", &|v| &v["item"]),
+        [
+            "sg-05e2c7a9d1f3b8e64",
+            "sg-0a11d3f5e7c9b2d40",
+            "AROA3XFRBF23EXAMPLE03"
+        ]
+    );
+    assert_eq!(report["summary"]["gone"], 0);
+    assert_eq!(report["summary"]["managed_twice"], 0);
+    assert_eq!(report["summary"]["workspaces"], 5);
+    // The report validates against the committed schema.
+    let schema = read_json(&repo().join("schemas/unmanaged-report.v1.json"));
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert!(validator.is_valid(&report));
+
+    // Nothing unclaimed is left once the user ignores the hand-made pair.
+    let rules = write(
+        tmp.path(),
+        "rules.toml",
+        b"[[unmanaged.ignore]]\nid = \"*hand-made*\"\nreason = \"exports\"\n[[unmanaged.ignore]]\ntag = \"CreatedBy=alice\"\nreason = \"alice's debugging\"\n",
+    );
+    let output = bin()
+        .current_dir(repo())
+        .args([
+            "unmanaged",
+            "-q",
+            "--workspaces",
+            "examples/workspaces.toml",
+            "--inventory-file",
+            "examples/inventory.json",
+            "--terraform",
+        ])
+        .arg(state_terraform(tmp.path()))
+        .arg("--rules")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A state that is not JSON costs its workspace (withheld, named on
+/// stderr, exit 1); an inventory of the wrong shape or a missing account is
+/// one line naming the file or the workspace, exit 1. Never a panic.
+#[test]
+fn unmanaged_bad_inputs_give_one_line_naming_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inventory = repo().join("examples/inventory.json");
+    let good = repo().join("examples/plans/prod-network.json");
+    let garbage = write(tmp.path(), "garbage.json", b"this is not json");
+    let unmanaged = |args: &[&std::ffi::OsStr]| {
+        let output = bin().arg("unmanaged").args(args).output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let (code, stdout, stderr) = unmanaged(&[
+        good.as_os_str(),
+        garbage.as_os_str(),
+        &os("--account-id"),
+        &os("111111111111"),
+        &os("--region"),
+        &os("us-east-1"),
+        &os("--inventory-file"),
+        inventory.as_os_str(),
+    ]);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("garbage.json") && stderr.contains("expected a JSON object"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("is withheld"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stdout.contains("withheld 111111111111 us-east-1"),
+        "{stdout}"
+    );
+
+    for (content, says) in [
+        (&b"[1, 2]"[..], "not an inventory file"),
+        (
+            b"{\"inventory\": [{\"resource_type\": \"AWS::S3::Bucket\"}]}",
+            "not an inventory file",
+        ),
+        (b"{\"inventory\": \"s3cr3t\"}", "not an inventory file"),
+        (b"{\"inventory\": [", "not valid JSON"),
+    ] {
+        let bad = write(tmp.path(), "inventory.json", content);
+        let (code, _, stderr) = unmanaged(&[
+            good.as_os_str(),
+            &os("--account-id"),
+            &os("111111111111"),
+            &os("--region"),
+            &os("us-east-1"),
+            &os("--inventory-file"),
+            bad.as_os_str(),
+        ]);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("inventory.json") && stderr.contains(says),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("s3cr3t"), "{stderr}");
+    }
+
+    let (code, _, stderr) = unmanaged(&[
+        good.as_os_str(),
+        &os("--inventory-file"),
+        inventory.as_os_str(),
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("workspace prod-network: no account_id or region"),
+        "{stderr}"
+    );
+}
+
+/// Without an inventory file and without AWS credentials, `unmanaged` says
+/// so and fails, never asking the instance metadata endpoint.
+#[cfg(feature = "config")]
+#[test]
+fn unmanaged_without_credentials_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let none = tmp.path().join("none");
+    let output = bin()
+        .args([
+            "unmanaged",
+            "--account-id",
+            "111111111111",
+            "--region",
+            "us-east-1",
+        ])
+        .arg(repo().join("examples/plans/prod-network.json"))
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &none)
+        .env("AWS_CONFIG_FILE", &none)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no AWS credentials") && stderr.contains("--inventory-file"),
+        "{stderr}"
+    );
+}

@@ -225,6 +225,15 @@ async fn critical_drift_lands_in_s3_sns_and_emf_through_an_assumed_role() {
     assert_eq!(response.status.as_str(), "drift");
     assert_eq!(response.report_key, DATED);
     assert_eq!(response.report_uri, format!("s3://reports/{DATED}"));
+    // The plan's prior state: what the workspace claims, beside the report
+    // (in real S3, through the SDK), for the run's unmanaged resources.
+    let managed = "managed/prod/network/run-42.json";
+    assert_eq!(response.managed_key.as_deref(), Some(managed));
+    let (claims, sse) = rig.object(managed).await.expect("the sidecar is stored");
+    assert_eq!(sse.as_deref(), Some("AES256"), "encrypted as the report is");
+    assert_eq!(claims["kind"], "managed-resources");
+    assert_eq!(claims["workspace"]["account_id"], "111111111111");
+    assert_eq!(claims["resources"].as_array().unwrap().len(), 25);
     assert_eq!(response.summary.drifted_resources, 2);
     assert_eq!(response.summary.by_severity.critical, 1);
     assert_eq!(response.summary.by_severity.low, 1);
@@ -289,9 +298,10 @@ async fn critical_drift_lands_in_s3_sns_and_emf_through_an_assumed_role() {
         .contains(EXTERNAL_ID));
     assert!(!message.contains(EXTERNAL_ID));
 
-    // The same run again overwrites its own report: still two objects.
+    // The same run again overwrites its own report and sidecar: still the
+    // dated report, latest.json and the sidecar.
     rig.worker.handle(event.clone(), soon(600)).await.unwrap();
-    assert_eq!(rig.keys().await.len(), 2, "{:?}", rig.keys().await);
+    assert_eq!(rig.keys().await.len(), 3, "{:?}", rig.keys().await);
     assert_eq!(rig.alerts().await.len(), 1, "the retry alerts again");
 
     // Invoked by the orchestrator (`notify: false`): stored, not alerted;

@@ -55,6 +55,16 @@ pub struct Workspace {
     pub settings: Settings,
 }
 
+/// An `sts:ExternalId`, which no debug output or log shows.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExternalId(pub String);
+
+impl std::fmt::Debug for ExternalId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExternalId(..)")
+    }
+}
+
 /// An entry's own `mode`, `lock`, `lock_timeout` and `parallelism`, which
 /// win over the command line's for that workspace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,6 +77,11 @@ pub struct Settings {
     pub lock_timeout: Option<String>,
     /// `-parallelism` of the plan.
     pub parallelism: Option<u16>,
+    /// The role to read the cloud through (`drift-detection unmanaged`
+    /// lists AWS Config with it), if not the caller's own credentials.
+    pub role_arn: Option<String>,
+    /// The role's `sts:ExternalId`.
+    pub external_id: Option<ExternalId>,
 }
 
 /// The JSON form that is an object: `{"workspaces": [...]}`.
@@ -200,6 +215,8 @@ pub fn parse(text: &str, is_json: bool, base: &Path, origin: &str) -> Result<Vec
                 lock: entry.lock,
                 lock_timeout: entry.lock_timeout,
                 parallelism: entry.parallelism,
+                role_arn: entry.role_arn,
+                external_id: entry.external_id.map(ExternalId),
             },
         });
     }

@@ -13,6 +13,9 @@
 //! [`attribution`] answers "who changed it" from CloudTrail events, without
 //! the network: lookup keys, event parsing, the choice of the event.
 //!
+//! [`unmanaged`] compares what the states claim with what exists (an
+//! inventory): resources nobody manages, managed twice, or gone.
+//!
 //! [`workspace`] is the workspace contract (one entry of an inventory, the
 //! worker's event; the schemas are generated from it) and [`inventory`]
 //! reads inventory files against it: text in, checked entries out.
@@ -48,6 +51,7 @@ pub mod inventory;
 pub mod plan;
 pub mod report;
 pub mod textfile;
+pub mod unmanaged;
 pub mod workspace;
 
 pub use error::{Error, Result};

@@ -29,6 +29,7 @@ use drift_core::plan::{self, Diagnostic, PlanDocument};
 use drift_core::report::{
     build_report, Failure, Report, ReportIdentity, RunFacts, TerraformRun, WorkspaceInfo,
 };
+use drift_core::unmanaged::{self, ClaimsUnknown, ManagedResource};
 
 /// Which plan to run: part of the workspace contract, where an entry's
 /// `mode` names it.
@@ -78,6 +79,38 @@ pub async fn check_workspace(
     rules: &RuleSet,
     options: &ScanOptions,
 ) -> Report {
+    check_workspace_with_claims(workspace, terraform, rules, options)
+        .await
+        .report
+}
+
+/// A check's report and what the workspace's state claims (its plan's
+/// prior state, for [`drift_core::unmanaged`]).
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The report, as [`check_workspace`] gives it.
+    pub report: Report,
+    /// The managed resources of the plan's prior state, or why they are
+    /// unknown (no plan was read, a stream, a plan without prior state).
+    pub claims: Result<Vec<ManagedResource>, ClaimsUnknown>,
+}
+
+impl Checked {
+    fn without_claims(report: Report) -> Checked {
+        Checked {
+            report,
+            claims: Err(ClaimsUnknown::NoState),
+        }
+    }
+}
+
+/// [`check_workspace`], keeping the claims of the plan it read.
+pub async fn check_workspace_with_claims(
+    workspace: &Workspace,
+    terraform: Result<&Terraform, &TerraformError>,
+    rules: &RuleSet,
+    options: &ScanOptions,
+) -> Checked {
     let own = &workspace.settings;
     let options = &ScanOptions {
         mode: own.mode.unwrap_or(options.mode),
@@ -90,15 +123,29 @@ pub async fn check_workspace(
         ..options.clone()
     };
     match &workspace.input {
-        Input::PlanFile(path) => analyze_file(path, workspace.info.clone(), rules, options),
+        Input::PlanFile(path) => {
+            analyze_file_with_claims(path, workspace.info.clone(), rules, options)
+        }
         Input::Directory(dir) => match terraform {
             Ok(tf) => run_directory(tf, dir, workspace, rules, options).await,
-            Err(e) => error_report(
+            Err(e) => Checked::without_claims(error_report(
                 workspace.info.clone(),
                 Diagnostic::error(e.to_string(), None),
-            ),
+            )),
         },
     }
+}
+
+/// The claims of the documents a check read: the first one that holds a state.
+fn claims_of(documents: &[PlanDocument]) -> Result<Vec<ManagedResource>, ClaimsUnknown> {
+    let mut unknown = ClaimsUnknown::NoState;
+    for doc in documents {
+        match unmanaged::claims(doc) {
+            Ok(list) => return Ok(list.to_vec()),
+            Err(reason) => unknown = reason,
+        }
+    }
+    Err(unknown)
 }
 
 /// Where [`check_all`] is: a workspace's check starts (with its name) or ends.
@@ -170,6 +217,15 @@ pub fn analyze_file(
     rules: &RuleSet,
     options: &ScanOptions,
 ) -> Report {
+    analyze_file_with_claims(path, info, rules, options).report
+}
+
+fn analyze_file_with_claims(
+    path: &Path,
+    info: WorkspaceInfo,
+    rules: &RuleSet,
+    options: &ScanOptions,
+) -> Checked {
     let name = path.display().to_string();
     let parsed = if name == "-" {
         plan::read_document("-", std::io::stdin().lock(), options.max_input_bytes)
@@ -184,9 +240,14 @@ pub fn analyze_file(
                 reported_exit_code: options.reported_exit_code,
                 ..RunFacts::default()
             };
-            build_report(ReportIdentity::new(), info, analyze(&[&doc], rules), facts)
+            Checked {
+                report: build_report(ReportIdentity::new(), info, analyze(&[&doc], rules), facts),
+                claims: claims_of(std::slice::from_ref(&doc)),
+            }
         }
-        Err(e) => error_report(info, Diagnostic::error(e.to_string(), None)),
+        Err(e) => {
+            Checked::without_claims(error_report(info, Diagnostic::error(e.to_string(), None)))
+        }
     }
 }
 
@@ -293,16 +354,16 @@ async fn run_directory(
     workspace: &Workspace,
     rules: &RuleSet,
     options: &ScanOptions,
-) -> Report {
+) -> Checked {
     let info = workspace.info.clone();
     if !dir.is_dir() {
-        return error_report(
+        return Checked::without_claims(error_report(
             info,
             Diagnostic::error(
                 format!("{}: no such Terraform working directory", dir.display()),
                 Some("check the workspace's `dir` in the inventory".to_string()),
             ),
-        );
+        ));
     }
     let scratch = match tempfile::Builder::new()
         .prefix("drift-detection-")
@@ -310,10 +371,10 @@ async fn run_directory(
     {
         Ok(t) => t,
         Err(e) => {
-            return error_report(
+            return Checked::without_claims(error_report(
                 info,
                 Diagnostic::error(format!("cannot create a temporary folder: {e}"), None),
-            )
+            ))
         }
     };
     let mut tf = terraform
@@ -342,22 +403,14 @@ async fn run_directory(
         .terraform_version
         .or_else(|| documents.iter().find_map(|d| d.terraform_version.clone()));
     facts.format_version = documents.iter().find_map(|d| d.format_version.clone());
-    build_report(ReportIdentity::new(), info, analyze(&refs, rules), facts)
+    Checked {
+        report: build_report(ReportIdentity::new(), info, analyze(&refs, rules), facts),
+        claims: claims_of(&documents),
+    }
 }
 
 async fn execute(run: &mut Run<'_>, workspace: &Workspace, scratch: &Path, options: &ScanOptions) {
-    let mut init = vec![
-        "init".to_string(),
-        "-input=false".to_string(),
-        "-no-color".to_string(),
-    ];
-    init.extend(
-        workspace
-            .backend_config
-            .iter()
-            .map(|(k, v)| format!("-backend-config={k}={v}")),
-    );
-    let Ok(output) = run.command("init", init).await else {
+    let Ok(output) = run.command("init", init_args(workspace)).await else {
         return;
     };
     if output.exit_code != Some(0) {
@@ -443,4 +496,97 @@ async fn execute(run: &mut Run<'_>, workspace: &Workspace, scratch: &Path, optio
             }
         }
     }
+}
+
+/// Reads what a workspace's state claims, without a plan and without
+/// reading the cloud: a saved plan or state file is parsed; in a working
+/// directory terraform runs `init` (as [`check_workspace`] does, in a
+/// private data folder, with the entry's backend configuration and
+/// `terraform_workspace`) and then `show -json` of the state. `Err` says
+/// why the claims are unknown, naming the workspace's input.
+pub async fn read_claims(
+    workspace: &Workspace,
+    terraform: Result<&Terraform, &TerraformError>,
+    options: &ScanOptions,
+) -> Result<Vec<ManagedResource>, String> {
+    let from_doc = |doc: &PlanDocument| unmanaged::claims(doc).map(<[_]>::to_vec);
+    match &workspace.input {
+        Input::PlanFile(path) => {
+            let doc = plan::read_file(path, options.max_input_bytes).map_err(|e| e.to_string())?;
+            from_doc(&doc).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        Input::Directory(dir) => {
+            let terraform = terraform.map_err(|e| e.to_string())?;
+            if !dir.is_dir() {
+                return Err(format!(
+                    "{}: no such Terraform working directory",
+                    dir.display()
+                ));
+            }
+            let scratch = tempfile::Builder::new()
+                .prefix("drift-detection-")
+                .tempdir()
+                .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+            let mut tf = terraform
+                .clone()
+                .with_max_output_bytes(options.max_input_bytes)
+                .with_env("TF_DATA_DIR", scratch.path().join("terraform-data"));
+            if let Some(name) = &workspace.terraform_workspace {
+                tf = tf.with_env("TF_WORKSPACE", name);
+            }
+            let deadline = Instant::now() + options.timeout;
+            let run = |args: Vec<String>, label: &'static str| {
+                let tf = tf.clone();
+                async move {
+                    let output = tf
+                        .run(dir, &args, deadline)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if output.exit_code != Some(0) {
+                        let code = output
+                            .exit_code
+                            .map_or("a signal".to_string(), |c| format!("exit code {c}"));
+                        let tail =
+                            stderr_tail(&output.stderr).map_or(String::new(), |t| format!(": {t}"));
+                        return Err(format!(
+                            "{}: `terraform {label}` failed with {code}{tail}",
+                            dir.display()
+                        ));
+                    }
+                    Ok(output)
+                }
+            };
+            run(init_args(workspace), "init").await?;
+            // `show -json` without a plan file prints the state as it is:
+            // no refresh, no cloud read.
+            let shown = run(
+                vec![
+                    "show".to_string(),
+                    "-json".to_string(),
+                    "-no-color".to_string(),
+                ],
+                "show -json",
+            )
+            .await?;
+            let label = format!("{} (terraform show -json)", dir.display());
+            let doc = plan::read_slice(&label, &shown.stdout, options.max_input_bytes)
+                .map_err(|e| e.to_string())?;
+            from_doc(&doc).map_err(|e| format!("{label}: {e}"))
+        }
+    }
+}
+
+fn init_args(workspace: &Workspace) -> Vec<String> {
+    let mut init = vec![
+        "init".to_string(),
+        "-input=false".to_string(),
+        "-no-color".to_string(),
+    ];
+    init.extend(
+        workspace
+            .backend_config
+            .iter()
+            .map(|(k, v)| format!("-backend-config={k}={v}")),
+    );
+    init
 }

@@ -230,6 +230,11 @@ pub struct WorkerResponse {
     pub report_key: String,
     /// `s3://bucket/key` of the dated report.
     pub report_uri: String,
+    /// The key of the managed-resources sidecar (what the workspace's state
+    /// claims); absent when the claims are unknown (a plan without prior
+    /// state) or the sidecar could not be stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_key: Option<String>,
     /// Totals.
     pub summary: ResponseSummary,
     /// Wall time of the whole invocation.

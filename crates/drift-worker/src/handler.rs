@@ -29,8 +29,9 @@ use drift_core::inventory::{Input, Workspace};
 use drift_core::plan::{Diagnostic, DiagnosticSeverity};
 use drift_core::report::render::to_json;
 use drift_core::report::{Report, Status, WorkspaceInfo};
+use drift_core::unmanaged::{ClaimsUnknown, ManagedResource, ManagedResources, WorkspaceRef};
 use drift_runner::attribution::{self, Attributor};
-use drift_runner::scan::{self, ScanOptions};
+use drift_runner::scan::{self, Checked, ScanOptions};
 use drift_runner::terraform::Terraform;
 
 /// Time kept back from the Lambda deadline to store the report and alert
@@ -174,9 +175,17 @@ impl<C: Cloud> Worker<C> {
             source = %job.source,
             "checking workspace"
         );
-        let report = self.check(&job, deadline).await;
+        let (report, claims) = self.check(&job, deadline).await;
         let key = JobKey::of(&job);
         let location = self.deliver(&report, &key, job.notify, started).await?;
+        let managed_key = match (&report.status, claims) {
+            (Status::Error | Status::Timeout, _) => None,
+            (_, Ok(resources)) => self.store_claims(&job, resources).await,
+            (_, Err(reason)) => {
+                tracing::info!(reason = %reason, "no managed-resources sidecar");
+                None
+            }
+        };
         let message = |what: &str| {
             let first_error = report
                 .errors
@@ -204,6 +213,7 @@ impl<C: Cloud> Worker<C> {
                 status,
                 report_key: key.dated.clone(),
                 report_uri: location,
+                managed_key,
                 summary: ResponseSummary {
                     total_resources: report.summary.total_resources,
                     drifted_resources: report.summary.drifted_resources,
@@ -215,10 +225,68 @@ impl<C: Cloud> Worker<C> {
         }
     }
 
-    /// Fetches the configuration, runs terraform and analyzes: always a report.
-    async fn check(&self, job: &Job, deadline: Instant) -> Report {
-        let fail = |summary: String, detail: Option<String>| {
-            scan::error_report(job.workspace.clone(), Diagnostic::error(summary, detail))
+    /// Stores what the workspace's state claims as the managed-resources
+    /// sidecar and returns its key. A failure is logged and costs only the
+    /// sidecar: the check's report stands, and the run treats the workspace
+    /// as one whose claims are unknown.
+    async fn store_claims(&self, job: &Job, resources: Vec<ManagedResource>) -> Option<String> {
+        let environment = job.workspace.environment.as_deref().unwrap_or_default();
+        let key = publish::managed_key(environment, &job.workspace.name, &job.run_id);
+        let document = ManagedResources::new(
+            Some(job.run_id.clone()),
+            (self.clock)().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            WorkspaceRef {
+                name: job.workspace.name.clone(),
+                environment: job.workspace.environment.clone(),
+                account_id: job.workspace.account_id.clone().unwrap_or_default(),
+                region: job.workspace.region.clone().unwrap_or_default(),
+            },
+            resources,
+        );
+        let body = match serde_json::to_vec(&document) {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::error!(error = %e, "managed-resources sidecar not serialized");
+                return None;
+            }
+        };
+        match self
+            .cloud
+            .put_json(
+                &self.config.report_bucket,
+                &key,
+                body,
+                self.config.report_kms_key_arn.as_deref(),
+            )
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(managed_key = %key, resources = document.resources.len(), "managed resources stored");
+                Some(key)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, managed_key = %key, "managed-resources sidecar not stored; the check's report stands");
+                None
+            }
+        }
+    }
+
+    /// Fetches the configuration, runs terraform and analyzes: always a
+    /// report, with what the plan's prior state claims when it had one.
+    async fn check(
+        &self,
+        job: &Job,
+        deadline: Instant,
+    ) -> (Report, Result<Vec<ManagedResource>, ClaimsUnknown>) {
+        let checked = self.check_report(job, deadline).await;
+        (checked.report, checked.claims)
+    }
+
+    async fn check_report(&self, job: &Job, deadline: Instant) -> Checked {
+        // A failure before terraform ran knows nothing of the state.
+        let fail = |summary: String, detail: Option<String>| Checked {
+            report: scan::error_report(job.workspace.clone(), Diagnostic::error(summary, detail)),
+            claims: Err(ClaimsUnknown::NoState),
         };
         let scratch = match tempfile::Builder::new()
             .prefix("drift-detection-worker-")
@@ -283,13 +351,15 @@ impl<C: Cloud> Worker<C> {
             backend_config: job.backend_config.clone(),
             settings: Default::default(),
         };
-        let mut report =
-            scan::check_workspace(&workspace, Ok(&terraform), &self.rules, &options).await;
-        if job.attribute && self.config.attribution && report.summary.drifted_resources > 0 {
-            self.attribute(job, &mut report, credentials.as_ref(), deadline)
+        let mut checked =
+            scan::check_workspace_with_claims(&workspace, Ok(&terraform), &self.rules, &options)
+                .await;
+        if job.attribute && self.config.attribution && checked.report.summary.drifted_resources > 0
+        {
+            self.attribute(job, &mut checked.report, credentials.as_ref(), deadline)
                 .await;
         }
-        report
+        checked
     }
 
     /// Fills the drift findings' `changed_by` from CloudTrail, through the

@@ -344,6 +344,72 @@ mod tests {
         assert_eq!(worker.cloud.trail.lookups.lock().unwrap().len(), lookups);
     }
 
+    /// A plan with a prior state leaves the managed-resources sidecar next
+    /// to the report and names it in the response; a plan without one, or a
+    /// sidecar S3 refuses, leaves the response without it and the check as
+    /// it was.
+    #[tokio::test]
+    async fn the_prior_state_s_claims_are_stored_beside_the_report() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bundle = tmp.path().join("bundle");
+        std::fs::create_dir_all(&bundle).unwrap();
+        std::fs::write(bundle.join("main.tf"), "# nothing\n").unwrap();
+        let (mut worker, _records) = worker(MockCloud::default(), tmp.path());
+        worker.config.terraform_path = drifted_terraform(tmp.path());
+        let outcome = run(&worker, &event(&bundle).to_string(), soon()).await;
+        assert_eq!(outcome.exit_code, exit_code::COMPLETED, "{}", outcome.body);
+        let key = "managed/prod/network/run-42.json";
+        assert_eq!(outcome.body["managed_key"], key);
+        let doc = worker.cloud.stored("reports", key).unwrap();
+        // It reads back as the contract's type.
+        serde_json::from_value::<drift_core::unmanaged::ManagedResources>(doc.clone()).unwrap();
+        assert_eq!(doc["kind"], "managed-resources");
+        assert_eq!(doc["run_id"], "run-42");
+        assert_eq!(
+            doc["workspace"],
+            json!({"name": "network", "environment": "prod", "account_id": "111111111111", "region": "us-east-1"})
+        );
+        let sg = doc["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == "aws_security_group.app")
+            .unwrap();
+        assert_eq!(
+            sg["identifiers"],
+            json!({"id": "sg-072b12a9df76ff5e8", "arn": "arn:aws:ec2:us-east-1:111111111111:security-group/sg-072b12a9df76ff5e8"})
+        );
+        assert_eq!(doc["resources"].as_array().unwrap().len(), 25);
+
+        // S3 refuses the sidecar: the check still answers, without it.
+        let cloud = MockCloud {
+            refuse_keys: vec!["managed/"],
+            ..MockCloud::default()
+        };
+        let (mut worker, _records) = crate::testing::worker(cloud, tmp.path());
+        worker.config.terraform_path = drifted_terraform(tmp.path());
+        let outcome = run(&worker, &event(&bundle).to_string(), soon()).await;
+        assert_eq!(outcome.exit_code, exit_code::COMPLETED, "{}", outcome.body);
+        assert_eq!(outcome.body["status"], "drift");
+        assert!(
+            outcome.body.get("managed_key").is_none(),
+            "{}",
+            outcome.body
+        );
+
+        // A plan without prior state claims nothing known: no sidecar.
+        let (mut worker, _records) = crate::testing::worker(MockCloud::default(), tmp.path());
+        worker.config.terraform_path = recording_terraform(tmp.path());
+        let outcome = run(&worker, &event(&bundle).to_string(), soon()).await;
+        assert_eq!(outcome.exit_code, exit_code::COMPLETED, "{}", outcome.body);
+        assert!(
+            outcome.body.get("managed_key").is_none(),
+            "{}",
+            outcome.body
+        );
+        assert!(worker.cloud.stored("reports", key).is_none());
+    }
+
     #[tokio::test]
     async fn a_refused_lookup_is_reported_as_access_denied() {
         let tmp = tempfile::tempdir().unwrap();

@@ -26,6 +26,16 @@ pub fn report_key(environment: &str, workspace: &str, day: DateTime<Utc>, run_id
     )
 }
 
+/// The folder of the managed-resources sidecars.
+pub const MANAGED_PREFIX: &str = "managed";
+
+/// `managed/<environment>/<workspace>/<run_id>.json`: what the workspace's
+/// state claims, for the run's unmanaged-resource comparison. Its parts are
+/// the event's names, checked as the report key's are.
+pub fn managed_key(environment: &str, workspace: &str, run_id: &str) -> String {
+    format!("{MANAGED_PREFIX}/{environment}/{workspace}/{run_id}.json")
+}
+
 /// `drift-reports/<environment>/<workspace>/latest.json`.
 pub fn latest_key(environment: &str, workspace: &str) -> String {
     format!("{REPORT_PREFIX}/{environment}/{workspace}/latest.json")
@@ -293,6 +303,10 @@ mod tests {
         assert_eq!(
             latest_key("prod", "network"),
             "drift-reports/prod/network/latest.json"
+        );
+        assert_eq!(
+            managed_key("prod", "network", "run-1"),
+            "managed/prod/network/run-1.json"
         );
     }
 

@@ -20,6 +20,8 @@ pub(crate) struct MockCloud {
     pub(crate) published: Mutex<Vec<(String, String, String)>>,
     pub(crate) calls: Mutex<Vec<&'static str>>,
     pub(crate) refuse: HashMap<&'static str, &'static str>,
+    /// `put_json` fails (AccessDenied) for keys under these prefixes only.
+    pub(crate) refuse_keys: Vec<&'static str>,
     /// CloudTrail: events by resource name (or a failure for every lookup).
     pub(crate) trail: MockTrail,
 }
@@ -111,6 +113,13 @@ impl Cloud for MockCloud {
         _kms_key: Option<&str>,
     ) -> Result<(), AwsError> {
         self.call("put_json", format!("writing s3://{bucket}/{key}"))?;
+        if self.refuse_keys.iter().any(|p| key.starts_with(p)) {
+            return Err(AwsError {
+                action: format!("writing s3://{bucket}/{key}"),
+                code: Some("AccessDenied".into()),
+                message: "AccessDenied (HTTP 403)".into(),
+            });
+        }
         let mut objects = self.objects.lock().unwrap();
         objects.insert((bucket.to_string(), key.to_string()), body);
         Ok(())

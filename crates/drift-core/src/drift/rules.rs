@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use wildmatch::WildMatch;
 
+use crate::unmanaged::UnmanagedIgnore;
+
 use super::{ChangeOrigin, ChangedAttribute, Verdict};
 use crate::error::{Error, Result};
 use crate::textfile;
@@ -242,6 +244,19 @@ pub struct RulesFile {
     /// CloudTrail attribution settings.
     #[serde(default)]
     pub attribution: AttributionSettings,
+    /// Unmanaged-resource settings.
+    #[serde(default)]
+    pub unmanaged: UnmanagedSettings,
+}
+
+/// The rules file's `unmanaged` table.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnmanagedSettings {
+    /// Inventory items never reported as unmanaged. A user file's rules are
+    /// added to the embedded ones (which `replace_defaults = true` drops).
+    #[serde(default)]
+    pub ignore: Vec<UnmanagedIgnore>,
 }
 
 /// The rules file's `attribution` table.
@@ -260,14 +275,14 @@ pub struct AttributionSettings {
 /// plain name or a name with a trailing `*`: those are compared directly,
 /// which is several times faster than the general matcher, and every change
 /// meets a few dozen patterns.
-enum Glob {
+pub(crate) enum Glob {
     Exact(String),
     Prefix(String),
     Wild(WildMatch),
 }
 
 impl Glob {
-    fn new(pattern: &str) -> Glob {
+    pub(crate) fn new(pattern: &str) -> Glob {
         let wild = |c: char| c == '*' || c == '?';
         match pattern.strip_suffix('*') {
             _ if !pattern.contains(wild) => Glob::Exact(pattern.to_string()),
@@ -276,7 +291,7 @@ impl Glob {
         }
     }
 
-    fn matches(&self, text: &str) -> bool {
+    pub(crate) fn matches(&self, text: &str) -> bool {
         match self {
             Glob::Exact(name) => text == name,
             Glob::Prefix(prefix) => text.starts_with(prefix.as_str()),
@@ -359,6 +374,7 @@ pub struct Decision {
 /// An ordered, compiled set of severity and ignore rules.
 pub struct RuleSet {
     attribution_ignore: Vec<String>,
+    unmanaged_ignore: Vec<UnmanagedIgnore>,
     rules: Vec<CompiledRule>,
     ignores: Vec<CompiledIgnore>,
     stateful: Globs,
@@ -439,6 +455,16 @@ impl RuleSet {
 
     fn compile(defaults: RulesFile, user: Option<RulesFile>) -> RuleSet {
         let mut attribution_ignore = defaults.attribution.ignore_principals.clone();
+        let mut unmanaged_ignore = Vec::new();
+        match &user {
+            Some(user) => {
+                unmanaged_ignore.extend(user.unmanaged.ignore.iter().cloned());
+                if !user.replace_defaults {
+                    unmanaged_ignore.extend(defaults.unmanaged.ignore.iter().cloned());
+                }
+            }
+            None => unmanaged_ignore.extend(defaults.unmanaged.ignore.iter().cloned()),
+        }
         let (mut rules, mut ignores, mut stateful) = (
             Vec::new(),
             Vec::new(),
@@ -460,6 +486,7 @@ impl RuleSet {
         ignores.extend(defaults.ignore);
         RuleSet {
             attribution_ignore,
+            unmanaged_ignore,
             rules: rules
                 .into_iter()
                 .map(|rule| CompiledRule {
@@ -486,6 +513,12 @@ impl RuleSet {
     /// CloudTrail events never name a drift's author.
     pub fn attribution_ignore(&self) -> &[String] {
         &self.attribution_ignore
+    }
+
+    /// The unmanaged-resource ignore rules in force: the user's, then the
+    /// embedded ones unless the user's file replaces the defaults.
+    pub fn unmanaged_ignore(&self) -> &[UnmanagedIgnore] {
+        &self.unmanaged_ignore
     }
 
     /// The ids of the rules, in the order they are tried.
@@ -570,6 +603,11 @@ fn from_yaml(text: &str) -> std::result::Result<RulesFile, String> {
 }
 
 fn validate(file: &RulesFile) -> std::result::Result<(), String> {
+    for (i, rule) in file.unmanaged.ignore.iter().enumerate() {
+        if let Some(problem) = rule.problem() {
+            return Err(format!("unmanaged.ignore #{} {problem}", i + 1));
+        }
+    }
     let mut seen = BTreeSet::new();
     for (i, rule) in file.rules.iter().enumerate() {
         if rule.id.trim().is_empty() {

@@ -248,6 +248,12 @@ pub struct PlanDocument {
     /// drift can be judged against them: a refresh-only plan lists none, and
     /// a stream only names the changes it has.
     pub planned_changes_listed: bool,
+    /// The managed resources of the state the document holds (a plan's
+    /// `prior_state`, a state document's `values`; every module) with their
+    /// identifiers, read in the same pass as the rest: what the workspace
+    /// claims in [`crate::unmanaged`]. `None` when the input holds no state
+    /// (a stream, a plan without `prior_state`): unknown, not empty.
+    pub state_resources: Option<Vec<crate::unmanaged::ManagedResource>>,
 }
 
 impl PlanDocument {
@@ -264,6 +270,7 @@ impl PlanDocument {
             change_summary: None,
             errored: false,
             planned_changes_listed: false,
+            state_resources: None,
         }
     }
 }

@@ -27,6 +27,7 @@ use super::{
     PlanDocument, RelevantAttribute, ResourceChange,
 };
 use crate::error::{without_input_values, Error, Result};
+use crate::unmanaged::ManagedResource;
 
 /// A show-json document as read. `LENIENT` is the second, slower reading of
 /// a document whose first reading failed on its shape: each entry of the
@@ -39,9 +40,9 @@ struct RawDocument<'a, const LENIENT: bool> {
     terraform_version: Option<String>,
     resource_drift: Option<ChangeList<LENIENT>>,
     resource_changes: Option<ChangeList<LENIENT>>,
-    planned_values: Option<RawValues<LENIENT>>,
+    planned_values: Option<RawValues<LENIENT, false>>,
     prior_state: Option<RawState<LENIENT>>,
-    values: Option<RawValues<LENIENT>>,
+    values: Option<RawValues<LENIENT, true>>,
     configuration: Option<IgnoredAny>,
     errored: Option<bool>,
     // Small and rare: kept as text and read after the document, so that a
@@ -307,66 +308,110 @@ struct RawRelevantAttribute {
     attribute: Vec<Value>,
 }
 
+/// `CLAIMS`: whether the resources' identifiers are kept (the prior state
+/// and a state document's values, for [`crate::unmanaged`]); planned values
+/// are only counted.
 #[derive(Deserialize)]
-struct RawValues<const LENIENT: bool> {
-    root_module: Option<RawModule<LENIENT>>,
+struct RawValues<const LENIENT: bool, const CLAIMS: bool> {
+    root_module: Option<RawModule<LENIENT, CLAIMS>>,
 }
 
 #[derive(Deserialize)]
 struct RawState<const LENIENT: bool> {
-    values: Option<RawValues<LENIENT>>,
+    values: Option<RawValues<LENIENT, true>>,
 }
 
 #[derive(Deserialize)]
-struct RawModule<const LENIENT: bool> {
+struct RawModule<const LENIENT: bool, const CLAIMS: bool> {
     #[serde(default)]
-    resources: ManagedResources<LENIENT>,
+    resources: ModuleResources<LENIENT, CLAIMS>,
     #[serde(default)]
-    child_modules: Vec<RawModule<LENIENT>>,
+    child_modules: Vec<RawModule<LENIENT, CLAIMS>>,
 }
 
 /// A module's `resources`, reduced to the managed ones' address prints
-/// (and, read leniently, a count of the entries that could not be read).
+/// (and, read leniently, a count of the entries that could not be read),
+/// and with `CLAIMS` their identifiers.
 #[derive(Default)]
-struct ManagedResources<const LENIENT: bool> {
+struct ModuleResources<const LENIENT: bool, const CLAIMS: bool> {
     prints: Vec<AddressPrint>,
     unreadable: usize,
+    claims: Vec<ManagedResource>,
 }
 
-impl<'de, const LENIENT: bool> Deserialize<'de> for ManagedResources<LENIENT> {
+impl<'de, const LENIENT: bool, const CLAIMS: bool> Deserialize<'de>
+    for ModuleResources<LENIENT, CLAIMS>
+{
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Entries<const LENIENT: bool>;
-        impl<'de, const LENIENT: bool> Visitor<'de> for Entries<LENIENT> {
-            type Value = ManagedResources<LENIENT>;
+        struct Entries<const LENIENT: bool, const CLAIMS: bool>;
+        impl<'de, const LENIENT: bool, const CLAIMS: bool> Visitor<'de> for Entries<LENIENT, CLAIMS> {
+            type Value = ModuleResources<LENIENT, CLAIMS>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a list of resources")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut list = ManagedResources {
+                let mut list = ModuleResources {
                     prints: Vec::with_capacity(seq.size_hint().unwrap_or(0)),
                     unreadable: 0,
+                    claims: Vec::new(),
                 };
-                let mut add = |resource: RawResource<'_>| {
+                fn add<const L: bool, const C: bool>(
+                    list: &mut ModuleResources<L, C>,
+                    resource: RawResource<'_>,
+                ) {
                     if resource.mode.as_ref().is_none_or(|m| m.0 == "managed") {
                         list.prints.push(AddressPrint::of(&resource.address));
                     }
-                };
-                if LENIENT {
-                    while let Some(entry) = seq.next_element::<LazyValue<'de>>()? {
-                        match sonic_rs::from_str::<RawResource<'_>>(entry.as_raw_str()) {
-                            Ok(resource) => add(resource),
-                            Err(_) => list.unreadable += 1,
+                }
+                fn add_claim<const L: bool, const C: bool>(
+                    list: &mut ModuleResources<L, C>,
+                    resource: RawStateResource<'_>,
+                ) {
+                    if resource.mode.as_ref().is_none_or(|m| m.0 == "managed") {
+                        list.prints.push(AddressPrint::of(&resource.address));
+                        // A resource without a type cannot be told apart;
+                        // it still counts as a resource.
+                        if let Some(resource_type) = resource.resource_type {
+                            list.claims.push(ManagedResource::new(
+                                resource.address.into_owned(),
+                                resource_type.owned(),
+                                &resource.values.0,
+                            ));
                         }
                     }
-                } else {
-                    while let Some(resource) = seq.next_element::<RawResource<'de>>()? {
-                        add(resource);
+                }
+                match (LENIENT, CLAIMS) {
+                    (true, false) => {
+                        while let Some(entry) = seq.next_element::<LazyValue<'de>>()? {
+                            match sonic_rs::from_str::<RawResource<'_>>(entry.as_raw_str()) {
+                                Ok(resource) => add(&mut list, resource),
+                                Err(_) => list.unreadable += 1,
+                            }
+                        }
+                    }
+                    (true, true) => {
+                        while let Some(entry) = seq.next_element::<LazyValue<'de>>()? {
+                            match sonic_rs::from_str::<RawStateResource<'_>>(entry.as_raw_str()) {
+                                Ok(resource) => add_claim(&mut list, resource),
+                                Err(_) => list.unreadable += 1,
+                            }
+                        }
+                    }
+                    (false, false) => {
+                        while let Some(resource) = seq.next_element::<RawResource<'de>>()? {
+                            add(&mut list, resource);
+                        }
+                    }
+                    (false, true) => {
+                        while let Some(resource) = seq.next_element::<RawStateResource<'de>>()? {
+                            add_claim(&mut list, resource);
+                        }
                     }
                 }
                 Ok(list)
             }
         }
-        deserializer.deserialize_seq(Entries::<LENIENT>)
+        deserializer.deserialize_seq(Entries::<LENIENT, CLAIMS>)
     }
 }
 
@@ -376,6 +421,124 @@ struct RawResource<'a> {
     address: Cow<'a, str>,
     #[serde(borrow)]
     mode: Option<Text<'a>>,
+}
+
+/// A resource of a state, with the members of its values that may identify it.
+#[derive(Deserialize)]
+struct RawStateResource<'a> {
+    #[serde(borrow)]
+    address: Cow<'a, str>,
+    #[serde(borrow)]
+    mode: Option<Text<'a>>,
+    #[serde(rename = "type", borrow)]
+    resource_type: Option<Text<'a>>,
+    #[serde(default)]
+    values: IdentifierValues,
+}
+
+/// The string members of a resource's values that may be identifiers
+/// ([`crate::unmanaged`]'s state ids); every other member is skipped
+/// unread. Values of any other shape (null, a list) hold none.
+#[derive(Default)]
+struct IdentifierValues(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for IdentifierValues {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = IdentifierValues;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a resource's values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    if crate::unmanaged::is_identifier_attribute(&key.0) {
+                        if let MaybeString(Some(value)) = map.next_value::<MaybeString>()? {
+                            out.push((key.owned(), value));
+                        }
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(IdentifierValues(out))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(IdentifierValues::default())
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(IdentifierValues::default())
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(IdentifierValues::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(IdentifierValues::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(IdentifierValues::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(IdentifierValues::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(IdentifierValues::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(IdentifierValues::default())
+            }
+        }
+        deserializer.deserialize_any(Members)
+    }
+}
+
+/// A value kept only when it is a string.
+struct MaybeString(Option<String>);
+
+impl<'de> Deserialize<'de> for MaybeString {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Any;
+        impl<'de> Visitor<'de> for Any {
+            type Value = MaybeString;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MaybeString(Some(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(MaybeString(Some(v)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(MaybeString(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(MaybeString(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(MaybeString(None))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(MaybeString(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(MaybeString(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(MaybeString(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(MaybeString(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(MaybeString(None))
+            }
+        }
+        deserializer.deserialize_any(Any)
+    }
 }
 
 /// A 128-bit fingerprint of a resource address, taken while the address is
@@ -470,7 +633,7 @@ pub fn parse_single(source_name: &str, bytes: &[u8], line_offset: usize) -> Resu
 
 fn build<const LENIENT: bool>(
     source_name: &str,
-    raw: RawDocument<'_, LENIENT>,
+    mut raw: RawDocument<'_, LENIENT>,
     bytes: &[u8],
     line_offset: usize,
 ) -> Result<PlanDocument> {
@@ -541,18 +704,30 @@ fn build<const LENIENT: bool>(
     let mut addresses: HashSet<AddressPrint> = HashSet::new();
     let mut saw_resource_list = false;
     let mut unreadable_resources = 0;
-    for values in [
-        raw.planned_values.as_ref(),
-        raw.values.as_ref(),
-        raw.prior_state.as_ref().and_then(|s| s.values.as_ref()),
-    ]
-    .into_iter()
-    .flatten()
+    if let Some(root) = raw
+        .planned_values
+        .as_ref()
+        .and_then(|v| v.root_module.as_ref())
     {
-        if let Some(root) = &values.root_module {
+        saw_resource_list = true;
+        collect_managed(root, &mut addresses, &mut unreadable_resources);
+    }
+    // The state the document holds: a plan's prior state (absent from
+    // redacted and very old plans: unknown), a state document's values
+    // (absent from an empty state: nothing).
+    let mut state = if is_plan {
+        raw.prior_state.as_mut().map(|s| s.values.as_mut())
+    } else {
+        Some(raw.values.as_mut())
+    };
+    if let Some(values) = &mut state {
+        let mut claims = Vec::new();
+        if let Some(root) = values.as_deref_mut().and_then(|v| v.root_module.as_mut()) {
             saw_resource_list = true;
             collect_managed(root, &mut addresses, &mut unreadable_resources);
+            take_claims(root, &mut claims);
         }
+        doc.state_resources = Some(claims);
     }
     if unreadable_resources > 0 {
         doc.diagnostics.push(Diagnostic::warning(
@@ -702,8 +877,8 @@ fn add_check_diagnostics(check: RawCheck, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn collect_managed<const LENIENT: bool>(
-    module: &RawModule<LENIENT>,
+fn collect_managed<const LENIENT: bool, const CLAIMS: bool>(
+    module: &RawModule<LENIENT, CLAIMS>,
     out: &mut HashSet<AddressPrint>,
     unreadable: &mut usize,
 ) {
@@ -711,6 +886,16 @@ fn collect_managed<const LENIENT: bool>(
     *unreadable += module.resources.unreadable;
     for child in &module.child_modules {
         collect_managed(child, out, unreadable);
+    }
+}
+
+fn take_claims<const LENIENT: bool>(
+    module: &mut RawModule<LENIENT, true>,
+    out: &mut Vec<ManagedResource>,
+) {
+    out.append(&mut module.resources.claims);
+    for child in &mut module.child_modules {
+        take_claims(child, out);
     }
 }
 
