@@ -21,6 +21,12 @@
 //!   about it, and nothing in staging, reading each managed resource from
 //!   the cloud once per check (the stand-in provider logs its reads); after
 //!   `terraform apply` re-converges, everything is clean again.
+//! * What nobody manages, on the same rig: a bucket and a security group
+//!   made by hand, prod's report bucket imported into a second workspace
+//!   (`legacy`); `drift-detection unmanaged` (AWS Config: moto's recorder
+//!   lists S3 buckets) and a second orchestrator run (Config for buckets,
+//!   the EC2 and RDS APIs for the rest) report exactly those, and the
+//!   database deleted by hand as gone.
 //! * Faults on the same rig: a held state lock, terraform killed by the
 //!   deadline, the report bucket's endpoint gone mid-run.
 
@@ -416,11 +422,15 @@ impl Cloud {
     }
 
     fn backend_config(&self, env: &str) -> BTreeMap<String, String> {
+        self.backend_config_of(env, "network")
+    }
+
+    fn backend_config_of(&self, env: &str, workspace: &str) -> BTreeMap<String, String> {
         let url = self.moto.url();
         BTreeMap::from(
             [
                 ("bucket", STATE_BUCKET.to_string()),
-                ("key", format!("{env}/network.tfstate")),
+                ("key", format!("{env}/{workspace}.tfstate")),
                 ("region", "us-east-1".into()),
                 ("dynamodb_table", LOCK_TABLE.into()),
                 ("endpoint", url.clone()),
@@ -733,6 +743,142 @@ impl Cloud {
         format!("s3://bundles/{key}")
     }
 
+    /// What someone makes in the console and never imports: a bucket and a
+    /// security group.
+    async fn make_unmanaged_by_hand(&self) {
+        self.s3
+            .create_bucket()
+            .bucket("hand-made-logs")
+            .send()
+            .await
+            .unwrap();
+        self.ec2
+            .create_security_group()
+            .group_name("hand-made-debug")
+            .description("opened for a debugging session")
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// A second workspace, prod's "legacy", whose state also holds `bucket`
+    /// (imported by someone who did not know prod manages it).
+    fn legacy_workspace_claiming(&self, bucket: &str) -> PathBuf {
+        let dir = self.tmp.path().join("prod").join("legacy");
+        std::fs::create_dir_all(&dir).unwrap();
+        let example =
+            std::fs::read_to_string(common::repo().join("examples/terraform/aws-network/main.tf"))
+                .unwrap();
+        // The example's terraform, variable and provider blocks; one bucket.
+        let head = &example[..example.find("locals {").expect("the example's locals")];
+        std::fs::write(
+            dir.join("main.tf"),
+            format!(
+                "{head}resource \"aws_s3_bucket\" \"reports\" {{\n  bucket        = \"{bucket}\"\n  force_destroy = true\n}}\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("terraform.auto.tfvars"),
+            format!(
+                "name_prefix  = \"prod\"\naws_endpoint = \"{}\"\n",
+                self.moto.url()
+            ),
+        )
+        .unwrap();
+        let mut init = vec!["init".to_string()];
+        init.extend(
+            self.backend_config_of("prod", "legacy")
+                .iter()
+                .map(|(k, v)| format!("-backend-config={k}={v}")),
+        );
+        let init: Vec<&str> = init.iter().map(String::as_str).collect();
+        let out = self.terraform(&dir, &init);
+        assert!(out.status.success(), "init legacy: {}", output_text(&out));
+        // Not self.terraform(): import's options must come before its arguments.
+        let out = Command::new(&self.tf.path)
+            .args(["import", "-input=false", "-no-color", "-lock-timeout=60s"])
+            .args(["aws_s3_bucket.reports", bucket])
+            .current_dir(&dir)
+            .envs(self.env())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "import: {}", output_text(&out));
+        dir
+    }
+
+    /// An AWS Config recorder that records S3 buckets and IAM roles, all
+    /// moto's Config can list.
+    fn record_s3_and_iam_in_config(&self) {
+        let script = r#"
+import boto3, sys
+config = boto3.client("config", endpoint_url=sys.argv[1], region_name="us-east-1")
+config.put_configuration_recorder(ConfigurationRecorder={
+    "name": "default", "roleARN": "arn:aws:iam::123456789012:role/config",
+    "recordingGroup": {"allSupported": False, "includeGlobalResourceTypes": False,
+                       "resourceTypes": ["AWS::S3::Bucket", "AWS::IAM::Role"]}})
+config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "reports"})
+config.start_configuration_recorder(ConfigurationRecorderName="default")
+"#;
+        let out = Command::new(venv("python"))
+            .args(["-c", script])
+            .arg(self.moto.url())
+            .envs(self.env())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "Config recorder: {}",
+            output_text(&out)
+        );
+    }
+
+    /// `drift-detection unmanaged` over these workspaces and `legacy`:
+    /// (its output, its JSON report).
+    fn unmanaged(&self, workspaces: &[(&str, &PathBuf)], legacy: &Path) -> (Output, PathBuf) {
+        let mut inventory = String::new();
+        let mut entries: Vec<(&str, &str, &Path)> = workspaces
+            .iter()
+            .map(|(env, dir)| ("network", *env, dir.as_path()))
+            .collect();
+        entries.push(("legacy", "prod", legacy));
+        for (name, environment, dir) in entries {
+            inventory.push_str(&format!(
+                "[[workspace]]\nname = \"{name}\"\nenvironment = \"{environment}\"\naccount_id = \"123456789012\"\nregion = \"us-east-1\"\ndir = \"{}\"\n[workspace.backend_config]\n",
+                dir.display()
+            ));
+            for (k, v) in self.backend_config_of(environment, name) {
+                inventory.push_str(&format!("{k} = \"{v}\"\n"));
+            }
+        }
+        let path = self.tmp.path().join("unmanaged-workspaces.toml");
+        std::fs::write(&path, inventory).unwrap();
+        let rules = self.tmp.path().join("rules.yaml");
+        std::fs::write(
+            &rules,
+            format!(
+                "unmanaged:\n  ignore: {}\n",
+                serde_json::to_string(&*RIG_BUCKETS_IGNORED).unwrap()
+            ),
+        )
+        .unwrap();
+        let report = self.tmp.path().join("unmanaged.json");
+        let output = Command::new(env!("CARGO_BIN_EXE_drift-detection"))
+            .args(["unmanaged", "--workspaces"])
+            .arg(&path)
+            .arg("--terraform")
+            .arg(&self.tf.path)
+            .arg("--rules")
+            .arg(&rules)
+            .arg("--out")
+            .arg(&report)
+            .envs(self.env())
+            .env("AWS_ENDPOINT_URL_CONFIG_SERVICE", self.moto.url())
+            .output()
+            .unwrap();
+        (output, report)
+    }
+
     /// The real worker binary under `cargo lambda watch`, behind the Lambda
     /// Invoke API proxy; returns (guards, invoke URL, log file, the stand-in
     /// provider's read log for [`take_reads`]).
@@ -842,6 +988,65 @@ fn invoke(url: &str, event: &Value) -> (Option<String>, Value) {
         .map(|s| s.trim().to_string());
     let payload = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"));
     (function_error, payload)
+}
+
+/// The rig's own buckets, which the drift-detection stack and the
+/// Terraform backend would manage in AWS: ignored as a user would.
+static RIG_BUCKETS_IGNORED: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    json!(["tf-state", "reports", "bundles"].map(
+        |bucket| json!({"resource_type": "AWS::S3::Bucket", "id": bucket,
+                             "reason": "the rig's state, report and bundle buckets"})
+    ))
+});
+
+/// prod's report bucket, claimed by prod and by legacy.
+const TWICE: &str =
+    "AWS::S3::Bucket prod-acme-reports: legacy/prod aws_s3_bucket.reports, network/prod aws_s3_bucket.reports";
+
+/// Each entry of the list `items` as its `fields` joined by spaces.
+fn keys(items: &Value, fields: &[&str]) -> Vec<String> {
+    items
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {items}"))
+        .iter()
+        .map(|item| {
+            fields
+                .iter()
+                .map(|f| item[*f].as_str().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// An unmanaged report's `managed_twice` as `TYPE ID: WORKSPACE/ENV ADDRESS, ...`.
+fn twice(view: &Value) -> Vec<String> {
+    view["managed_twice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|group| {
+            let claims = keys(&group["claims"], &["workspace", "environment", "address"])
+                .iter()
+                .map(|c| {
+                    let mut parts = c.splitn(3, ' ');
+                    let (w, e, a) = (parts.next(), parts.next(), parts.next());
+                    format!(
+                        "{}/{} {}",
+                        w.unwrap_or_default(),
+                        e.unwrap_or_default(),
+                        a.unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "{} {}: {claims}",
+                group["resource_type"].as_str().unwrap_or_default(),
+                group["identifier"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
 }
 
 fn report(out: &Path, environment: &str) -> Value {
@@ -1295,6 +1500,121 @@ async fn story(tf: Terraform) {
     );
     progress!(
         "e2e [{on}]: orchestrator run after {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // 3b. What nobody manages: a bucket and a security group made by hand,
+    // and prod's report bucket imported into a second workspace, "legacy".
+    // The CLI sees it through AWS Config (moto's records S3 buckets and IAM
+    // roles), the run through Config and, for EC2 and RDS, which this rig's
+    // recorder does not record, their own APIs.
+    cloud.make_unmanaged_by_hand().await;
+    let legacy = cloud.legacy_workspace_claiming("prod-acme-reports");
+    cloud.record_s3_and_iam_in_config();
+    let claims = [("prod", &prod), ("staging", &staging)];
+    let (output, report_file) = cloud.unmanaged(&claims, &legacy);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "findings: {}",
+        output_text(&output)
+    );
+    let cli_view: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
+    assert_eq!(
+        keys(&cli_view["unmanaged"], &["resource_type", "resource_id"]),
+        ["AWS::S3::Bucket hand-made-logs"],
+        "{cli_view:#}"
+    );
+    assert_eq!(twice(&cli_view), [TWICE], "{cli_view:#}");
+    progress!(
+        "e2e [{on}]: CLI unmanaged: {} unmanaged, {} managed twice ({})",
+        cli_view["summary"]["unmanaged"],
+        cli_view["summary"]["managed_twice"],
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+    );
+    let legacy_bundle = cloud.upload_bundle(&legacy, "prod/legacy.zip").await;
+    let mut with_legacy = workspaces.as_array().unwrap().clone();
+    with_legacy.push(json!({"name": "legacy", "environment": "prod", "account_id": "123456789012",
+        "region": "us-east-1", "source": legacy_bundle, "backend_config": serde_json::to_value(cloud.backend_config_of("prod", "legacy")).unwrap()}));
+    let mut summarize_env = python_env.clone();
+    summarize_env["UNMANAGED_ALERT"] = json!("on");
+    summarize_env["UNMANAGED_IGNORE_JSON"] = json!(RIG_BUCKETS_IGNORED.to_string());
+    std::fs::write(
+        &cloud.routes,
+        json!({
+            "drift-detection-worker": {"url": invoke_url},
+            "drift-detection-summarize": {"python": "summarize", "env": summarize_env},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let run = Command::new(venv("python"))
+        .arg(common::repo().join("scripts/orchestrator_local.py"))
+        .arg(json!({"run_id": "e2e-run-2"}).to_string())
+        .args(["--local-state-machine", "--wait", "--out"])
+        .arg(&summary_file)
+        .envs(cloud.env())
+        .env("AWS_ENDPOINT_URL", cloud.moto.url())
+        .env("REPORT_BUCKET", "reports")
+        .env("SNS_TOPIC_ARN", &cloud.inbox.topic_arn)
+        .env("WORKSPACES_JSON", Value::Array(with_legacy).to_string())
+        .env("MAX_CONCURRENCY", "2")
+        .env("POWERTOOLS_SERVICE_NAME", "drift-detection-orchestrator")
+        .env("POWERTOOLS_METRICS_NAMESPACE", "DriftDetection")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", output_text(&run));
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_file).unwrap()).unwrap();
+    let counts = &summary["unmanaged"];
+    assert_eq!(
+        counts["report_key"], "unmanaged/e2e-run-2.json",
+        "{summary:#}"
+    );
+    let run_view = cloud
+        .object("reports", "unmanaged/e2e-run-2.json")
+        .await
+        .expect("the run's unmanaged report");
+    let hand_sg = cloud.security_group_id("hand-made-debug").await;
+    assert_eq!(
+        keys(&run_view["unmanaged"], &["resource_type", "resource_id"]),
+        [
+            format!("AWS::EC2::SecurityGroup {hand_sg}"),
+            "AWS::S3::Bucket hand-made-logs".to_string()
+        ],
+        "{run_view:#}"
+    );
+    assert_eq!(twice(&run_view), [TWICE], "{run_view:#}");
+    assert_eq!(
+        keys(&run_view["gone"], &["workspace", "environment", "address"]),
+        ["network prod aws_db_instance.orders"],
+        "deleted by hand: in prod's state, gone from RDS: {run_view:#}"
+    );
+    assert_eq!(
+        (
+            counts["unmanaged"].clone(),
+            counts["managed_twice"].clone(),
+            counts["gone"].clone()
+        ),
+        (json!(2), json!(1), json!(1)),
+        "{summary:#}"
+    );
+    let kinds: Vec<Value> = cloud
+        .alerts()
+        .await
+        .iter()
+        .map(|a| a["MessageAttributes"]["kind"]["Value"].clone())
+        .collect();
+    assert!(kinds.contains(&json!("unmanaged_resources")), "{kinds:?}");
+    progress!(
+        "e2e [{on}]: run unmanaged: {} unmanaged, {} managed twice, {} gone, after {:.1}s",
+        counts["unmanaged"],
+        counts["managed_twice"],
+        counts["gone"],
         started.elapsed().as_secs_f64()
     );
 

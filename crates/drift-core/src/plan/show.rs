@@ -27,7 +27,7 @@ use super::{
     PlanDocument, RelevantAttribute, ResourceChange,
 };
 use crate::error::{without_input_values, Error, Result};
-use crate::unmanaged::ManagedResource;
+use crate::unmanaged::{state_ids, ManagedResource};
 
 /// A show-json document as read. `LENIENT` is the second, slower reading of
 /// a document whose first reading failed on its shape: each entry of the
@@ -780,6 +780,9 @@ fn build<const LENIENT: bool>(
             ));
         }
     }
+    if let Some(claims) = &mut doc.state_resources {
+        claim_deleted_outside_terraform(&doc.resource_drift, claims);
+    }
     if saw_resource_list {
         doc.total_resources = Some(addresses.len());
     }
@@ -887,6 +890,35 @@ fn collect_managed<const LENIENT: bool, const CLAIMS: bool>(
     for child in &module.child_modules {
         collect_managed(child, out, unreadable);
     }
+}
+
+/// A plan's prior state is refreshed: what was deleted outside Terraform is
+/// no longer in it, but still in the stored state, as `resource_drift`'s
+/// deletes say. The claims are the stored state's, so that such a resource
+/// shows as gone from the inventory, as it does from a state document.
+fn claim_deleted_outside_terraform(drift: &[ResourceChange], claims: &mut Vec<ManagedResource>) {
+    let deleted: Vec<ManagedResource> = drift
+        .iter()
+        .filter(|change| change.mode == Mode::Managed && change.actions == ["delete"])
+        .filter(|change| !claims.iter().any(|c| c.address == change.address))
+        .filter_map(|change| {
+            let before = &change.detail.as_ref()?.before;
+            let values: Vec<(String, String)> = state_ids(&change.resource_type)
+                .into_iter()
+                .filter_map(|key| {
+                    let text = before.member(key)?;
+                    let value: String = serde_json::from_str(text).ok()?;
+                    Some((key.to_string(), value))
+                })
+                .collect();
+            Some(ManagedResource::new(
+                change.address.clone(),
+                change.resource_type.clone(),
+                &values,
+            ))
+        })
+        .collect();
+    claims.extend(deleted);
 }
 
 fn take_claims<const LENIENT: bool>(

@@ -325,6 +325,33 @@ fn a_state_document_claims_and_an_empty_one_claims_nothing() {
 }
 
 #[test]
+fn what_was_deleted_outside_terraform_is_still_claimed_as_the_stored_state_holds_it() {
+    // The prior state is refreshed: the database deleted by hand is only in
+    // resource_drift, as a delete whose `before` holds its identifiers.
+    let plan = r#"{"format_version":"1.2","prior_state":{"format_version":"1.0","values":{"root_module":{"resources":[
+      {"address":"aws_s3_bucket.logs","mode":"managed","type":"aws_s3_bucket","name":"logs","values":{"id":"prod-logs","bucket":"prod-logs"}}]}}},
+      "resource_drift":[
+        {"address":"aws_db_instance.orders","mode":"managed","type":"aws_db_instance","name":"orders",
+         "change":{"actions":["delete"],"before":{"id":"db-ORDERS","identifier":"prod-orders","allocated_storage":20},"after":null}},
+        {"address":"aws_s3_bucket.logs","mode":"managed","type":"aws_s3_bucket","name":"logs",
+         "change":{"actions":["update"],"before":{"id":"prod-logs","bucket":"prod-logs"},"after":{"id":"prod-logs","bucket":"prod-logs"}}}],
+      "resource_changes":[]}"#;
+    assert_eq!(
+        claims_of(plan).unwrap(),
+        vec![
+            (
+                "aws_db_instance.orders".to_string(),
+                pairs(&[("id", "db-ORDERS"), ("identifier", "prod-orders")])
+            ),
+            (
+                "aws_s3_bucket.logs".to_string(),
+                pairs(&[("bucket", "prod-logs"), ("id", "prod-logs")])
+            ),
+        ]
+    );
+}
+
+#[test]
 fn streams_and_plans_without_prior_state_claim_nothing_known() {
     assert_eq!(
         claims_of(
