@@ -90,6 +90,7 @@ class Module:
     source: str
     args: dict[str, Any]
     config: Config
+    count: Any = None
 
 
 @dataclass
@@ -348,8 +349,10 @@ def load_stack(root: Path = REPO) -> Stack:
         assert files, f"module {name}: no .tf files in {source}"
         stack.text.update(files)
         module_config = parse_config(files)
-        args = {k: v for k, v in call.items() if k not in ("source", "version", "providers", "depends_on")}
-        stack.modules[name] = Module(name=name, source=source, args=args, config=module_config)
+        # Meta-arguments are not the module's variables; `count` is kept.
+        meta = ("source", "version", "providers", "depends_on", "count", "for_each")
+        args = {k: v for k, v in call.items() if k not in meta}
+        stack.modules[name] = Module(name=name, source=source, args=args, config=module_config, count=call.get("count"))
         instance, outputs[name] = _instantiate(name, module_config, args)
         stack.resources.update(instance.resources)
         stack.data.update(instance.data)
