@@ -1294,10 +1294,12 @@ module "trigger" {
   maximum_event_age_seconds  = var.async_maximum_event_age_seconds
   alarm_topic_arn            = module.alerting.topic_arn
 
+  # The index outlives two scheduled runs (a cron schedule, whose interval
+  # is null, is not measured: || does not short-circuit, so null counts as 0).
   preconditions = [
     {
-      condition     = local.schedule_interval_minutes == null || var.resource_index_ttl_hours * 60 > 2 * local.schedule_interval_minutes
-      error_message = "The resource_index_ttl_hours must exceed two schedule intervals, or the index forgets workspaces between scheduled checks."
+      condition     = var.resource_index_ttl_hours * 60 > 2 * coalesce(local.schedule_interval_minutes, 0)
+      error_message = "The resource_index_ttl_hours must exceed two schedule intervals (for a rate() schedule), or the index forgets workspaces between scheduled checks."
     },
     {
       condition     = var.inventory_s3_uri == null || length(var.workspaces) == 0

@@ -106,9 +106,7 @@ def test_every_policy_is_a_policy_document(stack: Stack) -> None:
             if attr in body:
                 assert re.fullmatch(
                     r"\$\{(module\.\w+\.)?data\.aws_iam_policy_document\.\w+(\[0\])?\.json\}", body[attr]
-                ), (
-                    f"{rtype}.{name}.{attr}"
-                )
+                ), f"{rtype}.{name}.{attr}"
     for path, text in stack.text.items():
         assert not re.search(r"\bStatement\b", text), f"{path}: no hand-written JSON policies"
 
