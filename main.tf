@@ -226,7 +226,11 @@ locals {
   default_event_bus_arn    = "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/default"
   event_member_account_ids = var.event_checks_enabled ? [for id in local.cross_account_ids : id if id != local.account_id] : []
   create_event_bus_policy  = var.event_checks_enabled && (length(local.event_member_account_ids) > 0 || var.event_source_organization_id != null)
-  event_forwarding_role    = "drift-detection-forward-events-${var.environment_suffix}"
+  # The accounts that get forwarding documents: the members, and this
+  # account for its regions other than this stack's (IAM's events, for one,
+  # reach EventBridge only in us-east-1).
+  event_forwarding_account_ids = var.event_checks_enabled ? concat(local.event_member_account_ids, [local.account_id]) : []
+  event_forwarding_role        = "drift-detection-forward-events-${var.environment_suffix}"
   # The minutes between scheduled runs for a rate() schedule (null for
   # cron): the resource index must outlive two of them.
   schedule_interval_minutes = can(regex("^rate\\(", var.schedule_expression)) ? tonumber(regex("^rate\\(([0-9]+) ", var.schedule_expression)[0]) * lookup({ minute = 1, minutes = 1, hour = 60, hours = 60, day = 1440, days = 1440 }, regex(" ([a-z]+)\\)$", var.schedule_expression)[0], 0) : null
@@ -1360,12 +1364,12 @@ resource "aws_cloudwatch_event_bus_policy" "this" {
   policy         = data.aws_iam_policy_document.event_bus[0].json
 }
 
-# The role EventBridge assumes in each member account to put the matched
-# events on this account's default bus (event_forwarding output): trusted
-# by EventBridge on that account's behalf only, allowed PutEvents on this
-# bus only.
+# The role EventBridge assumes in each member account (and in this one, for
+# its other regions) to put the matched events on this account's default
+# bus (event_forwarding output): trusted by EventBridge on that account's
+# behalf only, allowed PutEvents on this bus only.
 data "aws_iam_policy_document" "event_forwarding_trust" {
-  for_each = toset(local.event_member_account_ids)
+  for_each = toset(local.event_forwarding_account_ids)
 
   statement {
     sid     = "EventBridgeForwardsEvents"

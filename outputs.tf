@@ -266,9 +266,10 @@ output "trigger_role_arn" {
 # What forwards a member account's changes to this account's default bus.
 # This stack applies the bus policy itself; the rest is created in each
 # member account, in every region its workspaces use (IAM's events only
-# reach EventBridge in us-east-1: forward from there too).
+# reach EventBridge in us-east-1: forward from there too), and in this
+# account in its regions other than the stack's.
 output "event_forwarding" {
-  description = "Forwarding of member accounts' change events to this account's default bus: `central_event_bus_arn`, `event_bus_policy` (the JSON this stack applies to its default bus, null when no member account or organization is set), and `accounts`, keyed by member account ID, what to create there: `role_name`, `role_trust_policy` and `role_policy` (JSON: EventBridge may put events on the central bus), and `rules`, keyed like the central rules, each with `name`, `event_pattern` (JSON, the central rule's pattern) and `target` (`arn`: the central bus, `role_arn`: that role). Empty without event_checks_enabled."
+  description = "Forwarding of member accounts' change events to this account's default bus: `central_event_bus_arn`, `event_bus_policy` (the JSON this stack applies to its default bus, null when no member account or organization is set), and `accounts`, keyed by account ID (the member accounts, and this account for its regions other than the stack's), what to create there, in each region its workspaces use and in us-east-1 for IAM's events: `role_name`, `role_trust_policy` and `role_policy` (JSON: EventBridge may put events on the central bus), and `rules`, keyed like the central rules, each with `name`, `event_pattern` (JSON, the central rule's pattern) and `target` (`arn`: the central bus, `role_arn`: that role). Empty without event_checks_enabled."
   value = {
     central_event_bus_arn = var.event_checks_enabled ? local.default_event_bus_arn : null
     event_bus_policy      = one(data.aws_iam_policy_document.event_bus[*].json)

@@ -395,7 +395,13 @@ def test_event_bus_policy(stack: Stack) -> None:
 
 def test_member_forwarding_documents(stack: Stack) -> None:
     trust = stack.data_source("aws_iam_policy_document", "event_forwarding_trust")
-    assert is_expr(trust["for_each"], "toset(local.event_member_account_ids)")
+    assert is_expr(trust["for_each"], "toset(local.event_forwarding_account_ids)")
+    # The members, and this account for its other regions (not admitted by
+    # the bus policy: its own account needs no permission there).
+    assert is_expr(
+        stack.locals["event_forwarding_account_ids"],
+        "var.event_checks_enabled ? concat(local.event_member_account_ids, [local.account_id]) : []",
+    )
     (st,) = blocks(trust, "statement")
     assert st["actions"] == ["sts:AssumeRole"]
     assert st["principals"] == [{"type": "Service", "identifiers": ["events.amazonaws.com"]}]
