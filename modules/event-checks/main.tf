@@ -20,6 +20,18 @@ locals {
 
   # The pattern files are the deployed patterns: the rules read them as
   # they are, and so do the tests (routing sample events through moto).
+  # The strings are AWS's documented ones: CloudTrail's events arrive with
+  # detail-type "AWS API Call via CloudTrail" and detail.readOnly, a failed
+  # call with detail.errorCode; AWS Config's item changes with detail-type
+  # "Config Configuration Item Change" and detail.messageType
+  # "ConfigurationItemChangeNotification" (an oversized item comes as
+  # "OversizedConfigurationItemChangeNotification" with only a
+  # configurationItemSummary, and does not match: the schedule covers it).
+  # Not verified against AWS here: that every management write of these
+  # services carries readOnly (one without it does not match), and that a
+  # rule in state ENABLED gets no read-only events (AWS documents that
+  # they need ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS); the trigger
+  # drops read-only calls again either way.
   patterns = local.create ? {
     cloudtrail-writes = file("${path.module}/patterns/cloudtrail-writes.json")
     config-changes    = file("${path.module}/patterns/config-changes.json")
