@@ -14,7 +14,12 @@
 # run metrics, and lists what exists (AWS Config, optionally through an
 # aggregator, or the service APIs) to report what no workspace manages.
 # AWS Config records the EC2, RDS and S3 resources drift is most often found
-# in.
+# in. With var.event_checks_enabled, changes themselves start checks:
+# EventBridge rules (modules/event-checks) deliver CloudTrail writes and
+# Config item changes, this account's and those member accounts forward, to
+# a queue the trigger Lambda reads; it looks the changed resources up in the
+# resource index the worker writes and checks the workspaces that manage
+# them, through the same state machine.
 #
 # Everything here is removable with `terraform destroy`: no retention, no
 # deletion protection, and the reports bucket is emptied on destroy. The KMS
@@ -66,10 +71,15 @@ locals {
   # summarize step's, which the alarms and the dashboard select on.
   orchestrator_service_name = "drift-detection-orchestrator"
   summarize_service_name    = "drift-detection-summarize"
+  trigger_service_name      = "drift-detection-trigger"
 
   # ARNs spelled out from names where the resource itself would close a
   # dependency cycle through the KMS key policy.
   dead_letter_queue_arn = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dead_letter_queue_name}"
+  change_events_queue_arns = [
+    for name in ["drift-detection-change-events-${var.environment_suffix}", "drift-detection-change-events-dlq-${var.environment_suffix}"] :
+    "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${name}"
+  ]
   log_group_arn_patterns = [
     for prefix in ["/aws/lambda/", "/aws/vendedlogs/states/", "/aws/codebuild/"] :
     "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${prefix}drift-detection-*-${var.environment_suffix}"
@@ -208,6 +218,22 @@ locals {
     local.create_config_aggregator ? [aws_config_configuration_aggregator.this[0].arn] :
     var.config_aggregator_name != null ? ["arn:${local.partition}:config:${local.region}:${local.account_id}:config-aggregator/*"] : []
   )
+
+  # Event-driven checks (var.event_checks_enabled): this account's default
+  # bus receives its own events and those the member accounts (the drift
+  # roles' and the workspaces' other accounts, or var.event_source_organization_id)
+  # forward to it.
+  default_event_bus_arn    = "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/default"
+  event_member_account_ids = var.event_checks_enabled ? [for id in local.cross_account_ids : id if id != local.account_id] : []
+  create_event_bus_policy  = var.event_checks_enabled && (length(local.event_member_account_ids) > 0 || var.event_source_organization_id != null)
+  # The accounts that get forwarding documents: the members, and this
+  # account for its regions other than this stack's (IAM's events, for one,
+  # reach EventBridge only in us-east-1).
+  event_forwarding_account_ids = var.event_checks_enabled ? concat(local.event_member_account_ids, [local.account_id]) : []
+  event_forwarding_role        = "drift-detection-forward-events-${var.environment_suffix}"
+  # The minutes between scheduled runs for a rate() schedule (null for
+  # cron): the resource index must outlive two of them.
+  schedule_interval_minutes = can(regex("^rate\\(", var.schedule_expression)) ? tonumber(regex("^rate\\(([0-9]+) ", var.schedule_expression)[0]) * lookup({ minute = 1, minutes = 1, hour = 60, hours = 60, day = 1440, days = 1440 }, regex(" ([a-z]+)\\)$", var.schedule_expression)[0], 0) : null
 }
 
 ################################################################################
@@ -354,6 +380,29 @@ data "aws_iam_policy_document" "kms" {
       test     = "StringEquals"
       variable = "kms:EncryptionContext:aws:sqs:arn"
       values   = [local.dead_letter_queue_arn]
+    }
+  }
+
+  # The change-events queue and its dead-letter queue (modules/event-checks),
+  # names spelled out as the dead-letter queue's above.
+  dynamic "statement" {
+    for_each = var.event_checks_enabled ? [true] : []
+
+    content {
+      sid       = "EventBridgeToChangeEventsQueues"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:EncryptionContext:aws:sqs:arn"
+        values   = local.change_events_queue_arns
+      }
     }
   }
 
@@ -705,6 +754,19 @@ data "aws_iam_policy_document" "drift_check" {
     resources = [module.alerting.topic_arn]
   }
 
+  # Event-driven checks: each check records which identifiers its workspace
+  # manages in the resource index (tests/contract/resource-index.json),
+  # reading the workspace's claims item first to skip an unchanged set.
+  dynamic "statement" {
+    for_each = var.event_checks_enabled ? [true] : []
+
+    content {
+      sid       = "WriteResourceIndex"
+      actions   = ["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+      resources = [module.event_checks.table_arn]
+    }
+  }
+
   # Who changed it: the check reads CloudTrail's event history for each
   # drifted resource (workspaces without a role_arn, in this account).
   # LookupEvents has no resource-level permissions: AWS requires Resource "*".
@@ -742,6 +804,8 @@ module "worker" {
     ATTRIBUTION                   = var.attribution_enabled ? "on" : "off"
     ATTRIBUTION_IGNORE_PRINCIPALS = join(",", var.attribution_ignore_principals)
     LOG_LEVEL                     = lower(var.log_level)
+    INDEX_TABLE                   = var.event_checks_enabled ? module.event_checks.table_name : ""
+    INDEX_TTL_HOURS               = tostring(var.resource_index_ttl_hours)
   }
 
   kms_key_arn                = aws_kms_key.this.arn
@@ -797,9 +861,9 @@ resource "aws_lambda_layer_version" "orchestrator" {
   compatible_architectures = ["arm64"]
 }
 
-# The orchestrator's own statements; the function module adds its logs,
-# traces, the stack key and the dead-letter queue.
-data "aws_iam_policy_document" "orchestrator" {
+# What starting a run needs: the orchestrator's statements, which the
+# trigger shares (it starts one-item runs through the same code).
+data "aws_iam_policy_document" "start_run" {
   dynamic "statement" {
     for_each = local.inventory_object_arn == null ? [] : [local.inventory_object_arn]
 
@@ -849,6 +913,12 @@ data "aws_iam_policy_document" "orchestrator" {
     actions   = ["states:DescribeExecution"]
     resources = ["${module.state_machine.execution_arn_prefix}*"]
   }
+}
+
+# The orchestrator's statements: starting runs, and its alerts; the function
+# module adds its logs, traces, the stack key and the dead-letter queue.
+data "aws_iam_policy_document" "orchestrator" {
+  source_policy_documents = [data.aws_iam_policy_document.start_run.json]
 
   statement {
     sid       = "PublishAlerts"
@@ -1147,6 +1217,199 @@ module "summarize" {
 }
 
 ################################################################################
+# Event-driven checks: the index, the change-events queue and rules
+# (modules/event-checks), the trigger, and what member accounts create to
+# forward their events
+################################################################################
+
+module "event_checks" {
+  source = "./modules/event-checks"
+
+  enabled                 = var.event_checks_enabled
+  environment_suffix      = var.environment_suffix
+  kms_key_arn             = aws_kms_key.this.arn
+  trigger_function_arn    = one(module.trigger[*].function_arn)
+  trigger_timeout_seconds = var.trigger_timeout_seconds
+}
+
+# The trigger's own statements, with those of starting a run (the
+# orchestrator's, shared); the function module adds its logs, traces, the
+# stack key (which the queues and the table are encrypted with) and the
+# dead-letter queue.
+data "aws_iam_policy_document" "trigger" {
+  source_policy_documents = [data.aws_iam_policy_document.start_run.json]
+
+  # Look events up (Query on pk, sk beginning with ws#), and debounce: a
+  # conditional write of the workspace's debounce item per check.
+  statement {
+    sid       = "ReadResourceIndexAndDebounce"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    resources = [module.event_checks.table_arn]
+  }
+
+  # The event source mapping reads the queue with the function's role.
+  statement {
+    sid       = "ReceiveChangeEvents"
+    actions   = ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
+    resources = [module.event_checks.queue_arn]
+  }
+
+  # Trailing checks: a message to the same queue, delayed until the
+  # workspace's interval is over.
+  statement {
+    sid       = "SendTrailingChecks"
+    actions   = ["sqs:SendMessage"]
+    resources = [module.event_checks.queue_arn]
+  }
+}
+
+module "trigger" {
+  source = "./modules/function"
+  count  = var.event_checks_enabled ? 1 : 0
+
+  component          = "trigger"
+  environment_suffix = var.environment_suffix
+  description        = "drift-detection trigger: starts a check of the workspaces a change touched"
+
+  runtime              = "python3.11"
+  handler              = "trigger.handler"
+  filename             = data.archive_file.orchestrator.output_path
+  source_code_hash     = data.archive_file.orchestrator.output_base64sha256
+  layers               = [aws_lambda_layer_version.orchestrator.arn]
+  timeout              = var.trigger_timeout_seconds
+  memory_size          = var.trigger_memory_size
+  reserved_concurrency = -1
+
+  # What the orchestrator gets for starting runs (the same values), then
+  # the trigger's own. EVENT_IGNORE_PRINCIPALS: the drift roles, this
+  # stack's roles that act in the accounts, and var.event_ignore_principals
+  # (a role ARN also matches its sessions, as in ATTRIBUTION_IGNORE_PRINCIPALS).
+  environment_variables = {
+    STATE_MACHINE_ARN                = module.state_machine.state_machine_arn
+    REPORT_BUCKET                    = module.storage.bucket_name
+    SNS_TOPIC_ARN                    = module.alerting.topic_arn
+    INVENTORY_S3_URI                 = var.inventory_s3_uri == null ? "" : var.inventory_s3_uri
+    WORKSPACES_JSON                  = var.inventory_s3_uri == null ? jsonencode(var.workspaces) : ""
+    MAX_CONCURRENCY                  = tostring(var.max_concurrency)
+    MAX_CONCURRENCY_PER_ACCOUNT      = tostring(var.max_concurrency_per_account)
+    MAX_CONCURRENCY_PER_REGION       = tostring(var.max_concurrency_per_region)
+    POWERTOOLS_SERVICE_NAME          = local.trigger_service_name
+    POWERTOOLS_METRICS_NAMESPACE     = var.metrics_namespace
+    LOG_LEVEL                        = var.log_level == "WARN" ? "WARNING" : var.log_level
+    INDEX_TABLE                      = module.event_checks.table_name
+    TRIGGER_QUEUE_URL                = module.event_checks.queue_url
+    EVENT_CHECK_MIN_INTERVAL_MINUTES = tostring(var.event_check_min_interval)
+    EVENT_IGNORE_PRINCIPALS          = join(",", concat(var.cross_account_role_arns, [module.worker.role_arn, module.codebuild_lane.role_arn, module.orchestrator.role_arn, module.summarize.role_arn], var.event_ignore_principals))
+  }
+
+  kms_key_arn                = aws_kms_key.this.arn
+  log_retention_days         = var.log_retention_days
+  tracing_mode               = var.tracing_mode
+  policy_documents           = [data.aws_iam_policy_document.trigger.json]
+  on_failure_destination_arn = aws_sqs_queue.this.arn
+  maximum_retry_attempts     = 0 # invoked synchronously by the event source mapping, which retries through the queue
+  maximum_event_age_seconds  = var.async_maximum_event_age_seconds
+  alarm_topic_arn            = module.alerting.topic_arn
+
+  # The index outlives two scheduled runs (a cron schedule, whose interval
+  # is null, is not measured: || does not short-circuit, so null counts as 0).
+  preconditions = [
+    {
+      condition     = var.resource_index_ttl_hours * 60 > 2 * coalesce(local.schedule_interval_minutes, 0)
+      error_message = "The resource_index_ttl_hours must exceed two schedule intervals (for a rate() schedule), or the index forgets workspaces between scheduled checks."
+    },
+    {
+      condition     = var.inventory_s3_uri == null || length(var.workspaces) == 0
+      error_message = "Set either workspaces or inventory_s3_uri, not both: the trigger reads exactly one inventory."
+    },
+  ]
+}
+
+# This account's default bus admits the member accounts' forwarded events
+# (PutEvents only). The bus has one policy: this replaces any policy the
+# default bus already has, so one made elsewhere must be merged here.
+data "aws_iam_policy_document" "event_bus" {
+  count = local.create_event_bus_policy ? 1 : 0
+
+  dynamic "statement" {
+    for_each = length(local.event_member_account_ids) > 0 ? [true] : []
+
+    content {
+      sid       = "MemberAccountsForwardEvents"
+      actions   = ["events:PutEvents"]
+      resources = [local.default_event_bus_arn]
+
+      principals {
+        type        = "AWS"
+        identifiers = [for id in local.event_member_account_ids : "arn:${local.partition}:iam::${id}:root"]
+      }
+    }
+  }
+
+  # An organization's accounts are not known one by one: any principal,
+  # held to the organization (AWS's documented form for organizations).
+  dynamic "statement" {
+    for_each = var.event_source_organization_id == null ? [] : [var.event_source_organization_id]
+
+    content {
+      sid       = "OrganizationForwardsEvents"
+      actions   = ["events:PutEvents"]
+      resources = [local.default_event_bus_arn]
+
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:PrincipalOrgID"
+        values   = [statement.value]
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_bus_policy" "this" {
+  count = local.create_event_bus_policy ? 1 : 0
+
+  event_bus_name = "default"
+  policy         = data.aws_iam_policy_document.event_bus[0].json
+}
+
+# The role EventBridge assumes in each member account (and in this one, for
+# its other regions) to put the matched events on this account's default
+# bus (event_forwarding output): trusted by EventBridge on that account's
+# behalf only, allowed PutEvents on this bus only.
+data "aws_iam_policy_document" "event_forwarding_trust" {
+  for_each = toset(local.event_forwarding_account_ids)
+
+  statement {
+    sid     = "EventBridgeForwardsEvents"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [each.key]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "event_forwarding" {
+  statement {
+    sid       = "PutEventsOnCentralBus"
+    actions   = ["events:PutEvents"]
+    resources = [local.default_event_bus_arn]
+  }
+}
+
+################################################################################
 # The run: state machine and CodeBuild lane
 ################################################################################
 
@@ -1176,6 +1439,8 @@ module "codebuild_lane" {
     ATTRIBUTION                   = var.attribution_enabled ? "on" : "off"
     ATTRIBUTION_IGNORE_PRINCIPALS = join(",", var.attribution_ignore_principals)
     LOG_LEVEL                     = lower(var.log_level)
+    INDEX_TABLE                   = var.event_checks_enabled ? module.event_checks.table_name : ""
+    INDEX_TTL_HOURS               = tostring(var.resource_index_ttl_hours)
   }
 }
 
@@ -1391,6 +1656,8 @@ module "dashboard" {
   environments             = var.dashboard_environments
   drift_metrics            = local.dashboard_drift_metrics
   run_metrics_service_name = local.summarize_service_name
+  event_checks_enabled     = var.event_checks_enabled
+  trigger_service_name     = local.trigger_service_name
   worker_function_name     = module.worker.function_name
   worker_log_group_name    = module.worker.log_group_name
   state_machine_arn        = module.state_machine.state_machine_arn
@@ -1500,6 +1767,44 @@ resource "aws_cloudwatch_metric_alarm" "runs_timed_out" {
   metric_name         = "ExecutionsTimedOut"
   dimensions          = { StateMachineArn = module.state_machine.state_machine_arn }
   statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [module.alerting.topic_arn]
+  ok_actions          = [module.alerting.topic_arn]
+}
+
+# Event-driven checks: a change took longer than the threshold to reach its
+# report (the worker's DetectionLatencySeconds, from the oldest event of
+# the check, in its dimensionless aggregate).
+resource "aws_cloudwatch_metric_alarm" "detection_latency" {
+  count = var.event_checks_enabled ? 1 : 0
+
+  alarm_name          = "drift-detection-detection-latency-${var.environment_suffix}"
+  alarm_description   = "An event-driven check reported more than ${var.detection_latency_alarm_seconds} s after the change that caused it (DetectionLatencySeconds); see the Event-driven checks row of the ${module.dashboard.dashboard_name} dashboard."
+  namespace           = var.metrics_namespace
+  metric_name         = "DetectionLatencySeconds"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.detection_latency_alarm_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [module.alerting.topic_arn]
+  ok_actions          = [module.alerting.topic_arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "change_events_dead_letters" {
+  count = var.event_checks_enabled ? 1 : 0
+
+  alarm_name          = "drift-detection-change-events-dead-letters-${var.environment_suffix}"
+  alarm_description   = "Change events the trigger failed five times, or EventBridge could not deliver, are waiting in ${module.event_checks.dead_letter_queue_name}: their workspaces wait for the next scheduled run."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = module.event_checks.dead_letter_queue_name }
+  statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
   threshold           = 0

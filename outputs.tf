@@ -213,6 +213,83 @@ output "alarm_arns" {
     runs_timed_out      = aws_cloudwatch_metric_alarm.runs_timed_out.arn
     dead_letters        = aws_cloudwatch_metric_alarm.dead_letters.arn
     inventory_errors    = one(aws_cloudwatch_metric_alarm.inventory_errors[*].arn)
+    trigger_errors      = one(module.trigger[*].errors_alarm_arn)
+    detection_latency   = one(aws_cloudwatch_metric_alarm.detection_latency[*].arn)
+    change_events_dlq   = one(aws_cloudwatch_metric_alarm.change_events_dead_letters[*].arn)
+  }
+}
+
+################################################################################
+# Event-driven checks (with event_checks_enabled; null or empty without)
+################################################################################
+
+output "resource_index_table_name" {
+  description = "Name of the DynamoDB resource index (resource identifier -> workspaces, and the trigger's debounce items), or null without event_checks_enabled."
+  value       = module.event_checks.table_name
+}
+
+output "resource_index_table_arn" {
+  description = "ARN of the DynamoDB resource index, or null without event_checks_enabled."
+  value       = module.event_checks.table_arn
+}
+
+output "change_events_queue_url" {
+  description = "URL of the SQS queue the event rules deliver to and the trigger reads (and sends its delayed trailing checks to), or null without event_checks_enabled."
+  value       = module.event_checks.queue_url
+}
+
+output "change_events_dead_letter_queue_arn" {
+  description = "ARN of the change-events queue's dead-letter queue (messages the trigger failed five times, events EventBridge could not deliver), or null without event_checks_enabled."
+  value       = module.event_checks.dead_letter_queue_arn
+}
+
+output "event_rule_arns" {
+  description = "ARNs of the rules on this account's default bus, keyed by pattern (cloudtrail-writes, config-changes: modules/event-checks/patterns/<key>.json); empty without event_checks_enabled."
+  value       = module.event_checks.rule_arns
+}
+
+output "trigger_function_name" {
+  description = "Name of the trigger function, or null without event_checks_enabled."
+  value       = one(module.trigger[*].function_name)
+}
+
+output "trigger_function_arn" {
+  description = "ARN of the trigger function, or null without event_checks_enabled."
+  value       = one(module.trigger[*].function_arn)
+}
+
+output "trigger_role_arn" {
+  description = "ARN of the trigger function's execution role, or null without event_checks_enabled."
+  value       = one(module.trigger[*].role_arn)
+}
+
+# What forwards a member account's changes to this account's default bus.
+# This stack applies the bus policy itself; the rest is created in each
+# member account, in every region its workspaces use (IAM's events only
+# reach EventBridge in us-east-1: forward from there too), and in this
+# account in its regions other than the stack's.
+output "event_forwarding" {
+  description = "Forwarding of member accounts' change events to this account's default bus: `central_event_bus_arn`, `event_bus_policy` (the JSON this stack applies to its default bus, null when no member account or organization is set), and `accounts`, keyed by account ID (the member accounts, and this account for its regions other than the stack's), what to create there, in each region its workspaces use and in us-east-1 for IAM's events: `role_name`, `role_trust_policy` and `role_policy` (JSON: EventBridge may put events on the central bus), and `rules`, keyed like the central rules, each with `name`, `event_pattern` (JSON, the central rule's pattern) and `target` (`arn`: the central bus, `role_arn`: that role). Empty without event_checks_enabled."
+  value = {
+    central_event_bus_arn = var.event_checks_enabled ? local.default_event_bus_arn : null
+    event_bus_policy      = one(data.aws_iam_policy_document.event_bus[*].json)
+    accounts = {
+      for id, trust in data.aws_iam_policy_document.event_forwarding_trust : id => {
+        role_name         = local.event_forwarding_role
+        role_trust_policy = trust.json
+        role_policy       = data.aws_iam_policy_document.event_forwarding.json
+        rules = {
+          for key, pattern in module.event_checks.event_patterns : key => {
+            name          = "drift-detection-forward-${key}-${var.environment_suffix}"
+            event_pattern = jsonencode(pattern)
+            target = {
+              arn      = local.default_event_bus_arn
+              role_arn = "arn:${local.partition}:iam::${id}:role/${local.event_forwarding_role}"
+            }
+          }
+        }
+      }
+    }
   }
 }
 

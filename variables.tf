@@ -513,6 +513,93 @@ variable "unmanaged_time_budget_seconds" {
 }
 
 ################################################################################
+# Event-driven checks (a check of the workspace a change touched, minutes after it)
+################################################################################
+
+variable "event_checks_enabled" {
+  description = "Whether changes start checks: EventBridge rules for CloudTrail management writes (EC2, RDS, S3, IAM) and AWS Config item changes deliver to the change-events queue, the trigger function checks the workspaces whose resources they name (the resource index table), and the worker writes that index. The schedule stays the backstop either way."
+  type        = bool
+  default     = true
+}
+
+variable "event_check_min_interval" {
+  description = "At most one event-driven check of a workspace per this many minutes, 1-15 (`EVENT_CHECK_MIN_INTERVAL_MINUTES`); the changes in between are checked by one trailing check, a queue message delayed up to this long (SQS delays stop at 15 minutes)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.event_check_min_interval == floor(var.event_check_min_interval) && var.event_check_min_interval >= 1 && var.event_check_min_interval <= 15
+    error_message = "The event_check_min_interval must be a whole number of minutes between 1 and 15."
+  }
+}
+
+variable "event_ignore_principals" {
+  description = "Globs of principals whose changes start no check, such as the roles Terraform applies with (`arn:aws:iam::*:role/terraform-*`; a role ARN also matches its sessions). Added to the drift roles (`cross_account_role_arns`) and this stack's function roles in `EVENT_IGNORE_PRINCIPALS`."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.event_ignore_principals : length(trimspace(p)) > 0 && length(regexall(",", p)) == 0])
+    error_message = "Each of event_ignore_principals must be a non-empty glob without a comma."
+  }
+}
+
+variable "event_source_organization_id" {
+  description = "AWS Organizations ID (o-...) whose accounts may put events on this account's default bus, instead of the member accounts of `workspaces` and `cross_account_role_arns`; null for those accounts only."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.event_source_organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.event_source_organization_id))
+    error_message = "The event_source_organization_id must be an organization ID, o- followed by 10-32 lowercase letters or digits."
+  }
+}
+
+variable "resource_index_ttl_hours" {
+  description = "Hours an entry of the resource index lives after the check that wrote it (`INDEX_TTL_HOURS`), at least 12 and more than two schedule intervals for a rate() schedule: the default 24 outlives four 6-hour runs, so a workspace's entries expire only when it is no longer checked."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.resource_index_ttl_hours == floor(var.resource_index_ttl_hours) && var.resource_index_ttl_hours >= 12 && var.resource_index_ttl_hours <= 8760
+    error_message = "The resource_index_ttl_hours must be a whole number of hours between 12 and 8760."
+  }
+}
+
+variable "detection_latency_alarm_seconds" {
+  description = "Alarm when an event-driven check's detection latency (the change's event time to the report written, the worker's `DetectionLatencySeconds`) exceeds this many seconds, 60-86400."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.detection_latency_alarm_seconds == floor(var.detection_latency_alarm_seconds) && var.detection_latency_alarm_seconds >= 60 && var.detection_latency_alarm_seconds <= 86400
+    error_message = "The detection_latency_alarm_seconds must be a whole number between 60 and 86400."
+  }
+}
+
+variable "trigger_timeout_seconds" {
+  description = "Timeout of one trigger invocation (a batch of up to 10 queue messages) in seconds, 10-300; the change-events queue's visibility timeout is six times this."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.trigger_timeout_seconds == floor(var.trigger_timeout_seconds) && var.trigger_timeout_seconds >= 10 && var.trigger_timeout_seconds <= 300
+    error_message = "The trigger_timeout_seconds must be a whole number between 10 and 300."
+  }
+}
+
+variable "trigger_memory_size" {
+  description = "Memory of the trigger function in MB, 128-10240."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.trigger_memory_size == floor(var.trigger_memory_size) && var.trigger_memory_size >= 128 && var.trigger_memory_size <= 10240
+    error_message = "The trigger_memory_size must be a whole number between 128 and 10240."
+  }
+}
+
+################################################################################
 # CodeBuild lane (checks that outlast Lambda)
 ################################################################################
 

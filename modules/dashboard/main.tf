@@ -5,7 +5,8 @@
 # long they take, workspaces checked and skipped, throttled retries, and the
 # state machine's executions; last, what nobody manages (unmanaged
 # resources, resources managed twice or gone from the inventory, and the
-# inventory's errors).
+# inventory's errors); with event-driven checks, the trigger's counts and
+# the detection latency.
 
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = "drift-detection-dashboard-${var.environment_suffix}"
@@ -267,6 +268,52 @@ resource "aws_cloudwatch_dashboard" "this" {
             }
           }
         },
+      ],
+      # Event-driven checks: what the trigger did with the change events
+      # (dimension service), and how long a change took to reach its report
+      # (the worker's DetectionLatencySeconds, dimensionless aggregate).
+      [
+        for w in [
+          {
+            type   = "metric"
+            x      = 0
+            y      = 44
+            width  = 12
+            height = 6
+            properties = {
+              title   = "Event-driven checks"
+              region  = var.region
+              view    = "timeSeries"
+              stacked = false
+              period  = 300
+              stat    = "Sum"
+              yAxis   = { left = { min = 0 } }
+              metrics = [
+                for m in [["EventsReceived", "received"], ["EventsIgnored", "ignored"], ["EventsMatched", "matched"], ["EventsUnmatched", "unmatched"], ["EventsDebounced", "debounced"], ["ChecksStarted", "checks started"]] :
+                [var.metrics_namespace, m[0], "service", var.trigger_service_name, { label = m[1] }]
+              ]
+            }
+          },
+          {
+            type   = "metric"
+            x      = 12
+            y      = 44
+            width  = 12
+            height = 6
+            properties = {
+              title   = "Detection latency (s)"
+              region  = var.region
+              view    = "timeSeries"
+              stacked = false
+              period  = 300
+              yAxis   = { left = { min = 0 } }
+              metrics = [
+                for s in [["p50", "p50"], ["p90", "p90"], ["Maximum", "max"]] :
+                [var.metrics_namespace, "DetectionLatencySeconds", { stat = s[0], label = s[1] }]
+              ]
+            }
+          },
+        ] : w if var.event_checks_enabled
       ],
     )
   })

@@ -103,3 +103,20 @@ variable "functions" {
     error_message = "The functions must list at least one function."
   }
 }
+
+variable "event_checks_enabled" {
+  description = "Whether to draw the Event-driven checks row: the trigger's counts and the worker's detection latency."
+  type        = bool
+  default     = false
+}
+
+variable "trigger_service_name" {
+  description = "Powertools service name (the `service` dimension) of the trigger's metrics."
+  type        = string
+  default     = "drift-detection-trigger"
+
+  validation {
+    condition     = length(var.trigger_service_name) > 0
+    error_message = "The trigger_service_name must not be empty."
+  }
+}

@@ -90,6 +90,7 @@ class Module:
     source: str
     args: dict[str, Any]
     config: Config
+    count: Any = None
 
 
 @dataclass
@@ -348,8 +349,10 @@ def load_stack(root: Path = REPO) -> Stack:
         assert files, f"module {name}: no .tf files in {source}"
         stack.text.update(files)
         module_config = parse_config(files)
-        args = {k: v for k, v in call.items() if k not in ("source", "version", "providers", "depends_on")}
-        stack.modules[name] = Module(name=name, source=source, args=args, config=module_config)
+        # Meta-arguments are not the module's variables; `count` is kept.
+        meta = ("source", "version", "providers", "depends_on", "count", "for_each")
+        args = {k: v for k, v in call.items() if k not in meta}
+        stack.modules[name] = Module(name=name, source=source, args=args, config=module_config, count=call.get("count"))
         instance, outputs[name] = _instantiate(name, module_config, args)
         stack.resources.update(instance.resources)
         stack.data.update(instance.data)
@@ -449,10 +452,21 @@ def summarize_sources(root: Path = REPO) -> list[Path]:
     return [entry] if entry.is_file() else []
 
 
-def orchestrator_sources(root: Path = REPO) -> list[Path]:
-    """The orchestrator's Python files under lib/lambda, without its tests
-    and without summarize.py (the summarize function's entry point)."""
+def _is_trigger_file(relative: Path) -> bool:
+    """The trigger's own files: lib/lambda/trigger.py, and modules of the
+    shared package named trigger*.py or in a trigger*/ package."""
+    return relative.name.startswith("trigger") or any(part.startswith("trigger") for part in relative.parts[:-1])
+
+
+def trigger_sources(root: Path = REPO) -> list[Path]:
+    """The trigger function's own files (see `_is_trigger_file`); it shares
+    the package, whose reads count as the orchestrator's and which it gets
+    too."""
     base = root / "lib" / "lambda"
+    return [p for p in _package_sources(base) if _is_trigger_file(p.relative_to(base))]
+
+
+def _package_sources(base: Path) -> list[Path]:
     if not base.is_dir():
         return []
     skip = {"tests", "test", "__pycache__", ".mypy_cache", ".pytest_cache"}
@@ -462,8 +476,19 @@ def orchestrator_sources(root: Path = REPO) -> list[Path]:
         if not skip.intersection(p.relative_to(base).parts)
         and not p.name.startswith("test_")
         and p.name != "conftest.py"
-        and p.relative_to(base) != Path("summarize.py")
     )
+
+
+def orchestrator_sources(root: Path = REPO) -> list[Path]:
+    """The orchestrator's Python files under lib/lambda, without its tests,
+    without summarize.py (the summarize function's entry point) and without
+    the trigger's own files."""
+    base = root / "lib" / "lambda"
+    return [
+        p
+        for p in _package_sources(base)
+        if p.relative_to(base) != Path("summarize.py") and not _is_trigger_file(p.relative_to(base))
+    ]
 
 
 # README convention -------------------------------------------------------

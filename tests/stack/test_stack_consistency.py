@@ -1,7 +1,7 @@
 """Plan-free consistency between the stack, the function code and the README.
 
-- Every environment variable the Lambda worker (Rust), the orchestrator or
-  the summarize function (Python) reads is set in that function's
+- Every environment variable the Lambda worker (Rust), the orchestrator,
+  the summarize function or the trigger (Python) reads is set in that function's
   `environment { variables }`; what the worker reads is also set on the
   CodeBuild lane, which runs the same binary.
   Until their sources exist, the contract's list is the floor, so these
@@ -25,6 +25,7 @@ from stack_hcl import (
     readme_output_names,
     rust_env_vars,
     summarize_sources,
+    trigger_sources,
     worker_sources,
 )
 
@@ -36,6 +37,9 @@ WORKER_CONTRACT = {
     "TERRAFORM_PATH",
     "TERRAFORM_PARALLELISM",
     "LOG_LEVEL",
+    # The resource index of event-driven checks (issue 16).
+    "INDEX_TABLE",
+    "INDEX_TTL_HOURS",
 }
 ORCHESTRATOR_CONTRACT = {
     "STATE_MACHINE_ARN",
@@ -62,6 +66,14 @@ SUMMARIZE_CONTRACT = {
     "UNMANAGED_IGNORE_JSON",
     "UNMANAGED_TIME_BUDGET_SECONDS",
     "CONFIG_AGGREGATOR_NAME",
+}
+# Event-driven checks (issue 16): the trigger starts runs through the
+# orchestrator's code, so it gets all of that too.
+TRIGGER_CONTRACT = ORCHESTRATOR_CONTRACT | {
+    "INDEX_TABLE",
+    "TRIGGER_QUEUE_URL",
+    "EVENT_CHECK_MIN_INTERVAL_MINUTES",
+    "EVENT_IGNORE_PRINCIPALS",
 }
 
 # Set by the Lambda runtime itself, never by the stack.
@@ -119,6 +131,12 @@ def test_summarize_environment_covers_what_summarize_reads(stack: Stack) -> None
     wanted = SUMMARIZE_CONTRACT | read_by(summarize_sources(), python_env_vars)
     missing = wanted - set(function_environment(stack, "summarize"))
     assert not missing, f"summarize reads {sorted(missing)} but the stack does not set them"
+
+
+def test_trigger_environment_covers_what_the_trigger_and_the_package_read(stack: Stack) -> None:
+    wanted = TRIGGER_CONTRACT | read_by(orchestrator_sources() + trigger_sources(), python_env_vars)
+    missing = wanted - set(function_environment(stack, "trigger"))
+    assert not missing, f"the trigger reads {sorted(missing)} but the stack does not set them"
 
 
 def test_codebuild_lane_environment_covers_what_the_worker_reads(stack: Stack) -> None:
@@ -215,6 +233,9 @@ def test_the_function_sources_are_found_when_present() -> None:
         assert not any(p.name == "summarize.py" for p in orchestrator_sources())
     if (REPO / "lib" / "lambda" / "summarize.py").is_file():
         assert [p.name for p in summarize_sources()] == ["summarize.py"]
+    if (REPO / "lib" / "lambda" / "trigger.py").is_file():
+        assert "trigger.py" in [p.name for p in trigger_sources()]
+        assert not set(trigger_sources()) & set(orchestrator_sources())
 
 
 def test_readme_convention_extracts_output_names() -> None:

@@ -44,6 +44,7 @@ locals {
   region                     = "eu-west-1"
   orchestrator_service_name  = "drift-detection-orchestrator"
   summarize_service_name     = "drift-detection-summarize"
+  trigger_service_name       = "drift-detection-trigger"
   summarize_function_name    = "drift-detection-summarize-dev"
   state_machine_arn          = "arn:aws:states:eu-west-1:111111111111:stateMachine:drift-detection-runs-dev"
   worker_function_name       = "drift-detection-worker-dev"
@@ -67,6 +68,10 @@ variable "metrics_namespace" {
 
 variable "dashboard_environments" {
   default = ["dev", "staging", "prod"]
+}
+
+variable "event_checks_enabled" {
+  default = true
 }
 
 output "old" {
@@ -165,6 +170,24 @@ def check_run_widgets(widgets: list[dict[str, Any]]) -> None:
     ]
     for m in executions:
         assert m[0] == "AWS/States" and m[2:4] == ["StateMachineArn", STATE_MACHINE_ARN]
+    # Event-driven checks (issue 16): the trigger's counts by service, the
+    # worker's detection latency as its dimensionless aggregate.
+    events = by_title["Event-driven checks"]
+    assert [m[:4] for m in events["metrics"]] == [
+        ["DriftDetection", metric, "service", "drift-detection-trigger"]
+        for metric in (
+            "EventsReceived",
+            "EventsIgnored",
+            "EventsMatched",
+            "EventsUnmatched",
+            "EventsDebounced",
+            "ChecksStarted",
+        )
+    ]
+    assert events["stat"] == "Sum"
+    latency = by_title["Detection latency (s)"]["metrics"]
+    assert [m[:2] for m in latency] == [["DriftDetection", "DetectionLatencySeconds"]] * 3
+    assert [m[2]["stat"] for m in latency] == ["p50", "p90", "Maximum"]
     # Below the old widgets, none overlapping, all within the 24-column grid.
     cells = set()
     for w in widgets:
@@ -210,5 +233,5 @@ def test_module_renders_the_old_dashboard_body(tmp_path: Path) -> None:
     old, new = json.loads(outputs["old"]["value"])["widgets"], json.loads(outputs["new"]["value"])["widgets"]
     assert len(old) == 8
     assert new[:8] == expected_old_widgets(old)
-    assert len(new) == 15
+    assert len(new) == 17
     check_run_widgets(new[8:])

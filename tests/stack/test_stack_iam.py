@@ -67,6 +67,7 @@ STAR_RESOURCE_STATEMENTS = {
     ("module.worker.this", "WriteTraces"): {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
     ("module.orchestrator.this", "WriteTraces"): {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
     ("module.summarize.this", "WriteTraces"): {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
+    ("module.trigger.this", "WriteTraces"): {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
     ("module.state_machine.this", "WriteTraces"): XRAY_ACTIONS,
     ("module.state_machine.this", "DeliverExecutionLogs"): LOG_DELIVERY_ACTIONS,
 }
@@ -104,9 +105,9 @@ def test_every_policy_is_a_policy_document(stack: Stack) -> None:
     for (rtype, name), body in stack.resources.items():
         for attr in ("policy", "assume_role_policy"):
             if attr in body:
-                assert re.fullmatch(r"\$\{(module\.\w+\.)?data\.aws_iam_policy_document\.\w+\.json\}", body[attr]), (
-                    f"{rtype}.{name}.{attr}"
-                )
+                assert re.fullmatch(
+                    r"\$\{(module\.\w+\.)?data\.aws_iam_policy_document\.\w+(\[0\])?\.json\}", body[attr]
+                ), f"{rtype}.{name}.{attr}"
     for path, text in stack.text.items():
         assert not re.search(r"\bStatement\b", text), f"{path}: no hand-written JSON policies"
 
@@ -151,6 +152,15 @@ def test_no_allow_to_everyone(stack: Stack) -> None:
         if st.get("effect", "Allow") != "Allow":
             continue
         for principal in st.get("principals", []):
+            if (doc, st.get("sid")) == ("event_bus", "OrganizationForwardsEvents"):
+                # AWS's documented form for an organization: any principal,
+                # held to the organization's ID.
+                assert principal["identifiers"] == ["*"]
+                assert st["condition"] == [
+                    {"test": "StringEquals", "variable": "aws:PrincipalOrgID", "values": ["${statement.value}"]}
+                ]
+                assert st["actions"] == ["events:PutEvents"]
+                continue
             assert "*" not in principal["identifiers"], f"{doc}/{st.get('sid')}: Allow to *"
 
 
@@ -221,7 +231,8 @@ def test_worker_policy(stack: Stack) -> None:
         for d, s in stack.statements()
         if "sts:AssumeRole" in s["actions"] and not d.endswith("assume_role") and d != "config_aggregator_assume_role"
     }
-    assert assumers == {"drift_check", "summarize", "cross_account_trust"}
+    # (event_forwarding_trust: EventBridge's, in the member accounts.)
+    assert assumers == {"drift_check", "summarize", "cross_account_trust", "event_forwarding_trust"}
     function = stack.resource("aws_lambda_function", "module.worker.this")
     precondition = function["lifecycle"][0]["precondition"][0]["condition"]
     assert "var.cross_account_role_arns" in precondition
@@ -363,7 +374,7 @@ def test_codebuild_policy(stack: Stack) -> None:
     assert statement["condition"][0]["variable"] == "aws:SourceAccount"
 
 
-@pytest.mark.parametrize("function", ["worker", "orchestrator", "summarize", "codebuild_lane"])
+@pytest.mark.parametrize("function", ["worker", "orchestrator", "summarize", "trigger", "codebuild_lane"])
 def test_functions_write_only_their_own_logs(stack: Stack, function: str) -> None:
     for st in stack.document_statements(f"module.{function}.this"):
         if any(a.startswith("logs:") for a in st["actions"]):

@@ -94,6 +94,9 @@ UNNAMED_TYPES = {
     "aws_sns_topic_policy",
     "aws_sns_topic_subscription",
     "aws_s3_object",
+    "aws_lambda_event_source_mapping",
+    "aws_sqs_queue_redrive_allow_policy",
+    "aws_cloudwatch_event_bus_policy",  # of the account's bus named "default"
 }
 
 SUFFIX = "${var.environment_suffix}"
@@ -189,6 +192,11 @@ def test_names_fit_service_limits_at_the_longest_suffix(stack: Stack) -> None:
     longest_key = {
         "${var.state_lock_tables}": 32,  # key validation: 1-32 characters
         "${local.config_rules}": max(len(k) for k in stack.locals["config_rules"]),
+        # The event rules, one per pattern file (as instantiated, the
+        # module's local is written out).
+        stack.resource("aws_cloudwatch_event_rule", "module.event_checks.this")["for_each"]: max(
+            len(p.stem) for p in (REPO / "modules/event-checks/patterns").glob("*.json")
+        ),
     }
     suffix = "s" * max_suffix_length(stack)
     for (rtype, name), body in stack.resources.items():
@@ -277,6 +285,7 @@ def test_variables_where_a_bad_value_fails_late_are_validated(stack: Stack) -> N
         "unmanaged_resources",
         "unmanaged_alert",
         "config_aggregator_organization",
+        "event_checks_enabled",
     }  # any value is valid
     for name, body in stack.variables.items():
         if name in unvalidated_ok:
@@ -587,6 +596,7 @@ def test_log_groups_keep_at_least_seven_days(stack: Stack) -> None:
         "module.worker.this",
         "module.orchestrator.this",
         "module.summarize.this",
+        "module.trigger.this",
         "module.state_machine.this",
         "module.codebuild_lane.this",
     }
@@ -756,8 +766,13 @@ def test_functions_share_one_module(stack: Stack) -> None:
     # Every Lambda function comes from modules/function, so each gets its
     # role, policy, log group, alarm and on-failure destination the same way.
     functions = stack.resources_of("aws_lambda_function")
-    assert set(functions) == {"module.worker.this", "module.orchestrator.this", "module.summarize.this"}
-    for name in ("worker", "orchestrator", "summarize"):
+    assert set(functions) == {
+        "module.worker.this",
+        "module.orchestrator.this",
+        "module.summarize.this",
+        "module.trigger.this",
+    }
+    for name in ("worker", "orchestrator", "summarize", "trigger"):
         assert stack.modules[name].source == "./modules/function"
         for rtype in ("aws_iam_role", "aws_iam_role_policy", "aws_cloudwatch_log_group"):
             assert (rtype, f"module.{name}.this") in stack.resources, f"{name}: {rtype}"
