@@ -63,7 +63,19 @@ READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Head")
 #: event source. A value is a string, a list of strings, or a list/``items``
 #: of objects holding the field (``groupSet.items[].groupId``).
 _REQUEST_FIELDS: dict[str, tuple[str, ...]] = {
-    "ec2.amazonaws.com": ("groupId", "groupIds", "groupSet", "instanceId", "instancesSet", "volumeId", "resourcesSet"),
+    "ec2.amazonaws.com": (
+        "groupId",
+        "groupIds",
+        "groupSet",
+        "instanceId",
+        "instancesSet",
+        "volumeId",
+        "resourcesSet",
+        # Newer calls wrap the request in ``<Action>Request`` with PascalCase members.
+        "GroupId",
+        "InstanceId",
+        "VolumeId",
+    ),
     "rds.amazonaws.com": ("dBInstanceIdentifier", "dBClusterIdentifier"),
     "s3.amazonaws.com": ("bucketName",),
     "iam.amazonaws.com": ("roleName", "userName", "groupName", "instanceProfileName", "policyArn"),
@@ -274,6 +286,12 @@ def _fields(document: object, names: tuple[str, ...]) -> Iterator[object]:
     for name in names:
         if name in document:
             yield from _strings(document[name], _ITEM_KEYS.get(name, ()))
+    for key, wrapped in list(document.items())[:8]:
+        # ``{"ModifySecurityGroupRulesRequest": {"GroupId": ...}}``: one level down.
+        if isinstance(key, str) and key.endswith(("Request", "Response")) and isinstance(wrapped, Mapping):
+            for name in names:
+                if name in wrapped:
+                    yield from _strings(wrapped[name], _ITEM_KEYS.get(name, ()))
 
 
 def _response_objects(response: object) -> Iterator[object]:
