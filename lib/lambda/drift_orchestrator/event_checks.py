@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -145,6 +145,10 @@ class Trigger:
     def handle(self, body: str | None) -> None:
         """One SQS message: a change event or a trailing-check message."""
         message = _trailing(body)
+        if message == "invalid":
+            self.count("EventsDropped")
+            logger.warning("event dropped", extra={"reason": "a trailing-check message without a valid workspace"})
+            return
         if message is not None:
             self.handle_trailing(message)
             return
@@ -256,8 +260,8 @@ def _time(text: str) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
 
 
-def _trailing(body: str | None) -> Mapping[str, Any] | None:
-    """The trailing-check message in ``body``, or ``None`` when it is not one."""
+def _trailing(body: str | None) -> Mapping[str, Any] | Literal["invalid"] | None:
+    """The trailing-check message in ``body``, ``None`` when it is not one."""
     if body is None or len(body) > 4096 or TRAILING_KIND not in body:
         return None
     try:
@@ -268,6 +272,7 @@ def _trailing(body: str | None) -> Mapping[str, Any] | None:
         return None
     workspace = message.get("workspace")
     if not isinstance(workspace, str) or not _WORKSPACE.match(workspace):
-        logger.warning("trailing-check message without a valid workspace: dropped")
-        return None
+        return "invalid"
+    if any(part.strip(".") == "" for part in workspace.split("/")):
+        return "invalid"
     return message
