@@ -15,7 +15,7 @@ stack's rules and an SQS queue):
 
 :func:`normalise` answers a :class:`ChangeEvent`, an :class:`Ignored` (a
 read-only call, a non-API event, or a caller in :class:`IgnorePrincipals`:
-the Terraform and drift roles themselves) or a :class:`Dropped` (not an
+the Terraform and drift roles themselves, or a call that failed) or a :class:`Dropped` (not an
 event this function understands, or larger than it reads). It never raises
 on any input. Everything kept is bounded: at most :data:`MAX_IDENTIFIERS`
 identifiers of at most :data:`MAX_IDENTIFIER_CHARS` characters; request and
@@ -338,6 +338,8 @@ def _cloudtrail(
     event_type = detail.get("eventType")
     if event_type != "AwsApiCall":
         return Ignored(event_id, f"eventType {_text(event_type, 64)!r} is not AwsApiCall")
+    if detail.get("errorCode") is not None:
+        return Ignored(event_id, f"{name} failed: it changed nothing")
     read_only = detail.get("readOnly") is True or name.startswith(READ_ONLY_PREFIXES)
     if read_only:
         return Ignored(event_id, f"{name} is read-only")
@@ -412,12 +414,25 @@ _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$")
 
 
+def _account(event: Mapping[str, Any]) -> str | None:
+    """The envelope's ``account``, else the one the detail names (moto's EventBridge leaves it out)."""
+    detail = event.get("detail")
+    candidates: list[object] = [event.get("account")]
+    if isinstance(detail, Mapping):
+        candidates.append(detail.get("recipientAccountId"))
+        for name in ("configurationItem", "configurationItemSummary"):
+            item = detail.get(name)
+            if isinstance(item, Mapping):
+                candidates.append(item.get("awsAccountId"))
+    return next((c for c in candidates if isinstance(c, str) and _ACCOUNT.match(c)), None)
+
+
 def _envelope_fault(event: Mapping[str, Any]) -> str | None:
     if not _text(event.get("id")):
         return "no `id`"
     if not _text(event.get("source")):
         return "no `source`"
-    if not isinstance(event.get("account"), str) or not _ACCOUNT.match(event["account"]):
+    if _account(event) is None:
         return "`account` is not an account id"
     if not isinstance(event.get("region"), str) or not _REGION.match(event["region"]):
         return "`region` is not a region"
@@ -444,7 +459,7 @@ def _normalise(event: object, ignore: IgnorePrincipals) -> ChangeEvent | Ignored
     event_id = _text(event.get("id"))
     if fault is not None:
         return Dropped(f"not an EventBridge event: {fault}", event_id)
-    envelope = {**event, "time": _rfc3339(event["time"])}
+    envelope = {**event, "time": _rfc3339(event["time"]), "account": _account(event)}
     detail = event["detail"]
     kind = event.get("detail-type")
     if kind == CLOUDTRAIL_DETAIL_TYPE:

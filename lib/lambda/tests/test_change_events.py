@@ -166,6 +166,15 @@ def test_read_only_calls_are_ignored() -> None:
         assert result.reason == f"{name} is read-only"
 
 
+def test_failed_calls_are_ignored() -> None:
+    document = sample("authorize-security-group-ingress")
+    document["detail"]["errorCode"] = "Client.UnauthorizedOperation"
+    document["detail"]["errorMessage"] = "You are not authorized to perform this operation."
+    result = normalise(document, NOBODY)
+    assert isinstance(result, Ignored)
+    assert result.reason == "AuthorizeSecurityGroupIngress failed: it changed nothing"
+
+
 def test_events_that_are_not_api_calls_are_ignored() -> None:
     document = sample("authorize-security-group-ingress")
     document["detail"]["eventType"] = "AwsServiceEvent"
@@ -241,10 +250,21 @@ def test_unknown_detail_types_and_broken_envelopes_are_dropped() -> None:
     assert isinstance(normalise(document, NOBODY), Dropped)
     for key, value in (("account", "12"), ("region", "moon"), ("time", "yesterday"), ("detail", "x")):
         broken = copy.deepcopy(sample("authorize-security-group-ingress"))
+        del broken["detail"]["recipientAccountId"]
         broken[key] = value
         result = normalise(broken, NOBODY)
         assert isinstance(result, Dropped), key
         assert result.id == broken["id"]
+
+
+def test_the_account_comes_from_the_detail_when_the_envelope_lacks_it() -> None:
+    # moto's EventBridge delivers events without `account`; AWS's always has it.
+    for name in ("authorize-security-group-ingress", "config-security-group-change"):
+        document = sample(name)
+        del document["account"]
+        event = normalise(document, NOBODY)
+        assert isinstance(event, ChangeEvent), name
+        assert event.account_id == "123456789012"
 
 
 def test_hostile_values_never_raise_and_stay_bounded() -> None:

@@ -580,3 +580,64 @@ def test_an_event_check_runs_through_the_state_machine(states: States, monkeypat
         states.s3.get_object(Bucket=REPORT_BUCKET, Key=f"runs/2026/11/27/{run_id}.json")["Body"].read()
     )
     assert [w["name"] for w in summary["workspaces"]] == ["network"]
+
+
+PATTERNS = REPO / "modules" / "event-checks" / "patterns"
+#: The samples the stack's rules must deliver (the rest must not reach the queue).
+ROUTED = {
+    "attach-role-policy",
+    "authorize-security-group-ingress",
+    "config-security-group-change",
+    "create-security-group",
+    "modify-db-instance",
+    "put-bucket-tagging",
+    "terraform-role-modify-security-group-rules",
+}
+
+
+@pytest.mark.skipif(not PATTERNS.is_dir(), reason="the stack's rule patterns (modules/event-checks) are not here yet")
+def test_the_stacks_rules_route_the_samples_to_the_trigger(rig: Rig, capsys: pytest.CaptureFixture[str]) -> None:
+    events = boto3.client("events")
+    sqs = rig.sqs.client
+    queue_arn = sqs.get_queue_attributes(QueueUrl=rig.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for pattern in sorted(PATTERNS.glob("*.json")):
+        # The files as the rules read them, not copies.
+        events.put_rule(Name=f"drift-detection-{pattern.stem}", EventPattern=pattern.read_text())
+        events.put_targets(Rule=f"drift-detection-{pattern.stem}", Targets=[{"Id": "trigger", "Arn": queue_arn}])
+    delivered: dict[str, str] = {}
+    for path in sorted(EVENTS.glob("*.json")):
+        document = json.loads(path.read_text())
+        events.put_events(
+            Entries=[
+                {
+                    "Source": document["source"],
+                    "DetailType": document["detail-type"],
+                    "Detail": json.dumps(document["detail"]),
+                    "Resources": document["resources"],
+                    "Time": datetime.fromisoformat(document["time"]),
+                }
+            ]
+        )
+        messages = sqs.receive_message(QueueUrl=rig.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        assert len(messages) <= 1, path.stem
+        for message in messages:
+            delivered[path.stem] = message["Body"]
+            sqs.delete_message(QueueUrl=rig.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    assert set(delivered) == ROUTED
+
+    # What the rules delivered, handed to the trigger as the event source mapping would.
+    capsys.readouterr()
+    assert rig.deliver(*delivered.values()) == {"batchItemFailures": []}
+    assert emitted(capsys.readouterr().out) == {
+        "EventsReceived": 7,
+        # The stack's own role.
+        "EventsIgnored": 1,
+        # The security group (CloudTrail, then Config: debounced).
+        "EventsMatched": 2,
+        "EventsDebounced": 1,
+        "ChecksStarted": 1,
+        # The RDS instance, bucket and role are not in this index; the new group is no one's.
+        "EventsUnmatched": 4,
+    }
+    sg = json.loads(delivered["authorize-security-group-ingress"])
+    assert rig.executions() == [run_id_for("prod/network", sg["id"])]
