@@ -25,10 +25,13 @@ from moto import mock_aws
 
 import orchestrator
 import trigger
+from drift_orchestrator import contract
 from drift_orchestrator.change_events import ChangeEvent, IgnorePrincipals, normalise
+from drift_orchestrator.checks import worker_event
 from drift_orchestrator.debounce import TRAILING_KIND, Debouncer, run_id_for
 from drift_orchestrator.errors import ConfigError
 from drift_orchestrator.event_checks import parse_settings
+from drift_orchestrator.inventory import parse_inventory
 from drift_orchestrator.resource_index import find_workspaces, lookup_keys
 from tests.conftest import Logs
 from tests.local_states import SCHEDULED_EVENT, States, wait_for
@@ -283,6 +286,20 @@ def test_the_contracts_index_items_are_found_by_the_events_lookup_keys(rig: Rig)
         if region != "*":
             elsewhere = ChangeEvent(**{**event.__dict__, "region": "ap-south-1"})
             assert find_workspaces(rig.dynamodb, TABLE, elsewhere) == [], line
+
+
+def test_the_contracts_trigger_is_what_the_worker_event_schema_takes() -> None:
+    # The packaged schema's `trigger` is a hand-written stand-in until
+    # crates/drift-core regenerates it: this is where the two must agree.
+    [workspace] = parse_inventory(json.dumps([workspace_entry("network", "prod")]), "test")
+    example: Any = CONTRACT["worker_event_trigger"]["example"]
+    for info in (example, {"kind": "schedule"}, {"kind": "manual"}, {"kind": "cron"}):
+        event: dict[str, Any] = dict(
+            worker_event(workspace, run_id="r1", run_started_at="2026-11-27T06:05:00Z", mode=None)
+        )
+        event["trigger"] = info
+        faults = contract.faults(contract.worker_event(), event, contract.EVENT_SCHEMA)
+        assert (faults != []) is (info["kind"] == "cron"), info
 
 
 def test_a_change_to_a_managed_resource_starts_one_check_of_that_workspace_with_the_event(
