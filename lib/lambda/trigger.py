@@ -59,7 +59,6 @@ clock: Callable[[], datetime] = utc_now
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Handles one SQS batch; answers the messages to deliver again."""
-    logger.append_keys(trigger=True)
     settings = parse_settings(
         os.environ.get("INDEX_TABLE"),
         os.environ.get("TRIGGER_QUEUE_URL"),

@@ -36,6 +36,12 @@ def sample(name: str) -> dict[str, Any]:
     return loaded
 
 
+def changed_from(document: dict[str, Any]) -> ChangeEvent:
+    event = normalise(document, NOBODY)
+    assert isinstance(event, ChangeEvent), event
+    return event
+
+
 def changed(name: str, ignore: IgnorePrincipals = NOBODY) -> ChangeEvent:
     event = normalise(sample(name), ignore)
     assert isinstance(event, ChangeEvent), event
@@ -148,6 +154,29 @@ def test_the_summary_is_the_contracts_trigger_event() -> None:
         "region": "us-east-1",
         "resources": ["sg-0app"],
     }
+
+
+def test_run_instances_and_create_tags_name_their_resources() -> None:
+    document = sample("create-security-group")
+    detail = document["detail"]
+    detail["eventName"] = "RunInstances"
+    detail["requestParameters"] = {
+        "instancesSet": {"items": [{"imageId": "ami-0abcdef1234567890", "minCount": 1, "maxCount": 1}]},
+        "groupSet": {"items": [{"groupId": "sg-0app"}]},
+        "instanceType": "t3.micro",
+    }
+    detail["responseElements"] = {
+        "reservationId": "r-0123456789abcdef0",
+        "instancesSet": {"items": [{"instanceId": "i-0aaa"}, {"instanceId": "i-0bbb"}]},
+    }
+    assert changed_from(document).identifiers == ("sg-0app", "i-0aaa", "i-0bbb")
+    detail["eventName"] = "CreateTags"
+    detail["requestParameters"] = {
+        "resourcesSet": {"items": [{"resourceId": "vol-0ccc"}, {"resourceId": "i-0aaa"}]},
+        "tagSet": {"items": [{"key": "owner", "value": "alice"}]},
+    }
+    detail["responseElements"] = {"requestId": "x", "_return": True}
+    assert changed_from(document).identifiers == ("vol-0ccc", "i-0aaa")
 
 
 def test_the_newer_request_wrapper_is_read() -> None:
