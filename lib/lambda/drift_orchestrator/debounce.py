@@ -33,7 +33,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import random
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,6 +56,7 @@ MAX_EVENTS_BYTES = 96 * 1024
 #: The debounce item outlives its last write by this much (the table's TTL).
 TTL_SECONDS = 7 * 24 * 3600
 TRAILING_KIND = "drift-detection.trailing-check"
+_JITTER = random.SystemRandom()
 
 
 class DebounceTable(Protocol):
@@ -243,7 +246,7 @@ class Debouncer:
 
     def on_event(self, workspace: str, event: TriggerEvent) -> Decision:
         """A change to ``workspace``: check now, or wait for the trailing check."""
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(1, MAX_ATTEMPTS + 1):
             state = self._read(workspace)
             now = self._now()
             due_at = (state.last_check_at or 0) + self.interval
@@ -258,6 +261,7 @@ class Debouncer:
                 claim = Claim(workspace, run_id_for(workspace, event["id"]), events)
                 if self._write(workspace, state, self._claim_values(claim, now)):
                     return Decision("start", claim=claim)
+                _pause(attempt)
                 continue
             values = {"pending": {"BOOL": True}, "events": {"S": json.dumps(bounded([*state.events, event]))}}
             if self._write(workspace, state, values):
@@ -267,11 +271,12 @@ class Debouncer:
                     trailing_delay=_delay(due_at, now) if first else None,
                     due_at=due_at if first else None,
                 )
+            _pause(attempt)
         raise Contended(f"{workspace}: {MAX_ATTEMPTS} concurrent writes won over this delivery")
 
     def on_trailing(self, workspace: str) -> Decision:
         """The trailing message: check the pending changes, once."""
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(1, MAX_ATTEMPTS + 1):
             state = self._read(workspace)
             now = self._now()
             if not state.pending or not state.events:
@@ -283,7 +288,17 @@ class Debouncer:
             claim = Claim(workspace, run_id_for(workspace, state.events[-1]["id"]), tuple(state.events))
             if self._write(workspace, state, self._claim_values(claim, now)):
                 return Decision("start", claim=claim)
+            _pause(attempt)
         raise Contended(f"{workspace}: {MAX_ATTEMPTS} concurrent writes won over this delivery")
+
+
+def _pause(attempt: int) -> None:
+    """A short jittered wait after a lost write, so a burst of deliveries spreads out.
+
+    ``threading.Event().wait``, not ``time.sleep``: the tests may run under
+    libfaketime, where ``time.sleep`` fails.
+    """
+    threading.Event().wait(_JITTER.uniform(0, 0.02 * attempt))
 
 
 def _delay(due_at: int, now: int) -> int:

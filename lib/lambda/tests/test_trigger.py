@@ -28,7 +28,7 @@ import trigger
 from drift_orchestrator import contract
 from drift_orchestrator.change_events import ChangeEvent, IgnorePrincipals, normalise
 from drift_orchestrator.checks import worker_event
-from drift_orchestrator.debounce import TRAILING_KIND, Debouncer, run_id_for
+from drift_orchestrator.debounce import MAX_ATTEMPTS, TRAILING_KIND, Contended, Debouncer, run_id_for
 from drift_orchestrator.errors import ConfigError
 from drift_orchestrator.event_checks import parse_settings
 from drift_orchestrator.inventory import parse_inventory
@@ -658,3 +658,22 @@ def test_the_stacks_rules_route_the_samples_to_the_trigger(rig: Rig, capsys: pyt
     }
     sg = json.loads(delivered["authorize-security-group-ingress"])
     assert rig.executions() == [run_id_for("prod/network", sg["id"])]
+
+
+def test_a_delivery_that_keeps_losing_the_race_is_left_to_sqs() -> None:
+    class AlwaysTaken:
+        writes = 0
+
+        def get_item(self, **kwargs: Any) -> Any:
+            return {}
+
+        def update_item(self, **kwargs: Any) -> Any:
+            self.writes += 1
+            raise ClientError({"Error": {"Code": "ConditionalCheckFailedException", "Message": ""}}, "UpdateItem")
+
+    table = AlwaysTaken()
+    event = normalise(sample(SG_EVENT), IgnorePrincipals(()))
+    assert isinstance(event, ChangeEvent)
+    with pytest.raises(Contended):
+        Debouncer(table, TABLE, 600, Clock()).on_event("prod/network", event.summary())
+    assert table.writes == MAX_ATTEMPTS
