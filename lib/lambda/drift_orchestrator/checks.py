@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict
 
 from .inventory import Workspace
+
+if TYPE_CHECKING:
+    from .events import TriggerInfo
 
 Status = Literal["clean", "drift", "pending_changes", "error", "timeout", "skipped"]
 #: Statuses of a check that finished (the worker answered normally).
@@ -131,9 +134,18 @@ class WorkerEvent(TypedDict):
     lock: NotRequired[bool]
     lock_timeout: NotRequired[str]
     parallelism: NotRequired[int]
+    #: Why the check ran (``{"kind": "schedule"}``, or an event check's changes).
+    trigger: NotRequired[TriggerInfo]
 
 
-def worker_event(workspace: Workspace, *, run_id: str, run_started_at: str, mode: str | None) -> WorkerEvent:
+def worker_event(
+    workspace: Workspace,
+    *,
+    run_id: str,
+    run_started_at: str,
+    mode: str | None,
+    trigger: TriggerInfo | None = None,
+) -> WorkerEvent:
     """The worker's event for ``workspace``; ``mode`` overrides the workspace's."""
     event = WorkerEvent(
         run_id=run_id,
@@ -159,6 +171,8 @@ def worker_event(workspace: Workspace, *, run_id: str, run_started_at: str, mode
         event["lock_timeout"] = workspace.lock_timeout
     if workspace.parallelism is not None:
         event["parallelism"] = workspace.parallelism
+    if trigger is not None:
+        event["trigger"] = trigger
     return event
 
 

@@ -13,6 +13,11 @@ Two shapes are accepted:
 
   ``trigger`` is ``manual``; the run id is ``run_id`` or a new uuid4.
 
+A third kind, ``event``, is never parsed here: the trigger function
+(``trigger.handler``) builds it for one workspace a change touched, with the
+changes that caused it (:class:`TriggerEvent`), and starts it through the same
+:func:`~.run.execute_run`.
+
 Filters narrow the inventory: a workspace is selected when it matches every
 filter given, and any value within a filter. A filter value that matches no
 inventory entry at all is an error (a typo must not quietly check nothing).
@@ -24,7 +29,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
@@ -32,7 +37,31 @@ from . import contract
 from .errors import EventError
 from .inventory import MODES, Workspace
 
-Trigger = Literal["schedule", "manual"]
+Trigger = Literal["schedule", "manual", "event"]
+
+#: At most this many events ride along with one check (newest last).
+MAX_TRIGGER_EVENTS = 20
+
+
+class TriggerEvent(TypedDict):
+    """One change that caused an event check, as the worker event carries it."""
+
+    id: str
+    source: str
+    name: str
+    principal: str
+    time: str
+    account_id: str
+    region: str
+    resources: list[str]
+
+
+class TriggerInfo(TypedDict, total=False):
+    """The worker event's ``trigger``: why this check ran."""
+
+    kind: Trigger
+    events: list[TriggerEvent]
+
 
 _MANUAL_KEYS = ("environments", "workspaces", "accounts", "dry_run", "run_id", "mode")
 
@@ -51,6 +80,16 @@ class RunRequest:
     accounts: tuple[str, ...] | None = None
     #: Overrides every workspace's ``mode`` when given.
     mode: str | None = None
+    #: The changes that caused an ``event`` run, oldest first (at most
+    #: :data:`MAX_TRIGGER_EVENTS`); empty for the other kinds.
+    trigger_events: tuple[TriggerEvent, ...] = ()
+
+    def trigger_info(self) -> TriggerInfo:
+        """The worker event's ``trigger`` for this run."""
+        info = TriggerInfo(kind=self.trigger)
+        if self.trigger == "event":
+            info["events"] = list(self.trigger_events[-MAX_TRIGGER_EVENTS:])
+        return info
 
     def filters(self) -> dict[str, list[str] | None]:
         """The filters as given, for the run summary."""

@@ -29,12 +29,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 from botocore.exceptions import ClientError
 
 from . import contract
 from .checks import Runner, WorkerEvent, clip, worker_event
+from .events import TriggerInfo
 from .inventory import Workspace
 from .lanes import Lane, Limits, plan_lanes
 from .observability import logger
@@ -200,14 +201,21 @@ def plan_run(
     inventory: str,
     summary_key: str,
     errors: Sequence[str] = (),
+    trigger_info: TriggerInfo | None = None,
 ) -> RunPlan:
-    """Places the selection in lanes and builds the run's documents (pure)."""
+    """Places the selection in lanes and builds the run's documents (pure).
+
+    ``trigger_info`` is every worker event's ``trigger`` (default: just the
+    run's ``trigger`` kind).
+    """
     prefix = run_prefix(run_id, reference_time)
     events: dict[str, WorkerEvent] = {}
     rejected: list[Rejected] = []
+    if trigger_info is None and trigger in ("schedule", "manual", "event"):
+        trigger_info = cast("TriggerInfo", {"kind": trigger})
     for workspace in selection:
         key = workspace_key(workspace)
-        event = worker_event(workspace, run_id=run_id, run_started_at=run_started_at, mode=mode)
+        event = worker_event(workspace, run_id=run_id, run_started_at=run_started_at, mode=mode, trigger=trigger_info)
         faults = contract.faults(contract.worker_event(), event, contract.EVENT_SCHEMA)
         if faults:
             # The worker would refuse it: an orchestrator bug (or a run

@@ -143,6 +143,7 @@ def execute_run(
         filters=request.filters(),
         inventory=_origin(config),
         summary_key=summary_key(request.run_id, request.reference_time),
+        trigger_info=request.trigger_info(),
     )
     started = start_run(
         plan,
@@ -155,6 +156,7 @@ def execute_run(
         "run started" if started["status"] == "started" else "run already started",
         extra={
             "trigger": request.trigger,
+            "trigger_events": [e["id"] for e in request.trigger_events],
             "workspaces": started["workspaces"],
             "lanes": started["lanes"],
             "refused": len(plan.manifest["rejected"]),

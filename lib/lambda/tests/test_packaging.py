@@ -66,8 +66,19 @@ try:
 except SummarizeError as e:
     summarize_refused = str(e)
 
+# The trigger loads from the same zip and layer (Powertools' batch utilities
+# included) and checks its own environment.
+import trigger
+from drift_orchestrator.errors import ConfigError
+try:
+    trigger.handler({"Records": []}, Context())
+    trigger_refused = None
+except ConfigError as e:
+    trigger_refused = str(e)
+
 files = {name: getattr(module, "__file__", None) for name, module in sys.modules.items()}
-print("RESULT " + json.dumps({"result": result, "files": files, "refused": refused, "summarize": summarize_refused}))
+print("RESULT " + json.dumps({"result": result, "files": files, "refused": refused, "summarize": summarize_refused,
+                              "trigger": trigger_refused}))
 """
 
 
@@ -142,6 +153,7 @@ def test_the_two_zips_run_the_handler_on_their_own(tmp_path: Path) -> None:
     names = build_function_zip(function_zip)
     assert "orchestrator.py" in names
     assert "summarize.py" in names
+    assert "trigger.py" in names
     assert "drift_orchestrator/checks.py" in names
     assert not any(name.startswith((".mypy_cache/", ".pytest_cache/")) for name in names)
     assert not any(name.startswith("tests/") for name in names)
@@ -186,6 +198,8 @@ def test_the_two_zips_run_the_handler_on_their_own(tmp_path: Path) -> None:
     assert result["dry_run"] is True
     assert result["run_id"] == "packaging-test"
     assert [w["name"] for w in result["workspaces"]] == ["network", "app"]
+    assert outcome["trigger"] is not None
+    assert "INDEX_TABLE is not set" in outcome["trigger"]
     assert outcome["summarize"] == ("the summarize step's input has no `run`: is it invoked by the run state machine?")
     assert outcome["refused"] == (
         "inventory probe has 1 problem: workspace #1 ('network'): "
