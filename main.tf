@@ -1261,6 +1261,14 @@ data "aws_iam_policy_document" "trigger" {
     actions   = ["sqs:SendMessage"]
     resources = [module.event_checks.queue_arn]
   }
+
+  # Changes to resources no workspace manages are kept for the unmanaged
+  # view, not dropped.
+  statement {
+    sid       = "StoreUnmanagedChangeEvents"
+    actions   = ["s3:PutObject"]
+    resources = ["${module.storage.bucket_arn}/${local.unmanaged_prefix}/events/*"]
+  }
 }
 
 module "trigger" {

@@ -312,6 +312,10 @@ def test_trigger_policy_is_exact(stack: Stack) -> None:
         ),
         "ReceiveChangeEvents": (["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], [QUEUE_ARN]),
         "SendTrailingChecks": (["sqs:SendMessage"], [QUEUE_ARN]),
+        "StoreUnmanagedChangeEvents": (
+            ["s3:PutObject"],
+            ["${module.storage.aws_s3_bucket.this.arn}/${local.unmanaged_prefix}/events/*"],
+        ),
     }
     for sid, (actions, resources) in own.items():
         assert st[sid] == {"sid": sid, "actions": actions, "resources": resources}, sid

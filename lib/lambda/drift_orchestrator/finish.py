@@ -39,7 +39,7 @@ from .alerts import Alert, RunContext, critical_drift_alert, publish, run_errors
 from .checks import COMPLETED_STATUSES, MAX_ERROR_CHARS, WorkspaceResult, clip
 from .cloud_inventory import Deadline, Listing, Target, inventory
 from .errors import OrchestratorError
-from .events import RunRequest
+from .events import RunRequest, Trigger
 from .execution import MAX_DURATIONS_BYTES, RunManifest
 from .observability import logger
 from .results import collect, secrets_of, worker_events
@@ -181,6 +181,13 @@ def _string(payload: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise SummarizeError(f"the summarize step's input has no `{key}`: is it invoked by the run state machine?")
     return value
+
+
+def _trigger(text: object) -> Trigger:
+    """The run's trigger as its manifest says; an unknown word is ``manual``."""
+    if text == "schedule" or text == "event":
+        return text
+    return "manual"
 
 
 def _time(text: str) -> datetime:
@@ -427,7 +434,7 @@ def finish_run(
     started_at = _time(manifest["started_at"])
     request = RunRequest(
         run_id=manifest["run_id"],
-        trigger="schedule" if manifest["trigger"] == "schedule" else "manual",
+        trigger=_trigger(manifest["trigger"]),
         reference_time=_time(manifest["run_started_at"]),
         environments=_filter(manifest, "environments"),
         workspaces=_filter(manifest, "workspaces"),
