@@ -55,6 +55,10 @@ macro_rules! progress {
     }};
 }
 const LOCK_TABLE: &str = "tf-locks";
+/// The resource -> workspace index of event-driven checks.
+const INDEX_TABLE: &str = "drift-detection-resource-index-e2e";
+/// The drift role the worker assumes; its own changes never start a check.
+const DRIFT_ROLE: &str = "arn:aws:iam::123456789012:role/drift-detection-read";
 /// Who opens SSH on prod by hand, as the rig's CloudTrail records it.
 const ALICE: &str = "arn:aws:sts::123456789012:assumed-role/Admin/alice";
 const DB_PASSWORD: &str = "e2e-Secret-Passw0rd";
@@ -321,6 +325,33 @@ impl Cloud {
                     .build()
                     .unwrap(),
             )
+            .send()
+            .await
+            .unwrap();
+        // The resource index the worker writes after each check and the
+        // trigger reads (tests/contract/resource-index.json): pk, sk.
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .unwrap()
+        };
+        let string = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap()
+        };
+        dynamodb
+            .create_table()
+            .table_name(INDEX_TABLE)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .attribute_definitions(string("pk"))
+            .attribute_definitions(string("sk"))
             .send()
             .await
             .unwrap();
@@ -879,6 +910,87 @@ config.start_configuration_recorder(ConfigurationRecorderName="default")
         (output, report)
     }
 
+    /// The stack's change-event rules on moto's default bus, delivering to a
+    /// new queue: its URL.
+    fn route_change_events(&self) -> String {
+        let out = Command::new(venv("python"))
+            .arg(common::repo().join("tests/e2e/change_events.py"))
+            .arg(self.moto.url())
+            .args(["route", "drift-detection-change-events-e2e"])
+            .envs(self.env())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "rules: {}", output_text(&out));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// Publishes CloudTrail-shaped `details` as AWS does for API calls.
+    fn put_change_events(&self, details: &[Value]) {
+        let entries: Vec<Value> = details
+            .iter()
+            .map(|detail| {
+                // CloudTrail's eventSource ec2.amazonaws.com is the bus's aws.ec2.
+                let service = detail["eventSource"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_end_matches(".amazonaws.com");
+                json!({"Source": format!("aws.{service}"),
+                       "DetailType": "AWS API Call via CloudTrail",
+                       "Detail": detail.to_string(), "Resources": []})
+            })
+            .collect();
+        let file = self.tmp.path().join("change-events.json");
+        std::fs::write(&file, Value::Array(entries).to_string()).unwrap();
+        let out = Command::new(venv("python"))
+            .arg(common::repo().join("tests/e2e/change_events.py"))
+            .arg(self.moto.url())
+            .arg("put")
+            .arg(&file)
+            .envs(self.env())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "PutEvents: {}", output_text(&out));
+    }
+
+    /// SSH from anywhere on `group`, by hand.
+    async fn open_ssh(&self, group: &str) {
+        self.ec2
+            .authorize_security_group_ingress()
+            .group_id(group)
+            .ip_permissions(
+                aws_sdk_ec2::types::IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(22)
+                    .to_port(22)
+                    .ip_ranges(
+                        aws_sdk_ec2::types::IpRange::builder()
+                            .cidr_ip("0.0.0.0/0")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The keys under `prefix` in `bucket`.
+    async fn object_keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect()
+    }
+
     /// The real worker binary under `cargo lambda watch`, behind the Lambda
     /// Invoke API proxy; returns (guards, invoke URL, log file, the stand-in
     /// provider's read log for [`take_reads`]).
@@ -903,6 +1015,8 @@ config.start_configuration_recorder(ConfigurationRecorderName="default")
             ),
             ("METRICS_NAMESPACE".into(), "DriftDetection".into()),
             ("LOG_LEVEL".into(), "info".into()),
+            ("INDEX_TABLE".into(), INDEX_TABLE.into()),
+            ("INDEX_TTL_HOURS".into(), "24".into()),
         ]);
         // The worker's scratch folders and terraform plugin cache (Lambda's
         // /tmp) belong to this rig: a cache shared with other runs could hold
@@ -1047,6 +1161,44 @@ fn twice(view: &Value) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// The CloudTrail record of an EC2 security-group call by `principal_arn`
+/// (an assumed-role session) at `time`, shaped as AWS documents it.
+fn cloudtrail_event(event_name: &str, principal_arn: &str, group: &str, time: &str) -> Value {
+    let mut parts = principal_arn.rsplitn(3, '/');
+    let session = parts.next().unwrap_or_default();
+    let role = parts.next().unwrap_or_default();
+    json!({
+        "eventVersion": "1.08",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": format!("AROAE2EEXAMPLE:{session}"),
+            "arn": principal_arn,
+            "accountId": "123456789012",
+            "sessionContext": {"sessionIssuer": {
+                "type": "Role", "principalId": "AROAE2EEXAMPLE",
+                "arn": format!("arn:aws:iam::123456789012:role/{role}"),
+                "accountId": "123456789012", "userName": role}},
+        },
+        "eventTime": time,
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": event_name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.7",
+        "userAgent": "aws-sdk-rust (e2e rig)",
+        "requestParameters": {"groupId": group, "ipPermissions": {"items": [{
+            "ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+            "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}},
+        "responseElements": {"_return": true},
+        "requestID": format!("e2e-{event_name}-{group}"),
+        "eventID": format!("e2e-{}-{group}-{session}", time.replace([':', '-'], "")),
+        "readOnly": false,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": "123456789012",
+        "eventCategory": "Management",
+    })
 }
 
 fn report(out: &Path, environment: &str) -> Value {
@@ -1358,7 +1510,7 @@ async fn story(tf: Terraform) {
         "environment": "prod",
         "account_id": "123456789012",
         "region": "us-east-1",
-        "role_arn": "arn:aws:iam::123456789012:role/drift-detection-read",
+        "role_arn": DRIFT_ROLE,
         "external_id": "e2e-external-id",
         "source": prod_bundle,
         "backend_config": backend("prod"),
@@ -1561,7 +1713,10 @@ async fn story(tf: Terraform) {
         .env("AWS_ENDPOINT_URL", cloud.moto.url())
         .env("REPORT_BUCKET", "reports")
         .env("SNS_TOPIC_ARN", &cloud.inbox.topic_arn)
-        .env("WORKSPACES_JSON", Value::Array(with_legacy).to_string())
+        .env(
+            "WORKSPACES_JSON",
+            Value::Array(with_legacy.clone()).to_string(),
+        )
         .env("MAX_CONCURRENCY", "2")
         .env("POWERTOOLS_SERVICE_NAME", "drift-detection-orchestrator")
         .env("POWERTOOLS_METRICS_NAMESPACE", "DriftDetection")
@@ -1640,6 +1795,140 @@ async fn story(tf: Terraform) {
         Some(40),
         "absorbed: apply left the grown disk alone"
     );
+    // 5. Minutes, not hours: SSH opened again by hand, and the event AWS
+    // emits for that call starts a check of exactly the workspace that
+    // manages the group. The stack's rules (its pattern files) route the
+    // CloudTrail-shaped events on moto's EventBridge into the queue; the
+    // trigger's handler takes them from there as Lambda's SQS mapping would,
+    // and starts a one-workspace run of the state machine: the same worker.
+    let queue_url = cloud.route_change_events();
+    let prod_sg = cloud.security_group_id("prod-app").await;
+    let changed_at = chrono::Utc::now();
+    let change_started = Instant::now();
+    cloud.open_ssh(&prod_sg).await;
+    let when = changed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    cloud.put_change_events(&[
+        cloudtrail_event("AuthorizeSecurityGroupIngress", ALICE, &prod_sg, &when),
+        // A group no workspace manages: no check, kept for the unmanaged view.
+        cloudtrail_event("AuthorizeSecurityGroupIngress", ALICE, &hand_sg, &when),
+        // The drift role's own call: ignored.
+        cloudtrail_event(
+            "AuthorizeSecurityGroupIngress",
+            "arn:aws:sts::123456789012:assumed-role/drift-detection-read/drift-check",
+            &prod_sg,
+            &when,
+        ),
+    ]);
+    let checks_file = cloud.tmp.path().join("event-checks.json");
+    let run = Command::new(venv("python"))
+        .arg(common::repo().join("scripts/trigger_local.py"))
+        .arg(&queue_url)
+        .args(["--local-state-machine", "--wait", "--out"])
+        .arg(&checks_file)
+        .envs(cloud.env())
+        .env("AWS_ENDPOINT_URL", cloud.moto.url())
+        .env("REPORT_BUCKET", "reports")
+        .env("SNS_TOPIC_ARN", &cloud.inbox.topic_arn)
+        .env(
+            "WORKSPACES_JSON",
+            Value::Array(with_legacy.clone()).to_string(),
+        )
+        .env("MAX_CONCURRENCY", "2")
+        .env("INDEX_TABLE", INDEX_TABLE)
+        .env("EVENT_CHECK_MIN_INTERVAL_MINUTES", "10")
+        .env("EVENT_IGNORE_PRINCIPALS", DRIFT_ROLE)
+        .env("POWERTOOLS_SERVICE_NAME", "drift-detection-trigger")
+        .env("POWERTOOLS_METRICS_NAMESPACE", "DriftDetection")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", output_text(&run));
+    let reaction = change_started.elapsed().as_secs_f64();
+    let checks: Value =
+        serde_json::from_str(&std::fs::read_to_string(&checks_file).unwrap()).unwrap();
+    assert_eq!(checks["handled"], 3, "{checks:#}");
+    let executions = checks["executions"].as_array().unwrap();
+    assert_eq!(
+        executions.len(),
+        1,
+        "one check, of prod/network: {checks:#}"
+    );
+    let summary = &executions[0]["summary"];
+    assert_eq!(summary["trigger"], "event", "{summary:#}");
+    let checked: Vec<String> = summary["workspaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            format!(
+                "{}/{} {}",
+                w["environment"].as_str().unwrap_or_default(),
+                w["name"].as_str().unwrap_or_default(),
+                w["status"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(checked, ["prod/network drift"], "{summary:#}");
+    let report_key = summary["workspaces"][0]["report_key"].as_str().unwrap();
+    let stored = cloud
+        .object("reports", report_key)
+        .await
+        .expect("the event check's report");
+    assert_eq!(stored["trigger"]["kind"], "event", "{stored:#}");
+    let cause = &stored["trigger"]["events"][0];
+    assert_eq!(
+        (
+            cause["name"].clone(),
+            cause["principal"].clone(),
+            cause["time"].clone()
+        ),
+        (
+            json!("AuthorizeSecurityGroupIngress"),
+            json!(ALICE),
+            json!(when)
+        ),
+        "{stored:#}"
+    );
+    assert!(
+        item(&stored, "aws_security_group.app", "outside_terraform")["changed_attributes"]
+            .to_string()
+            .contains("0.0.0.0/0"),
+        "SSH open to the world again: {stored:#}"
+    );
+    let alerts = cloud.alerts().await;
+    let message = alerts
+        .iter()
+        .find_map(|a| {
+            a["Message"]
+                .as_str()
+                .filter(|m| m.contains("checked because"))
+        })
+        .unwrap_or_else(|| panic!("an alert naming the cause: {alerts:#?}"));
+    assert!(
+        message.contains(&format!(
+            "checked because AuthorizeSecurityGroupIngress by {ALICE} at "
+        )),
+        "{message}"
+    );
+    assert!(
+        cloud
+            .object_keys("reports", "unmanaged/events/")
+            .await
+            .len()
+            == 1,
+        "the change to the hand-made group is kept for the unmanaged view"
+    );
+    let log = std::fs::read_to_string(&worker_log).unwrap();
+    let latency = log
+        .lines()
+        .filter(|l| l.contains("\"DetectionLatencySeconds\""))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|l| l["DetectionLatencySeconds"].as_f64())
+        .last()
+        .expect("the worker's DetectionLatencySeconds EMF line");
+    progress!(
+        "e2e [{on}]: event check: change -> report {latency:.1}s (the worker's DetectionLatencySeconds; {reaction:.1}s from the change to the run's end, on this rig)"
+    );
+
     progress!(
         "e2e [{on}]: story finished in {:.1}s",
         started.elapsed().as_secs_f64()
