@@ -606,6 +606,30 @@ pub struct UnmanagedReport {
     pub withheld: Vec<Withheld>,
     /// What the inventory listed.
     pub coverage: Vec<Coverage>,
+    /// Changes to unmanaged resources that event-driven checks saw (no
+    /// workspace manages them, so no check ran): who touched them, and when.
+    /// Only the deployed view has them; absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<UnmanagedChange>,
+}
+
+/// A change to an unmanaged resource, as the trigger kept it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct UnmanagedChange {
+    /// The unmanaged resource's Config type.
+    pub resource_type: String,
+    /// Its account.
+    pub account_id: String,
+    /// Its resource id, as in `unmanaged`.
+    pub resource_id: String,
+    /// When the change was made (RFC 3339).
+    pub time: String,
+    /// The API call, or Config's `CHANGE_TYPE RESOURCE_TYPE`.
+    pub name: String,
+    /// Who made it (the caller's ARN), or `unknown`.
+    pub principal: String,
+    /// The event's id.
+    pub event_id: String,
 }
 
 /// The report's counts.
@@ -849,6 +873,7 @@ pub fn compare_at(
         ignored,
         withheld,
         coverage,
+        changes: Vec::new(),
     }
 }
 

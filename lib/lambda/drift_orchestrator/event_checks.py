@@ -42,6 +42,7 @@ from .events import RunRequest
 from .observability import logger
 from .resource_index import find_workspaces
 from .run import Clients, execute_run
+from .unmanaged_changes import EVENTS_PREFIX
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 
 #: Default of ``EVENT_CHECK_MIN_INTERVAL_MINUTES``.
 DEFAULT_INTERVAL_MINUTES = 10
-UNMANAGED_EVENTS_PREFIX = "unmanaged/events"
+UNMANAGED_EVENTS_PREFIX = EVENTS_PREFIX
 METRIC_NAMES = (
     "EventsReceived",
     "EventsIgnored",

@@ -66,6 +66,7 @@ from .unmanaged import (
     parse_sidecar,
     report_key,
 )
+from .unmanaged_changes import recent_changes
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -328,6 +329,13 @@ def run_unmanaged(
         run_id=run_id,
         generated_at=rfc3339(now()),
     )
+    try:
+        changes = recent_changes(s3, bucket, report["unmanaged"], now=now())
+    except (ClientError, BotoCoreError) as e:
+        logger.warning("the kept change events were not read", extra={"error": str(e)})
+        changes = []
+    if changes:
+        report["changes"] = changes
     key = report_key(run_id)
     try:
         s3.put_object(

@@ -232,6 +232,18 @@ class ReportSummary(TypedDict):
     inventoried: int
 
 
+class UnmanagedChange(TypedDict):
+    """A change to an unmanaged resource the trigger kept (:mod:`.unmanaged_changes`)."""
+
+    resource_type: str
+    account_id: str
+    resource_id: str
+    time: str
+    name: str
+    principal: str
+    event_id: str
+
+
 class Report(TypedDict):
     """The ``unmanaged-report`` v1 document."""
 
@@ -246,6 +258,7 @@ class Report(TypedDict):
     ignored: list[Ignored]
     withheld: list[Withheld]
     coverage: list[Coverage]
+    changes: NotRequired[list[UnmanagedChange]]
 
 
 def report_key(run_id: str) -> str:

@@ -612,7 +612,6 @@ ROUTED = {
 }
 
 
-@pytest.mark.skipif(not PATTERNS.is_dir(), reason="the stack's rule patterns (modules/event-checks) are not here yet")
 def test_the_stacks_rules_route_the_samples_to_the_trigger(rig: Rig, capsys: pytest.CaptureFixture[str]) -> None:
     events = boto3.client("events")
     sqs = rig.sqs.client

@@ -254,7 +254,6 @@ REPORT_SCHEMA = SCHEMAS / "unmanaged-report.v1.json"
 SIDECAR_SCHEMA = SCHEMAS / "managed-resources.v1.json"
 
 
-@pytest.mark.skipif(not REPORT_SCHEMA.exists(), reason="unmanaged-report.v1.json not generated yet (Rust branch)")
 def test_reports_validate_against_the_generated_schema() -> None:
     validator = jsonschema.Draft202012Validator(json.loads(REPORT_SCHEMA.read_text()))
     for case in CASES:
@@ -285,7 +284,6 @@ IGNORE_RULES = [
 ]
 
 
-@pytest.mark.skipif(not REPORT_SCHEMA.exists(), reason="unmanaged-report.v1.json not generated yet (Rust branch)")
 @pytest.mark.parametrize("rule", IGNORE_RULES, ids=[json.dumps(r) for r in IGNORE_RULES])
 def test_ignore_rules_get_the_schema_s_verdict(rule: dict[str, Any]) -> None:
     schema = json.loads(REPORT_SCHEMA.read_text())
@@ -299,7 +297,6 @@ def test_ignore_rules_get_the_schema_s_verdict(rule: dict[str, Any]) -> None:
         assert valid, rule
 
 
-@pytest.mark.skipif(not SIDECAR_SCHEMA.exists(), reason="managed-resources.v1.json not generated yet (Rust branch)")
 def test_the_sidecar_fixture_validates_against_the_generated_schema() -> None:
     validator = jsonschema.Draft202012Validator(json.loads(SIDECAR_SCHEMA.read_text()))
     errors = [e.message for e in validator.iter_errors(sidecar())]
