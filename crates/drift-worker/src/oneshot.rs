@@ -314,7 +314,7 @@ mod tests {
         assert_eq!(outcome.exit_code, exit_code::COMPLETED, "{}", outcome.body);
         let key = "drift-reports/prod/network/2026/11/27/run-42.json";
         let report = worker.cloud.stored("reports", key).unwrap();
-        assert_eq!(report["schema_version"], "1.2");
+        assert_eq!(report["schema_version"], "1.3");
         let by = |address: &str| {
             report["drift"]
                 .as_array()

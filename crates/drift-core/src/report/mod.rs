@@ -8,6 +8,9 @@
 //! [`render`] turns reports into JSON, a terminal table or Markdown.
 
 pub mod render;
+pub mod trigger;
+
+pub use trigger::{Trigger, TriggerEvent, TriggerKind};
 
 use std::collections::BTreeMap;
 
@@ -21,9 +24,10 @@ use crate::plan::{Diagnostic, DiagnosticSeverity};
 
 /// The report contract version written to `schema_version`. 1.1 added the
 /// verdicts (`verdict` on findings and attributes, `summary.by_verdict`);
-/// 1.2 the optional `changed_by` of a finding (CloudTrail attribution).
-/// Every 1.0 and 1.1 field is unchanged, so readers of 1.x keep working.
-pub const SCHEMA_VERSION: &str = "1.2";
+/// 1.2 the optional `changed_by` of a finding (CloudTrail attribution);
+/// 1.3 the optional `trigger` (why the check ran, copied from the worker's
+/// event). Every earlier 1.x field is unchanged, so readers of 1.x keep working.
+pub const SCHEMA_VERSION: &str = "1.3";
 
 /// Exit codes of the CLI, usable as a CI gate. An error never reads as drift.
 pub mod exit_code {
@@ -242,6 +246,10 @@ pub struct Report {
     pub drift: Vec<DriftItem>,
     /// Errors and warnings.
     pub errors: Vec<ReportDiagnostic>,
+    /// Why the check ran (1.3): the worker event's `trigger`, as given.
+    /// Absent from the CLI's reports and from checks whose event had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
 }
 
 impl Report {
@@ -420,6 +428,7 @@ pub fn build_report(
             .into_iter()
             .map(ReportDiagnostic::from)
             .collect(),
+        trigger: None,
     }
 }
 
