@@ -923,7 +923,7 @@ mod tests {
         let alert = worker.cloud.published.lock().unwrap()[0].2.clone();
         assert!(
             alert.contains(
-                "\nChecked because RevokeSecurityGroupEgress by arn:aws:sts::111111111111:assumed-role/Admin/bob\\nBcc: x at 2031-02-03T04:04:00Z\n"
+                "\nchecked because RevokeSecurityGroupEgress by arn:aws:sts::111111111111:assumed-role/Admin/bob\\nBcc: x at 2031-02-03T04:04:00Z\n"
             ),
             "{alert}"
         );
@@ -985,7 +985,7 @@ mod tests {
                 .2
                 .clone();
             let has_events = trigger["events"].as_array().is_some_and(|e| !e.is_empty());
-            assert_eq!(alert.contains("Checked because"), has_events, "{alert}");
+            assert_eq!(alert.contains("checked because"), has_events, "{alert}");
         }
         assert!(records.events("detection_latency").is_empty());
     }

@@ -75,15 +75,6 @@ fn truncate(text: &str, max: usize) -> String {
     out
 }
 
-/// `checked because ...` → `Checked because ...`.
-fn capitalised(line: &str) -> String {
-    let mut chars = line.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
 /// The alert for a report stored at `location` (or not stored, if `None`).
 pub fn alert(report: &Report, location: Option<&str>) -> Alert {
     let ws = &report.workspace;
@@ -123,7 +114,8 @@ pub fn alert(report: &Report, location: Option<&str>) -> Alert {
     // texts are escaped like the findings' authors.
     if report.trigger.as_ref().and_then(|t| t.newest()).is_some() {
         if let Some(line) = trigger_line(report, |t| terminal_text(t).into_owned()) {
-            message.push_str(&truncate(&format!("{}\n", capitalised(&line)), LINE_MAX));
+            message.push_str(&truncate(&line, LINE_MAX));
+            message.push('\n');
         }
     }
     let s = &report.summary;

@@ -552,6 +552,66 @@ mod tests {
         assert!(!validator.is_valid(&new));
     }
 
+    /// 1.3's `trigger`: absent unless set, validated by the schema, shown
+    /// by the table and the Markdown with the event's texts escaped.
+    #[test]
+    fn a_trigger_is_optional_validated_and_rendered() {
+        let mut report = report_for(UPDATE, RunFacts::default());
+        assert_eq!(report.schema_version, "1.3");
+        let validator = jsonschema::validator_for(&json_schema()).unwrap();
+        let plain = serde_json::to_value(&report).unwrap();
+        assert!(plain.get("trigger").is_none());
+        assert!(validator.is_valid(&plain));
+        let table = render::table::table_at_width(&report, None);
+        assert!(!table.contains("checked"), "{table}");
+
+        report.trigger = Some(
+            serde_json::from_value(serde_json::json!({"kind": "event", "events": [
+                {"id": "e1", "source": "aws.ec2", "name": "CreateTags", "principal": "unknown",
+                 "time": "2026-11-27T06:00:00Z", "account_id": "123456789012",
+                 "region": "us-east-1", "resources": []},
+                {"id": "e2", "source": "aws.ec2", "name": "AuthorizeSecurityGroupIngress",
+                 "principal": "arn:aws:sts::123456789012:assumed-role/Admin/a|b\u{1b}[31m",
+                 "time": "2026-11-27T06:05:00Z", "account_id": "123456789012",
+                 "region": "us-east-1", "resources": ["sg-0app"]}
+            ]}))
+            .unwrap(),
+        );
+        let value = serde_json::to_value(&report).unwrap();
+        assert!(validator.is_valid(&value));
+        assert_eq!(
+            serde_json::from_value::<Report>(value.clone()).unwrap(),
+            report
+        );
+        let mut extra = value.clone();
+        extra["trigger"]["events"][0]["extra"] = "x".into();
+        assert!(!validator.is_valid(&extra));
+
+        let table = render::table::table_at_width(&report, None);
+        assert!(
+            table.contains("checked because AuthorizeSecurityGroupIngress by arn:aws:sts::123456789012:assumed-role/Admin/a|b\\u{1b}[31m at 2026-11-27T06:05:00Z"),
+            "{table}"
+        );
+        let markdown = render::Render::render(&render::Markdown, &report);
+        let line = markdown
+            .lines()
+            .find(|l| l.starts_with("| Trigger |"))
+            .unwrap();
+        assert!(
+            line.contains("checked because AuthorizeSecurityGroupIngress by "),
+            "{line}"
+        );
+        assert!(!line.contains("a|b"), "a pipe would split the cell: {line}");
+        assert!(!line.contains('\u{1b}'), "{line}");
+
+        report.trigger = Some(Trigger {
+            kind: TriggerKind::Schedule,
+            events: None,
+        });
+        let table = render::table::table_at_width(&report, None);
+        assert!(table.contains("\nchecked: schedule\n"), "{table}");
+    }
+
     #[test]
     fn generated_at_is_rfc3339_utc() {
         let report = report_for(EMPTY, RunFacts::default());
