@@ -881,6 +881,14 @@ mod tests {
             faults.unwrap(),
             ["`trigger.events[0].resources` names 21 resources, at most 20 are allowed"]
         );
+        let mut scheduled = example.clone();
+        scheduled["kind"] = json!("schedule");
+        let (ok, faults) = verdicts(scheduled);
+        assert!(!ok);
+        assert_eq!(
+            faults.unwrap(),
+            ["`trigger.events` is only for `event` checks, not `schedule`"]
+        );
         let mut odd = example.clone();
         odd["kind"] = json!("cron");
         let (ok, faults) = verdicts(odd);

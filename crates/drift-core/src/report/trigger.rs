@@ -202,6 +202,9 @@ pub fn trigger_schema() -> serde_json::Value {
                     },
                 },
                 "required": ["kind"],
+                // `events` only for event checks.
+                "if": {"properties": {"kind": {"enum": ["schedule", "manual"]}}},
+                "then": {"properties": {"events": {"maxItems": 0}}},
             },
             {"type": "null"},
         ]
