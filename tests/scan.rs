@@ -399,7 +399,7 @@ fn attribute_without_credentials_says_so_once_and_marks_drift_unknown() {
         "{stderr}"
     );
     let report = report(&out, "net");
-    assert_eq!(report["schema_version"], "1.2");
+    assert_eq!(report["schema_version"], "1.3");
     let drift = report["drift"].as_array().unwrap();
     assert_eq!(drift.len(), 2);
     for item in drift {

@@ -102,6 +102,8 @@ async fn rig(terraform: impl FnOnce(&Path) -> PathBuf) -> Rig {
         // moto has no CloudTrail LookupEvents; the e2e suite serves it.
         attribution: false,
         attribution_ignore_principals: Vec::new(),
+        index_table: None,
+        index_ttl_hours: 24,
     };
     let scratch = tmp.path().join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
@@ -773,4 +775,144 @@ async fn denied_bundles_and_roles_end_in_error_reports_that_say_what_to_grant() 
         );
         assert!(!text.contains("ServiceError"), "{text}");
     }
+}
+
+/// The resource index (issue 16) through the SDK against moto's DynamoDB:
+/// an event check with `INDEX_TABLE` writes one item per identifier of the
+/// sidecar's claims and the workspace's `claims` item, leaves the trigger's
+/// `debounce` item alone, and a second check with the same claims writes
+/// nothing (the stored digest is fresh).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_check_writes_the_resource_index_to_dynamodb() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+        ScalarAttributeType,
+    };
+    const TABLE: &str = "drift-detection-resource-index-test";
+    let plan = common::repo().join("examples/plans/prod-network.refresh-only.json");
+    let mut rig = rig(|dir| replaying_terraform(dir, &plan, 2)).await;
+    rig.worker.config.index_table = Some(TABLE.into());
+    let dynamodb = aws_sdk_dynamodb::Client::new(&rig.moto.sdk_config().await);
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    dynamodb
+        .create_table()
+        .table_name(TABLE)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let s = |t: &str| AttributeValue::S(t.to_string());
+    dynamodb
+        .put_item()
+        .table_name(TABLE)
+        .item("pk", s("ws#prod/network"))
+        .item("sk", s("debounce"))
+        .item("next_at", AttributeValue::N("7".into()))
+        .send()
+        .await
+        .unwrap();
+    let source = rig
+        .upload("network.zip", zip_of(&[("main.tf", b"# replayed\n")]))
+        .await;
+    let mut event = event(&source);
+    event["trigger"] = json!({"kind": "event", "events": [{
+        "id": "e1", "source": "aws.ec2", "name": "AuthorizeSecurityGroupIngress",
+        "principal": "unknown", "time": "2031-02-03T04:00:00Z",
+        "account_id": "111111111111", "region": "us-east-1", "resources": ["sg-0app"],
+    }]});
+
+    let response = rig.worker.handle(event.clone(), soon(600)).await.unwrap();
+
+    let (claims, _) = rig
+        .object(response.managed_key.as_deref().unwrap())
+        .await
+        .unwrap();
+    let claims: drift_core::unmanaged::ManagedResources = serde_json::from_value(claims).unwrap();
+    let expected = drift_core::index::items(&claims);
+    assert!(expected.len() > 25, "several batches: {}", expected.len());
+    let scan = dynamodb.scan().table_name(TABLE).send().await.unwrap();
+    let text = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let number = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .map(|n| n.parse::<i64>().unwrap())
+            .unwrap()
+    };
+    let items = scan.items();
+    let mut resources: Vec<(String, String)> = items
+        .iter()
+        .filter(|i| text(i, "pk").starts_with("res#"))
+        .map(|i| (text(i, "pk"), text(i, "sk")))
+        .collect();
+    resources.sort();
+    let want: Vec<(String, String)> = expected
+        .iter()
+        .map(|i| (i.pk.clone(), i.sk.clone()))
+        .collect();
+    assert_eq!(resources, want);
+    let now = invoked_at().timestamp();
+    let sg = items
+        .iter()
+        .find(|i| text(i, "address") == "aws_security_group.app")
+        .unwrap();
+    assert_eq!(text(sg, "type"), "aws_security_group");
+    assert_eq!(text(sg, "run_id"), "run-42");
+    assert_eq!(text(sg, "seen_at"), "2031-02-03T04:05:06Z");
+    assert_eq!(number(sg, "expires_at"), now + 24 * 3600);
+    let own = |sk: &str| {
+        items
+            .iter()
+            .find(|i| text(i, "pk") == "ws#prod/network" && text(i, "sk") == sk)
+            .cloned()
+            .unwrap()
+    };
+    let summary = own("claims");
+    assert_eq!(
+        text(&summary, "digest"),
+        drift_core::index::digest(&expected)
+    );
+    assert_eq!(number(&summary, "count"), expected.len() as i64);
+    assert_eq!(number(&summary, "written_at"), now);
+    assert_eq!(
+        number(&own("debounce"), "next_at"),
+        7,
+        "the trigger's item is untouched"
+    );
+    let line = &rig.records("index_written")[0];
+    assert_eq!(line["IndexItemsWritten"], expected.len());
+    assert_eq!(line["IndexWriteErrors"], 0);
+    assert_eq!(
+        rig.records("detection_latency")[0]["DetectionLatencySeconds"],
+        306.0
+    );
+    let (report, _) = rig.object(DATED).await.unwrap();
+    assert_eq!(report["trigger"], event["trigger"]);
+
+    // The same claims again, just written: one read, no write.
+    rig.worker.handle(event, soon(600)).await.unwrap();
+    let line = &rig.records("index_written")[1];
+    assert_eq!(line["skipped"], true);
+    assert_eq!(line["IndexItemsWritten"], 0);
 }

@@ -47,6 +47,7 @@ pub mod attribution;
 pub mod drift;
 pub mod encoding;
 pub mod error;
+pub mod index;
 pub mod inventory;
 pub mod plan;
 pub mod report;

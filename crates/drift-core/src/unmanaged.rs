@@ -537,7 +537,31 @@ fn arn_region(arn: &str) -> Option<&str> {
 }
 
 /// A claim's place: the account, and the region unless its kind is account-wide.
-type Scope = (String, Option<String>);
+pub type Scope = (String, Option<String>);
+
+/// Where `resource`, claimed by `workspace`, lives: the workspace's account
+/// and, unless its kind is account-wide (kinds.json), the region of its
+/// `arn` identifier when that names one, else the workspace's. The one
+/// definition the comparison and the resource index
+/// ([`crate::index`]) share.
+pub fn claim_scope(workspace: &WorkspaceRef, resource: &ManagedResource) -> Scope {
+    let account_wide =
+        kind_of_terraform_type(&resource.resource_type).is_some_and(|k| k.account_wide);
+    (
+        workspace.account_id.clone(),
+        (!account_wide).then(|| claim_region(workspace, resource).to_string()),
+    )
+}
+
+/// The region of a claim: its `arn` identifier's when that names one, else
+/// its workspace's.
+fn claim_region<'a>(workspace: &'a WorkspaceRef, resource: &'a ManagedResource) -> &'a str {
+    resource
+        .identifiers
+        .get("arn")
+        .and_then(|a| arn_region(a))
+        .unwrap_or(&workspace.region)
+}
 
 /// One claim, with its kind and scope worked out.
 struct Claim<'a> {
@@ -550,11 +574,7 @@ struct Claim<'a> {
 
 impl Claim<'_> {
     fn scope(&self) -> Scope {
-        let account_wide = self.kind.is_some_and(|k| k.account_wide);
-        (
-            self.workspace.account_id.clone(),
-            (!account_wide).then(|| self.region.clone()),
-        )
+        claim_scope(self.workspace, self.resource)
     }
 
     /// The Config type, or the Terraform type outside the kinds table.
@@ -765,12 +785,7 @@ pub fn compare_at(
                 workspace: &doc.workspace,
                 resource,
                 kind: kind_of_terraform_type(&resource.resource_type),
-                region: resource
-                    .identifiers
-                    .get("arn")
-                    .and_then(|a| arn_region(a))
-                    .unwrap_or(&doc.workspace.region)
-                    .to_string(),
+                region: claim_region(&doc.workspace, resource).to_string(),
             })
         })
         .collect();

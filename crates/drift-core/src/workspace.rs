@@ -241,6 +241,12 @@ pub struct EventRun {
     #[serde(default)]
     #[schemars(schema_with = "lock_schema")]
     pub attribute: Option<bool>,
+    /// Why this check ran: `schedule`, `manual` or `event` (with the
+    /// changes that caused it, at most 20, newest last). Copied into the
+    /// report as its `trigger`.
+    #[serde(default)]
+    #[schemars(schema_with = "trigger_schema")]
+    pub trigger: Option<crate::report::Trigger>,
 }
 
 fn optional(mut schema: Value) -> Schema {
@@ -338,6 +344,10 @@ fn parallelism_schema(_: &mut SchemaGenerator) -> Schema {
 
 fn runner_schema(_: &mut SchemaGenerator) -> Schema {
     required(json!({"enum": [RUNNERS[0], RUNNERS[1], null]}))
+}
+
+fn trigger_schema(_: &mut SchemaGenerator) -> Schema {
+    required(crate::report::trigger::trigger_schema())
 }
 
 fn run_started_at_schema(_: &mut SchemaGenerator) -> Schema {
@@ -815,6 +825,7 @@ mod tests {
                 "workspace",
                 "notify",
                 "attribute",
+                "trigger",
             ])
             .collect();
         let mut fields: Vec<&str> = event["properties"]
@@ -826,6 +837,70 @@ mod tests {
         expected.sort_unstable();
         fields.sort_unstable();
         assert_eq!(fields, expected);
+    }
+
+    /// The contract's example trigger passes both the schema and the Rust
+    /// rules; past the bounds, both refuse it.
+    #[test]
+    fn the_trigger_s_bounds_are_the_schema_s_and_the_rules_alike() {
+        let text =
+            std::fs::read_to_string(repo().join("tests/contract/resource-index.json")).unwrap();
+        let table: Value = serde_json::from_str(&text).unwrap();
+        let example = table["worker_event_trigger"]["example"].clone();
+        let schema = jsonschema::validator_for(&worker_event_schema()).unwrap();
+        let event = |trigger: Value| {
+            json!({"run_id": "r1", "workspace": "network", "environment": "prod",
+                "account_id": "123456789012", "region": "us-east-1",
+                "source": "s3://b/k.zip", "trigger": trigger})
+        };
+        let verdicts = |trigger: Value| {
+            let by_schema = schema.is_valid(&event(trigger.clone()));
+            let by_rules = serde_json::from_value::<crate::report::Trigger>(trigger)
+                .map(|t| t.faults())
+                .map_err(|e| e.to_string());
+            (by_schema, by_rules)
+        };
+        assert_eq!(verdicts(example.clone()), (true, Ok(vec![])));
+        assert!(verdicts(json!({"kind": "schedule"})).0);
+        assert!(verdicts(Value::Null).0);
+
+        let mut many = example.clone();
+        let one = many["events"][0].clone();
+        many["events"] = Value::Array(vec![one.clone(); 21]);
+        let (ok, faults) = verdicts(many);
+        assert!(!ok);
+        assert_eq!(
+            faults.unwrap(),
+            ["`trigger.events` has 21 events, at most 20 are allowed"]
+        );
+        let mut wide = example.clone();
+        wide["events"][0]["resources"] = Value::Array(vec![json!("sg-1"); 21]);
+        let (ok, faults) = verdicts(wide);
+        assert!(!ok);
+        assert_eq!(
+            faults.unwrap(),
+            ["`trigger.events[0].resources` names 21 resources, at most 20 are allowed"]
+        );
+        let mut scheduled = example.clone();
+        scheduled["kind"] = json!("schedule");
+        let (ok, faults) = verdicts(scheduled);
+        assert!(!ok);
+        assert_eq!(
+            faults.unwrap(),
+            ["`trigger.events` is only for `event` checks, not `schedule`"]
+        );
+        let mut odd = example.clone();
+        odd["kind"] = json!("cron");
+        let (ok, faults) = verdicts(odd);
+        assert!(!ok && faults.is_err());
+        let mut account = example;
+        account["events"][0]["account_id"] = json!("12");
+        let (ok, faults) = verdicts(account);
+        assert!(!ok);
+        assert_eq!(
+            faults.unwrap(),
+            ["`trigger.events[0].account_id` is not a 12-digit account id"]
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The worker's AWS edges: S3 (bundles in, reports out), SNS (alerts), STS
-//! (cross-account roles) and CloudTrail (who made a drift). Clients are
+//! (cross-account roles), CloudTrail (who made a drift) and DynamoDB (the
+//! resource index). Clients are
 //! built once per container from one `SdkConfig`, with the SDK's standard retry mode (exponential backoff with
 //! jitter, throttling errors included).
 //!
@@ -17,7 +18,11 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use crate::cloud::Cloud;
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+
+use crate::cloud::{Cloud, IndexRecord, IndexValue, StoredClaims};
 use drift_runner::attribution::aws::AwsTrail;
 
 /// Attempts per AWS call, first included.
@@ -93,7 +98,34 @@ pub struct Aws {
     s3: aws_sdk_s3::Client,
     sns: aws_sdk_sns::Client,
     sts: aws_sdk_sts::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
     session_seconds: i32,
+}
+
+fn to_attributes(record: IndexRecord) -> HashMap<String, AttributeValue> {
+    record
+        .into_iter()
+        .map(|(name, value)| {
+            let value = match value {
+                IndexValue::S(s) => AttributeValue::S(s),
+                IndexValue::N(n) => AttributeValue::N(n.to_string()),
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+fn from_attributes(item: &HashMap<String, AttributeValue>) -> IndexRecord {
+    item.iter()
+        .filter_map(|(name, value)| {
+            let value = match value {
+                AttributeValue::S(s) => IndexValue::S(s.clone()),
+                AttributeValue::N(n) => IndexValue::N(n.parse().ok()?),
+                _ => return None,
+            };
+            Some((name.clone(), value))
+        })
+        .collect()
 }
 
 /// Loads the SDK configuration for `region` (credentials and
@@ -125,6 +157,7 @@ impl Aws {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             sns: aws_sdk_sns::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
             session_seconds: SESSION_SECONDS,
         }
     }
@@ -264,5 +297,87 @@ impl Cloud for Aws {
             secret_access_key: credentials.secret_access_key().to_string(),
             session_token: credentials.session_token().to_string(),
         })
+    }
+
+    /// `GetItem` of the workspace's `claims` item, strongly consistent.
+    async fn index_claims(
+        &self,
+        table: &str,
+        workspace_pk: &str,
+    ) -> Result<Option<StoredClaims>, AwsError> {
+        let output = self
+            .dynamodb
+            .get_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(workspace_pk.to_string()))
+            .key(
+                "sk",
+                AttributeValue::S(drift_core::index::CLAIMS_SK.to_string()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::new(format!("reading {workspace_pk} from {table}"), e))?;
+        Ok(output.item().map(from_attributes).and_then(|item| {
+            match (item.get("digest"), item.get("written_at")) {
+                (Some(IndexValue::S(digest)), Some(IndexValue::N(written_at))) => {
+                    Some(StoredClaims {
+                        digest: digest.clone(),
+                        written_at: *written_at,
+                    })
+                }
+                _ => None,
+            }
+        }))
+    }
+
+    /// One `BatchWriteItem` of put requests; returns the unprocessed items.
+    async fn put_index(
+        &self,
+        table: &str,
+        items: Vec<IndexRecord>,
+    ) -> Result<Vec<IndexRecord>, AwsError> {
+        let action = format!("writing {} items to {table}", items.len());
+        let requests = items
+            .into_iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(to_attributes(item)))
+                    .build()
+                    .map_err(|e| AwsError {
+                        action: action.clone(),
+                        code: None,
+                        message: e.to_string(),
+                    })?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, AwsError>>()?;
+        let output = self
+            .dynamodb
+            .batch_write_item()
+            .request_items(table, requests)
+            .send()
+            .await
+            .map_err(|e| AwsError::new(action, e))?;
+        Ok(output
+            .unprocessed_items()
+            .and_then(|by_table| by_table.get(table))
+            .into_iter()
+            .flatten()
+            .filter_map(|request| request.put_request())
+            .map(|put| from_attributes(put.item()))
+            .collect())
+    }
+
+    /// One `PutItem`.
+    async fn put_index_item(&self, table: &str, item: IndexRecord) -> Result<(), AwsError> {
+        self.dynamodb
+            .put_item()
+            .table_name(table)
+            .set_item(Some(to_attributes(item)))
+            .send()
+            .await
+            .map_err(|e| AwsError::new(format!("writing an item to {table}"), e))?;
+        Ok(())
     }
 }

@@ -1,5 +1,6 @@
 //! What the handler asks of the cloud, as a trait: the four calls it makes,
-//! and CloudTrail's event history for attribution.
+//! CloudTrail's event history for attribution, and the three DynamoDB calls
+//! of the resource index (issue 16).
 //!
 //! [`crate::aws::Aws`] is the one Lambda runs, on the AWS SDK; the handler's
 //! unit tests run on an in-memory one, so that they need no server, and
@@ -12,6 +13,27 @@ use std::future::Future;
 
 use crate::aws::{AwsError, TemporaryCredentials};
 use drift_runner::attribution::Trail;
+
+/// One attribute value of a resource-index item: a string or a number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexValue {
+    /// DynamoDB `S`.
+    S(String),
+    /// DynamoDB `N` (whole numbers: epoch seconds, counts).
+    N(i64),
+}
+
+/// One resource-index item: attribute name → value (`pk` and `sk` included).
+pub type IndexRecord = BTreeMap<String, IndexValue>;
+
+/// A workspace's stored `claims` item, as far as the skip needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredClaims {
+    /// The digest of the items written then.
+    pub digest: String,
+    /// When they were written (epoch seconds).
+    pub written_at: i64,
+}
 
 /// Object storage, notifications and cross-account roles, as the worker
 /// uses them. Errors are [`AwsError`]s, with the service's code when it gave
@@ -57,4 +79,27 @@ pub trait Cloud: Send + Sync {
         external_id: Option<&str>,
         session_name: &str,
     ) -> impl Future<Output = Result<TemporaryCredentials, AwsError>> + Send;
+
+    /// The `claims` item (pk `workspace_pk`, sk `claims`) of the index
+    /// table, if there is one (DynamoDB `GetItem`).
+    fn index_claims(
+        &self,
+        table: &str,
+        workspace_pk: &str,
+    ) -> impl Future<Output = Result<Option<StoredClaims>, AwsError>> + Send;
+
+    /// Writes at most 25 items in one request (DynamoDB `BatchWriteItem`)
+    /// and returns those the service left unprocessed.
+    fn put_index(
+        &self,
+        table: &str,
+        items: Vec<IndexRecord>,
+    ) -> impl Future<Output = Result<Vec<IndexRecord>, AwsError>> + Send;
+
+    /// Writes one item (DynamoDB `PutItem`): the workspace's `claims` item.
+    fn put_index_item(
+        &self,
+        table: &str,
+        item: IndexRecord,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }

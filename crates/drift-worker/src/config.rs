@@ -42,7 +42,16 @@ pub struct WorkerConfig {
     /// whose CloudTrail events never name a drift's author (the Terraform
     /// roles), besides the rules file's and the event's own `role_arn`.
     pub attribution_ignore_principals: Vec<String>,
+    /// `INDEX_TABLE`: the resource → workspace index table of event-driven
+    /// checks (issue 16); unset or empty, no index is written.
+    pub index_table: Option<String>,
+    /// `INDEX_TTL_HOURS`: how long index items live (a whole number ≥ 1,
+    /// default 24): a workspace not checked for that long drops out.
+    pub index_ttl_hours: u32,
 }
+
+/// `INDEX_TTL_HOURS` when unset.
+pub const DEFAULT_INDEX_TTL_HOURS: u32 = 24;
 
 impl WorkerConfig {
     /// Reads the configuration from the process environment.
@@ -150,6 +159,19 @@ impl WorkerConfig {
                     .collect()
             })
             .unwrap_or_default();
+        let index_table = get("INDEX_TABLE").map(|t| t.trim().to_string());
+        let index_ttl_hours = match get("INDEX_TTL_HOURS") {
+            None => DEFAULT_INDEX_TTL_HOURS,
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(hours) if hours >= 1 => hours,
+                _ => {
+                    faults.push(format!(
+                        "INDEX_TTL_HOURS {text:?} must be a whole number of hours, at least 1"
+                    ));
+                    DEFAULT_INDEX_TTL_HOURS
+                }
+            },
+        };
         if !faults.is_empty() {
             return Err(format!(
                 "the worker is misconfigured: {}",
@@ -168,6 +190,8 @@ impl WorkerConfig {
             max_input_bytes,
             attribution,
             attribution_ignore_principals,
+            index_table,
+            index_ttl_hours,
         })
     }
 }
@@ -201,6 +225,30 @@ mod tests {
         assert_eq!(c.max_input_bytes, drift_core::plan::DEFAULT_MAX_INPUT_BYTES);
         assert!(c.attribution);
         assert!(c.attribution_ignore_principals.is_empty());
+        assert_eq!(c.index_table, None);
+        assert_eq!(c.index_ttl_hours, 24);
+    }
+
+    #[test]
+    fn the_index_table_is_optional_and_its_ttl_a_whole_number_of_hours() {
+        let base = [
+            ("REPORT_BUCKET", "drift-detection-reports-dev"),
+            ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:111111111111:alerts"),
+            ("AWS_REGION", "us-east-1"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        let c = with(&[("INDEX_TABLE", "idx"), ("INDEX_TTL_HOURS", "6")]).unwrap();
+        assert_eq!(c.index_table.as_deref(), Some("idx"));
+        assert_eq!(c.index_ttl_hours, 6);
+        assert_eq!(with(&[("INDEX_TABLE", "  ")]).unwrap().index_table, None);
+        for bad in ["0", "-1", "1.5", "a day"] {
+            let e = with(&[("INDEX_TTL_HOURS", bad)]).unwrap_err();
+            assert!(e.contains("INDEX_TTL_HOURS"), "{e}");
+        }
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub struct Job {
     pub notify: bool,
     /// Whether to look up who made each drift in CloudTrail.
     pub attribute: bool,
+    /// Why the check ran, copied into the report.
+    pub trigger: Option<drift_core::report::Trigger>,
 }
 
 /// Reads an event's `run_started_at`: RFC 3339 with any offset, kept in UTC
@@ -125,6 +127,7 @@ impl WorkerEvent {
             faults.push(format!("`run_id` {:?} {}", run.run_id, phrase::RUN_ID));
         }
         faults.extend(entry.faults(EntryPoint::Aws, "workspace"));
+        faults.extend(run.trigger.iter().flat_map(|t| t.faults()));
         let run_started_at = match run.run_started_at.as_deref() {
             None => invoked_at,
             Some(text) => parse_run_started_at(text).unwrap_or_else(|e| {
@@ -167,22 +170,24 @@ impl WorkerEvent {
             parallelism: entry.parallelism,
             notify: run.notify.unwrap_or(true),
             attribute: run.attribute.unwrap_or(true),
+            trigger: run.trigger,
         })
     }
 }
 
 /// The event's own fields.
-const RUN_FIELDS: [&str; 5] = [
+const RUN_FIELDS: [&str; 6] = [
     "run_id",
     "run_started_at",
     "workspace",
     "notify",
     "attribute",
+    "trigger",
 ];
 
 /// Every field an event may have, in the order an error lists them: the
 /// run's and the workspace entry's but `name`, `dir`, `plan` and `runner`.
-pub const EVENT_FIELDS: [&str; 17] = [
+pub const EVENT_FIELDS: [&str; 18] = [
     "run_id",
     "run_started_at",
     "workspace",
@@ -200,6 +205,7 @@ pub const EVENT_FIELDS: [&str; 17] = [
     "parallelism",
     "notify",
     "attribute",
+    "trigger",
 ];
 
 /// Counts the orchestrator aggregates.

@@ -175,12 +175,19 @@ impl<C: Cloud> Worker<C> {
             source = %job.source,
             "checking workspace"
         );
-        let (report, claims) = self.check(&job, deadline).await;
+        let (mut report, claims) = self.check(&job, deadline).await;
+        report.trigger = job.trigger.clone();
         let key = JobKey::of(&job);
         let location = self.deliver(&report, &key, job.notify, started).await?;
         let managed_key = match (&report.status, claims) {
             (Status::Error | Status::Timeout, _) => None,
-            (_, Ok(resources)) => self.store_claims(&job, resources).await,
+            (_, Ok(resources)) => {
+                let (key, document) = self.store_claims(&job, resources).await;
+                if let Some(table) = &self.config.index_table {
+                    self.write_index(table, &report, &document).await;
+                }
+                key
+            }
             (_, Err(reason)) => {
                 tracing::info!(reason = %reason, "no managed-resources sidecar");
                 None
@@ -229,7 +236,11 @@ impl<C: Cloud> Worker<C> {
     /// sidecar and returns its key. A failure is logged and costs only the
     /// sidecar: the check's report stands, and the run treats the workspace
     /// as one whose claims are unknown.
-    async fn store_claims(&self, job: &Job, resources: Vec<ManagedResource>) -> Option<String> {
+    async fn store_claims(
+        &self,
+        job: &Job,
+        resources: Vec<ManagedResource>,
+    ) -> (Option<String>, ManagedResources) {
         let environment = job.workspace.environment.as_deref().unwrap_or_default();
         let key = publish::managed_key(environment, &job.workspace.name, &job.run_id);
         let document = ManagedResources::new(
@@ -247,10 +258,10 @@ impl<C: Cloud> Worker<C> {
             Ok(body) => body,
             Err(e) => {
                 tracing::error!(error = %e, "managed-resources sidecar not serialized");
-                return None;
+                return (None, document);
             }
         };
-        match self
+        let stored = match self
             .cloud
             .put_json(
                 &self.config.report_bucket,
@@ -262,13 +273,49 @@ impl<C: Cloud> Worker<C> {
         {
             Ok(()) => {
                 tracing::info!(managed_key = %key, resources = document.resources.len(), "managed resources stored");
-                Some(key)
+                (Some(key), document)
             }
             Err(e) => {
                 tracing::error!(error = %e, managed_key = %key, "managed-resources sidecar not stored; the check's report stands");
-                None
+                (None, document)
             }
+        };
+        stored
+    }
+
+    /// Writes the workspace's resource-index items ([`crate::index`]) and
+    /// their EMF line. A failure is logged and counted, never the check's.
+    async fn write_index(&self, table: &str, report: &Report, claims: &ManagedResources) {
+        let run_id = claims.run_id.as_deref().unwrap_or_default();
+        let outcome = crate::index::write(
+            &self.cloud,
+            table,
+            self.config.index_ttl_hours,
+            claims,
+            run_id,
+            (self.clock)(),
+        )
+        .await;
+        if outcome.left_out > 0 {
+            tracing::warn!(
+                left_out = outcome.left_out,
+                max = drift_core::index::MAX_ITEMS,
+                "the workspace claims more identifiers than one check indexes; the first were written"
+            );
         }
+        match (&outcome.first_error, outcome.skipped) {
+            (Some(e), _) => {
+                tracing::error!(error = %e, errors = outcome.errors, written = outcome.written, "resource index not fully written; the check stands")
+            }
+            (None, true) => tracing::info!("resource index unchanged and fresh: not rewritten"),
+            (None, false) => tracing::info!(written = outcome.written, "resource index written"),
+        }
+        self.records.write(&publish::index_emf(
+            &self.config.metrics_namespace,
+            report,
+            &outcome,
+            (self.clock)(),
+        ));
     }
 
     /// Fetches the configuration, runs terraform and analyzes: always a
@@ -535,6 +582,12 @@ impl<C: Cloud> Worker<C> {
         }
         tracing::info!(report_key = %key.dated, status = report.status.as_str(), "report stored");
         self.emit_metrics(report, duration, Some(&key.dated));
+        match publish::latency_emf(&self.config.metrics_namespace, report, (self.clock)()) {
+            // Its own line: the check's metrics keep their dimensions.
+            Ok(Some(line)) => self.records.write(&line),
+            Ok(None) => {}
+            Err(why) => tracing::warn!(reason = %why, "no detection latency"),
+        }
         if notify && publish::needs_alert(report) {
             let alert = publish::alert(report, Some(&location));
             match self
@@ -653,7 +706,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::testing::{worker, MockCloud};
+    use crate::cloud::{IndexRecord, IndexValue};
+    use crate::testing::{drifted_terraform, worker, MockCloud};
 
     const DATED: &str = "drift-reports/prod/network/2026/11/27/run-42.json";
     const LATEST: &str = "drift-reports/prod/network/latest.json";
@@ -797,5 +851,361 @@ mod tests {
             .expect("an error report");
         assert_eq!(report["status"], "error");
         assert!(!worker.cloud.calls().contains(&"get_object"));
+    }
+
+    // Event-driven checks (issue 16): the trigger, the alert's line, the
+    // detection latency and the resource index. The worker's clock reads
+    // 2031-02-03T04:05:06Z (1_927_857_906 in epoch seconds).
+
+    const NOW: i64 = 1_927_857_906;
+    const INDEX: &str = "drift-detection-resource-index-test";
+    const ALICE: &str = "arn:aws:sts::111111111111:assumed-role/Admin/alice";
+
+    fn trigger_event(id: &str, time: &str) -> Value {
+        json!({
+            "id": id, "source": "aws.ec2", "name": "AuthorizeSecurityGroupIngress",
+            "principal": ALICE, "time": time, "account_id": "111111111111",
+            "region": "us-east-1", "resources": ["sg-0app"],
+        })
+    }
+
+    /// A check of a local bundle through the drifted terraform stand-in.
+    fn checked(
+        cloud: MockCloud,
+        tmp: &Path,
+        index: bool,
+    ) -> (Worker<MockCloud>, Arc<crate::testing::MemorySink>, Value) {
+        let bundle = tmp.join("bundle");
+        std::fs::create_dir_all(&bundle).unwrap();
+        std::fs::write(bundle.join("main.tf"), "# nothing\n").unwrap();
+        let (mut worker, records) = worker(cloud, tmp);
+        worker.config.terraform_path = drifted_terraform(tmp);
+        worker.config.attribution = false;
+        if index {
+            worker.config.index_table = Some(INDEX.into());
+        }
+        let mut event = event();
+        event["source"] = json!(bundle);
+        (worker, records, event)
+    }
+
+    fn text(item: &IndexRecord, name: &str) -> String {
+        match item.get(name) {
+            Some(IndexValue::S(s)) => s.clone(),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    fn number(item: &IndexRecord, name: &str) -> i64 {
+        match item.get(name) {
+            Some(IndexValue::N(n)) => *n,
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_event_check_copies_its_trigger_says_why_in_the_alert_and_logs_its_latency() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (worker, records, mut event) = checked(MockCloud::default(), tmp.path(), false);
+        // The oldest event, five minutes and six seconds before the report
+        // is stored, sets the latency; the newest names the alert's change.
+        let mut newest = trigger_event("e2", "2031-02-03T04:04:00Z");
+        newest["name"] = json!("RevokeSecurityGroupEgress");
+        newest["principal"] = json!("arn:aws:sts::111111111111:assumed-role/Admin/bob\nBcc: x");
+        let trigger = json!({"kind": "event", "events": [trigger_event("e1", "2031-02-03T04:00:00Z"), newest]});
+        event["trigger"] = trigger.clone();
+
+        worker.handle(event, soon()).await.unwrap();
+
+        let report = worker.cloud.stored("reports", DATED).unwrap();
+        assert_eq!(report["schema_version"], "1.3");
+        assert_eq!(report["trigger"], trigger);
+        let alert = worker.cloud.published.lock().unwrap()[0].2.clone();
+        assert!(
+            alert.contains(
+                "\nchecked because RevokeSecurityGroupEgress by arn:aws:sts::111111111111:assumed-role/Admin/bob\\nBcc: x at 2031-02-03T04:04:00Z\n"
+            ),
+            "{alert}"
+        );
+        let latency = records.events("detection_latency");
+        assert_eq!(latency.len(), 1);
+        let line = &latency[0];
+        assert_eq!(line["DetectionLatencySeconds"], 306.0);
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Environment", "Workspace"], []])
+        );
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Metrics"],
+            json!([{"Name": "DetectionLatencySeconds", "Unit": "Seconds"}])
+        );
+        assert_eq!(
+            (line["Environment"].clone(), line["Workspace"].clone()),
+            (json!("prod"), json!("network"))
+        );
+        // The check's own line keeps its one dimension set.
+        let checked = records.events("workspace_checked");
+        assert_eq!(
+            checked[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Environment", "Workspace"]])
+        );
+        assert!(checked[0].get("DetectionLatencySeconds").is_none());
+    }
+
+    #[tokio::test]
+    async fn only_event_checks_with_a_readable_past_time_get_a_latency() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (worker, records, event) = checked(MockCloud::default(), tmp.path(), false);
+        let cases = [
+            Value::Null,
+            json!({"kind": "schedule"}),
+            json!({"kind": "manual"}),
+            json!({"kind": "event", "events": [trigger_event("e1", "yesterday")]}),
+            json!({"kind": "event", "events": [trigger_event("e1", "2031-02-03T04:05:07Z")]}),
+            json!({"kind": "event", "events": []}),
+        ];
+        for trigger in cases {
+            let mut event = event.clone();
+            if !trigger.is_null() {
+                event["trigger"] = trigger.clone();
+            }
+            worker.handle(event, soon()).await.unwrap();
+            let report = worker.cloud.stored("reports", DATED).unwrap();
+            assert_eq!(
+                report.get("trigger").cloned().unwrap_or(Value::Null),
+                trigger
+            );
+            let alert = worker
+                .cloud
+                .published
+                .lock()
+                .unwrap()
+                .last()
+                .unwrap()
+                .2
+                .clone();
+            let has_events = trigger["events"].as_array().is_some_and(|e| !e.is_empty());
+            assert_eq!(alert.contains("checked because"), has_events, "{alert}");
+        }
+        assert!(records.events("detection_latency").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_trigger_past_its_bounds_is_an_invalid_event() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (worker, _records, mut event) = checked(MockCloud::default(), tmp.path(), false);
+        let one = trigger_event("e", "2031-02-03T04:00:00Z");
+        event["trigger"] = json!({"kind": "event", "events": vec![one; 21]});
+        let error = worker.handle(event.clone(), soon()).await.unwrap_err();
+        assert_eq!(error.error_type(), "InvalidEvent");
+        assert!(
+            error
+                .to_string()
+                .contains("`trigger.events` has 21 events, at most 20 are allowed"),
+            "{error}"
+        );
+        event["trigger"] = json!({"kind": "cron"});
+        let error = worker.handle(event, soon()).await.unwrap_err();
+        assert_eq!(error.error_type(), "InvalidEvent");
+    }
+
+    #[tokio::test]
+    async fn a_check_indexes_every_identifier_of_its_claims_and_leaves_the_debounce_item() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cloud = MockCloud::default();
+        let debounce = IndexRecord::from([
+            ("pk".to_string(), IndexValue::S("ws#prod/network".into())),
+            ("sk".to_string(), IndexValue::S("debounce".into())),
+            ("until".to_string(), IndexValue::N(7)),
+        ]);
+        cloud.table.lock().unwrap().insert(
+            (INDEX.into(), "ws#prod/network".into(), "debounce".into()),
+            debounce.clone(),
+        );
+        let (worker, records, event) = checked(cloud, tmp.path(), true);
+
+        let response = worker.handle(event, soon()).await.unwrap();
+
+        // The items are the pure module's, from the sidecar's claims.
+        let sidecar: ManagedResources = serde_json::from_value(
+            worker
+                .cloud
+                .stored("reports", response.managed_key.as_deref().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        let expected = drift_core::index::items(&sidecar);
+        assert!(
+            expected.len() > 25,
+            "more than one batch: {}",
+            expected.len()
+        );
+        let written = worker.cloud.index_items(INDEX, "res#");
+        let keys: Vec<(String, String)> = written
+            .iter()
+            .map(|i| (text(i, "pk"), text(i, "sk")))
+            .collect();
+        let want: Vec<(String, String)> = expected
+            .iter()
+            .map(|i| (i.pk.clone(), i.sk.clone()))
+            .collect();
+        assert_eq!(keys, want);
+        let sg = written
+            .iter()
+            .find(|i| text(i, "address") == "aws_security_group.app")
+            .unwrap();
+        assert!(
+            text(sg, "pk").starts_with("res#111111111111#us-east-1#"),
+            "{sg:?}"
+        );
+        assert_eq!(text(sg, "sk"), "ws#prod/network");
+        assert_eq!(text(sg, "type"), "aws_security_group");
+        assert_eq!(text(sg, "run_id"), "run-42");
+        assert_eq!(text(sg, "seen_at"), "2031-02-03T04:05:06Z");
+        assert_eq!(number(sg, "expires_at"), NOW + 24 * 3600);
+        // IAM is account-wide.
+        let role = written
+            .iter()
+            .find(|i| text(i, "type") == "aws_iam_role")
+            .unwrap();
+        assert!(
+            text(role, "pk").starts_with("res#111111111111#*#"),
+            "{role:?}"
+        );
+
+        let claims = worker.cloud.index_items(INDEX, "ws#");
+        assert_eq!(claims.len(), 2);
+        let summary = claims.iter().find(|i| text(i, "sk") == "claims").unwrap();
+        assert_eq!(
+            text(summary, "digest"),
+            drift_core::index::digest(&expected)
+        );
+        assert_eq!(number(summary, "count"), expected.len() as i64);
+        assert_eq!(number(summary, "written_at"), NOW);
+        assert_eq!(number(summary, "expires_at"), NOW + 24 * 3600);
+        assert!(
+            claims.contains(&debounce),
+            "the trigger's item is untouched"
+        );
+
+        let line = &records.events("index_written")[0];
+        assert_eq!(line["IndexItemsWritten"], expected.len());
+        assert_eq!(line["IndexWriteErrors"], 0);
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Environment", "Workspace"], []])
+        );
+        let calls = worker.cloud.calls();
+        let batches = calls.iter().filter(|c| **c == "put_index").count();
+        assert_eq!(batches, expected.len().div_ceil(25));
+        assert_eq!(calls.iter().filter(|c| **c == "put_index_item").count(), 1);
+        assert_eq!(calls.iter().filter(|c| **c == "index_claims").count(), 1);
+    }
+
+    #[tokio::test]
+    async fn unchanged_fresh_claims_cost_one_read_and_stale_ones_are_rewritten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (worker, records, event) = checked(MockCloud::default(), tmp.path(), true);
+        worker.handle(event.clone(), soon()).await.unwrap();
+        let writes = |w: &Worker<MockCloud>| {
+            w.cloud
+                .calls()
+                .iter()
+                .filter(|c| matches!(**c, "put_index" | "put_index_item"))
+                .count()
+        };
+        let first = writes(&worker);
+
+        worker.handle(event.clone(), soon()).await.unwrap();
+        assert_eq!(
+            writes(&worker),
+            first,
+            "same digest, written just now: skipped"
+        );
+        assert_eq!(records.events("index_written")[1]["skipped"], true);
+
+        // Written 12 hours ago (half the TTL): written again.
+        let key = (
+            INDEX.to_string(),
+            "ws#prod/network".to_string(),
+            "claims".to_string(),
+        );
+        worker
+            .cloud
+            .table
+            .lock()
+            .unwrap()
+            .get_mut(&key)
+            .unwrap()
+            .insert("written_at".into(), IndexValue::N(NOW - 12 * 3600));
+        worker.handle(event.clone(), soon()).await.unwrap();
+        assert_eq!(writes(&worker), 2 * first);
+
+        // Another digest (claims changed elsewhere): written again.
+        worker
+            .cloud
+            .table
+            .lock()
+            .unwrap()
+            .get_mut(&key)
+            .unwrap()
+            .insert("digest".into(), IndexValue::S("0".repeat(64)));
+        worker.handle(event, soon()).await.unwrap();
+        assert_eq!(writes(&worker), 3 * first);
+    }
+
+    #[tokio::test]
+    async fn unprocessed_items_are_retried_until_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cloud = MockCloud::default();
+        *cloud.unprocessed.lock().unwrap() = 2;
+        let (worker, records, event) = checked(cloud, tmp.path(), true);
+        worker.handle(event, soon()).await.unwrap();
+        let line = &records.events("index_written")[0];
+        assert_eq!(line["IndexWriteErrors"], 0);
+        let sk = |i: &IndexRecord| text(i, "sk");
+        let claims = worker.cloud.index_items(INDEX, "ws#");
+        let count = number(claims.iter().find(|i| sk(i) == "claims").unwrap(), "count");
+        assert_eq!(worker.cloud.index_items(INDEX, "res#").len() as i64, count);
+        assert_eq!(line["IndexItemsWritten"], count);
+    }
+
+    #[tokio::test]
+    async fn an_index_that_cannot_be_written_does_not_fail_the_check() {
+        for refused in ["put_index", "index_claims", "put_index_item"] {
+            let tmp = tempfile::tempdir().unwrap();
+            let cloud = MockCloud::refusing(&[(refused, "AccessDeniedException")]);
+            let (worker, records, event) = checked(cloud, tmp.path(), true);
+
+            let response = worker.handle(event, soon()).await.unwrap();
+
+            assert_eq!(response.status, Status::Drift, "{refused}");
+            assert!(response.managed_key.is_some());
+            let line = &records.events("index_written")[0];
+            assert!(
+                line["IndexWriteErrors"].as_u64().unwrap() > 0,
+                "{refused}: {line}"
+            );
+            assert!(
+                line["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("AccessDeniedException"),
+                "{line}"
+            );
+            if refused == "put_index" {
+                // Without every item, no claims item: the next check retries.
+                assert!(worker.cloud.index_items(INDEX, "ws#").is_empty());
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn without_an_index_table_nothing_goes_to_dynamodb() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (worker, records, event) = checked(MockCloud::default(), tmp.path(), false);
+        worker.handle(event, soon()).await.unwrap();
+        assert!(!worker.cloud.calls().iter().any(|c| c.contains("index")));
+        assert!(records.events("index_written").is_empty());
     }
 }

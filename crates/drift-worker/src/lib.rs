@@ -21,6 +21,7 @@ pub mod cloud;
 pub mod config;
 pub mod event;
 pub mod handler;
+pub mod index;
 pub mod oneshot;
 pub mod publish;
 #[cfg(test)]

@@ -163,7 +163,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::testing::{worker, MockCloud};
+    use crate::testing::{drifted_terraform, worker, MockCloud};
 
     /// A terraform stand-in that notes its arguments in `args.log` beside it
     /// and answers like terraform on a workspace without resources.
@@ -253,22 +253,6 @@ mod tests {
 
     /// A terraform stand-in whose plan is the prod-network example: SSH
     /// opened on `sg-072b12a9df76ff5e8`, tags changed on a VPC.
-    fn drifted_terraform(dir: &Path) -> std::path::PathBuf {
-        let shown =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/plans/prod-network.json");
-        let script = dir.join("terraform");
-        std::fs::write(
-            &script,
-            format!(
-                "#!/bin/sh\ncase \"$1\" in\n  init) exit 0 ;;\n  plan) exit 2 ;;\n  show) cat {shown}; exit 0 ;;\nesac\nexit 1\n",
-                shown = shown.display(),
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-        script
-    }
-
     fn trail_event(arn: &str, time: &str) -> drift_core::attribution::TrailEvent {
         let json = json!({
             "eventName": "AuthorizeSecurityGroupIngress", "eventTime": time,
@@ -314,7 +298,7 @@ mod tests {
         assert_eq!(outcome.exit_code, exit_code::COMPLETED, "{}", outcome.body);
         let key = "drift-reports/prod/network/2026/11/27/run-42.json";
         let report = worker.cloud.stored("reports", key).unwrap();
-        assert_eq!(report["schema_version"], "1.2");
+        assert_eq!(report["schema_version"], "1.3");
         let by = |address: &str| {
             report["drift"]
                 .as_array()

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use drift_core::drift::rules::Severity;
 use drift_core::drift::ChangeOrigin;
 use drift_core::plan::DiagnosticSeverity;
-use drift_core::report::render::{changed_by_line, terminal_text};
-use drift_core::report::{Report, Status};
+use drift_core::report::render::{changed_by_line, terminal_text, trigger_line};
+use drift_core::report::{Report, Status, TriggerKind};
 
 /// The folder every worker report lives under.
 pub const REPORT_PREFIX: &str = "drift-reports";
@@ -110,6 +110,14 @@ pub fn alert(report: &Report, location: Option<&str>) -> Alert {
         ws.region.as_deref().unwrap_or("unknown"),
     ));
     message.push_str(&format!("Status: {}\n", report.status.as_str()));
+    // An event check says which change it was for (the newest); the cloud's
+    // texts are escaped like the findings' authors.
+    if report.trigger.as_ref().and_then(|t| t.newest()).is_some() {
+        if let Some(line) = trigger_line(report, |t| terminal_text(t).into_owned()) {
+            message.push_str(&truncate(&line, LINE_MAX));
+            message.push('\n');
+        }
+    }
     let s = &report.summary;
     message.push_str(&format!(
         "Drifted resources: {}, pending changes: {}; critical {}, high {}, medium {}, low {}\n",
@@ -236,6 +244,92 @@ pub fn emf(
         "region": report.workspace.region,
         "report_key": report_key,
         "report_id": report.report_id,
+    })
+}
+
+/// The detection latency of an event check, as its own EMF line (so that
+/// the check's other metrics gain no dimensionless aggregate): metric
+/// `DetectionLatencySeconds`, `stored_at` (when the report was stored) minus
+/// the oldest event's `time`, under dimension sets `[Environment, Workspace]`
+/// and `[]` (the stack's alarm reads the aggregate). `Ok(None)` for checks
+/// that are not event checks or have no events; an error (for the log) when
+/// the oldest time is not RFC 3339 or lies after `stored_at`.
+pub fn latency_emf(
+    namespace: &str,
+    report: &Report,
+    stored_at: DateTime<Utc>,
+) -> Result<Option<Value>, String> {
+    let Some(trigger) = report.trigger.as_ref() else {
+        return Ok(None);
+    };
+    if trigger.kind != TriggerKind::Event {
+        return Ok(None);
+    }
+    let Some(oldest) = trigger.oldest_time() else {
+        return Ok(None);
+    };
+    let oldest = oldest.map_err(|text| {
+        format!(
+            "the oldest event's time {:?} is not RFC 3339: no detection latency",
+            terminal_text(&text)
+        )
+    })?;
+    if oldest > stored_at {
+        return Err(format!(
+            "the oldest event's time {} is after the report was stored ({}): no detection latency",
+            oldest.to_rfc3339(),
+            stored_at.to_rfc3339()
+        ));
+    }
+    let latency = (stored_at - oldest).num_milliseconds() as f64 / 1000.0;
+    Ok(Some(json!({
+        "_aws": {
+            "Timestamp": stored_at.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [["Environment", "Workspace"], []],
+                "Metrics": [{"Name": "DetectionLatencySeconds", "Unit": "Seconds"}],
+            }],
+        },
+        "Environment": report.workspace.environment.as_deref().unwrap_or("unknown"),
+        "Workspace": report.workspace.name,
+        "DetectionLatencySeconds": latency,
+        "event": "detection_latency",
+        "events": trigger.events.as_ref().map_or(0, Vec::len),
+        "oldest_event_time": oldest.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "report_id": report.report_id,
+    })))
+}
+
+/// The resource index write of one check, as an EMF line: metrics
+/// `IndexItemsWritten` and `IndexWriteErrors` under dimension sets
+/// `[Environment, Workspace]` and `[]`.
+pub fn index_emf(
+    namespace: &str,
+    report: &Report,
+    outcome: &crate::index::IndexOutcome,
+    now: DateTime<Utc>,
+) -> Value {
+    json!({
+        "_aws": {
+            "Timestamp": now.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [["Environment", "Workspace"], []],
+                "Metrics": [
+                    {"Name": "IndexItemsWritten", "Unit": "Count"},
+                    {"Name": "IndexWriteErrors", "Unit": "Count"},
+                ],
+            }],
+        },
+        "Environment": report.workspace.environment.as_deref().unwrap_or("unknown"),
+        "Workspace": report.workspace.name,
+        "IndexItemsWritten": outcome.written,
+        "IndexWriteErrors": outcome.errors,
+        "event": "index_written",
+        "skipped": outcome.skipped,
+        "left_out": outcome.left_out,
+        "error": outcome.first_error,
     })
 }
 

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use crate::aws::{AwsError, TemporaryCredentials};
-use crate::cloud::Cloud;
+use crate::cloud::{Cloud, IndexRecord, IndexValue, StoredClaims};
 use crate::handler::RecordSink;
 use drift_core::attribution::TrailEvent;
 use drift_runner::attribution::{LookupPage, LookupRequest, Trail, TrailError};
@@ -24,6 +24,10 @@ pub(crate) struct MockCloud {
     pub(crate) refuse_keys: Vec<&'static str>,
     /// CloudTrail: events by resource name (or a failure for every lookup).
     pub(crate) trail: MockTrail,
+    /// DynamoDB: items by (table, pk, sk).
+    pub(crate) table: Mutex<BTreeMap<(String, String, String), IndexRecord>>,
+    /// How many times `put_index` leaves its last item unprocessed.
+    pub(crate) unprocessed: Mutex<usize>,
 }
 
 /// An in-memory CloudTrail event history.
@@ -76,6 +80,26 @@ impl MockCloud {
 
     pub(crate) fn calls(&self) -> Vec<&'static str> {
         self.calls.lock().unwrap().clone()
+    }
+
+    /// The index items of `table` whose pk starts with `prefix`.
+    pub(crate) fn index_items(&self, table: &str, prefix: &str) -> Vec<IndexRecord> {
+        self.table
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((t, pk, _), _)| t == table && pk.starts_with(prefix))
+            .map(|(_, item)| item.clone())
+            .collect()
+    }
+
+    fn insert(&self, table: &str, item: IndexRecord) {
+        let text = |name: &str| match item.get(name) {
+            Some(IndexValue::S(s)) => s.clone(),
+            _ => panic!("an index item without {name}: {item:?}"),
+        };
+        let key = (table.to_string(), text("pk"), text("sk"));
+        self.table.lock().unwrap().insert(key, item);
     }
 
     pub(crate) fn stored(&self, bucket: &str, key: &str) -> Option<Value> {
@@ -151,6 +175,64 @@ impl Cloud for MockCloud {
             session_token: "token".into(),
         })
     }
+
+    async fn index_claims(
+        &self,
+        table: &str,
+        workspace_pk: &str,
+    ) -> Result<Option<StoredClaims>, AwsError> {
+        self.call(
+            "index_claims",
+            format!("reading {workspace_pk} from {table}"),
+        )?;
+        let key = (
+            table.to_string(),
+            workspace_pk.to_string(),
+            "claims".to_string(),
+        );
+        let items = self.table.lock().unwrap();
+        Ok(items
+            .get(&key)
+            .and_then(|item| match (item.get("digest"), item.get("written_at")) {
+                (Some(IndexValue::S(digest)), Some(IndexValue::N(written_at))) => {
+                    Some(StoredClaims {
+                        digest: digest.clone(),
+                        written_at: *written_at,
+                    })
+                }
+                _ => None,
+            }))
+    }
+
+    async fn put_index(
+        &self,
+        table: &str,
+        mut items: Vec<IndexRecord>,
+    ) -> Result<Vec<IndexRecord>, AwsError> {
+        self.call(
+            "put_index",
+            format!("writing {} items to {table}", items.len()),
+        )?;
+        assert!(items.len() <= 25, "BatchWriteItem takes at most 25 items");
+        let mut unprocessed = Vec::new();
+        {
+            let mut left = self.unprocessed.lock().unwrap();
+            if *left > 0 && !items.is_empty() {
+                *left -= 1;
+                unprocessed.extend(items.pop());
+            }
+        }
+        for item in items {
+            self.insert(table, item);
+        }
+        Ok(unprocessed)
+    }
+
+    async fn put_index_item(&self, table: &str, item: IndexRecord) -> Result<(), AwsError> {
+        self.call("put_index_item", format!("writing an item to {table}"))?;
+        self.insert(table, item);
+        Ok(())
+    }
 }
 
 /// Keeps the records, for the tests to read.
@@ -196,6 +278,8 @@ pub(crate) fn worker(
             max_input_bytes: 1 << 20,
             attribution: true,
             attribution_ignore_principals: Vec::new(),
+            index_table: None,
+            index_ttl_hours: 24,
         },
         cloud,
         rules: drift_core::drift::rules::RuleSet::embedded(),
@@ -207,4 +291,24 @@ pub(crate) fn worker(
         },
     };
     (worker, records)
+}
+
+/// A terraform stand-in that answers `plan` with "changes" and `show -json`
+/// with `examples/plans/prod-network.json` (drift, a critical finding, and a
+/// prior state whose claims the sidecar and the index get).
+pub(crate) fn drifted_terraform(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/plans/prod-network.json");
+    let script = dir.join("terraform");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in\n  init) exit 0 ;;\n  plan) exit 2 ;;\n  show) cat {shown}; exit 0 ;;\nesac\nexit 1\n",
+            shown = shown.display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
 }

@@ -8,6 +8,9 @@
 //! [`render`] turns reports into JSON, a terminal table or Markdown.
 
 pub mod render;
+pub mod trigger;
+
+pub use trigger::{Trigger, TriggerEvent, TriggerKind};
 
 use std::collections::BTreeMap;
 
@@ -21,9 +24,10 @@ use crate::plan::{Diagnostic, DiagnosticSeverity};
 
 /// The report contract version written to `schema_version`. 1.1 added the
 /// verdicts (`verdict` on findings and attributes, `summary.by_verdict`);
-/// 1.2 the optional `changed_by` of a finding (CloudTrail attribution).
-/// Every 1.0 and 1.1 field is unchanged, so readers of 1.x keep working.
-pub const SCHEMA_VERSION: &str = "1.2";
+/// 1.2 the optional `changed_by` of a finding (CloudTrail attribution);
+/// 1.3 the optional `trigger` (why the check ran, copied from the worker's
+/// event). Every earlier 1.x field is unchanged, so readers of 1.x keep working.
+pub const SCHEMA_VERSION: &str = "1.3";
 
 /// Exit codes of the CLI, usable as a CI gate. An error never reads as drift.
 pub mod exit_code {
@@ -242,6 +246,10 @@ pub struct Report {
     pub drift: Vec<DriftItem>,
     /// Errors and warnings.
     pub errors: Vec<ReportDiagnostic>,
+    /// Why the check ran (1.3): the worker event's `trigger`, as given.
+    /// Absent from the CLI's reports and from checks whose event had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
 }
 
 impl Report {
@@ -420,6 +428,7 @@ pub fn build_report(
             .into_iter()
             .map(ReportDiagnostic::from)
             .collect(),
+        trigger: None,
     }
 }
 
@@ -541,6 +550,66 @@ mod tests {
         assert!(validator.is_valid(&new));
         new["drift"][0]["changed_by"] = serde_json::json!({"unknown": "somebody"});
         assert!(!validator.is_valid(&new));
+    }
+
+    /// 1.3's `trigger`: absent unless set, validated by the schema, shown
+    /// by the table and the Markdown with the event's texts escaped.
+    #[test]
+    fn a_trigger_is_optional_validated_and_rendered() {
+        let mut report = report_for(UPDATE, RunFacts::default());
+        assert_eq!(report.schema_version, "1.3");
+        let validator = jsonschema::validator_for(&json_schema()).unwrap();
+        let plain = serde_json::to_value(&report).unwrap();
+        assert!(plain.get("trigger").is_none());
+        assert!(validator.is_valid(&plain));
+        let table = render::table::table_at_width(&report, None);
+        assert!(!table.contains("checked"), "{table}");
+
+        report.trigger = Some(
+            serde_json::from_value(serde_json::json!({"kind": "event", "events": [
+                {"id": "e1", "source": "aws.ec2", "name": "CreateTags", "principal": "unknown",
+                 "time": "2026-11-27T06:00:00Z", "account_id": "123456789012",
+                 "region": "us-east-1", "resources": []},
+                {"id": "e2", "source": "aws.ec2", "name": "AuthorizeSecurityGroupIngress",
+                 "principal": "arn:aws:sts::123456789012:assumed-role/Admin/a|b\u{1b}[31m",
+                 "time": "2026-11-27T06:05:00Z", "account_id": "123456789012",
+                 "region": "us-east-1", "resources": ["sg-0app"]}
+            ]}))
+            .unwrap(),
+        );
+        let value = serde_json::to_value(&report).unwrap();
+        assert!(validator.is_valid(&value));
+        assert_eq!(
+            serde_json::from_value::<Report>(value.clone()).unwrap(),
+            report
+        );
+        let mut extra = value.clone();
+        extra["trigger"]["events"][0]["extra"] = "x".into();
+        assert!(!validator.is_valid(&extra));
+
+        let table = render::table::table_at_width(&report, None);
+        assert!(
+            table.contains("checked because AuthorizeSecurityGroupIngress by arn:aws:sts::123456789012:assumed-role/Admin/a|b\\u{1b}[31m at 2026-11-27T06:05:00Z"),
+            "{table}"
+        );
+        let markdown = render::Render::render(&render::Markdown, &report);
+        let line = markdown
+            .lines()
+            .find(|l| l.starts_with("| Trigger |"))
+            .unwrap();
+        assert!(
+            line.contains("checked because AuthorizeSecurityGroupIngress by "),
+            "{line}"
+        );
+        assert!(!line.contains("a|b"), "a pipe would split the cell: {line}");
+        assert!(!line.contains('\u{1b}'), "{line}");
+
+        report.trigger = Some(Trigger {
+            kind: TriggerKind::Schedule,
+            events: None,
+        });
+        let table = render::table::table_at_width(&report, None);
+        assert!(table.contains("\nchecked: schedule\n"), "{table}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::{
     change_lines, changed_by_line, header, markdown_code, markdown_text, one_line, severity_line,
-    verdict_label, verdict_line, Render,
+    trigger_line, verdict_label, verdict_line, Render,
 };
 use crate::drift::ChangeOrigin;
 use crate::report::Report;
@@ -35,6 +35,9 @@ fn markdown(report: &Report) -> String {
     let _ = writeln!(out, "# Drift report: {}\n", header(report, markdown_text));
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(out, "| Status | **{}** |", report.status.as_str());
+    if let Some(line) = trigger_line(report, markdown_text) {
+        let _ = writeln!(out, "| Trigger | {line} |");
+    }
     let _ = writeln!(
         out,
         "| Resources | {} |",

@@ -239,6 +239,23 @@ fn change_lines(item: &DriftItem, limit: usize, escape: impl Fn(&str) -> String)
     lines
 }
 
+/// Why the check ran, as one line: `checked because NAME by PRINCIPAL at
+/// TIME` for the newest event of an event check, else `checked: schedule`
+/// (or `manual`, `event`); `None` without a trigger. The event's texts go
+/// through `escape`.
+pub fn trigger_line(report: &Report, escape: impl Fn(&str) -> String) -> Option<String> {
+    let trigger = report.trigger.as_ref()?;
+    Some(match trigger.newest() {
+        Some(e) => format!(
+            "checked because {} by {} at {}",
+            escape(&e.name),
+            escape(&e.principal),
+            escape(&e.time)
+        ),
+        None => format!("checked: {}", trigger.kind.as_str()),
+    })
+}
+
 /// Who made a drift, on one line: `changed by ARN (person) at TIME via
 /// EventName`, or `changed by: unknown (reason)`; `None` when attribution
 /// was not asked for. Every text from CloudTrail goes through `escape`: a

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement};
 
 use super::{
-    change_lines, changed_by_line, header, one_line, severity_line, terminal_text, verdict_label,
-    verdict_line, Render,
+    change_lines, changed_by_line, header, one_line, severity_line, terminal_text, trigger_line,
+    verdict_label, verdict_line, Render,
 };
 use crate::drift::{ChangeOrigin, DriftItem};
 use crate::report::Report;
@@ -66,6 +66,9 @@ fn table(report: &Report, width: TableWidth) -> String {
             format!("; {verdicts}")
         }
     );
+    if let Some(line) = trigger_line(report, terminal) {
+        let _ = writeln!(out, "{line}");
+    }
     if !report.drift.is_empty() {
         let mut table = comfy_table::Table::new();
         table
