@@ -16,8 +16,8 @@ policies. Subjects are ASCII and under 100 characters, as SNS requires.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from .checks import COMPLETED_STATUSES, WorkspaceResult
@@ -48,6 +48,29 @@ class RunContext:
     summary_uri: str | None
     #: Bucket of the worker reports, for keys without a URI.
     report_bucket: str
+    #: Why each workspace was checked (event checks), by workspace label:
+    #: ``checked because NAME by PRINCIPAL at TIME``.
+    causes: Mapping[str, str] = field(default_factory=dict)
+
+
+#: A cause line's fields are the cloud's text: each is kept to one line of this many characters.
+CAUSE_FIELD_MAX = 300
+
+
+def cause_line(trigger: object) -> str | None:
+    """``checked because NAME by PRINCIPAL at TIME`` for the newest event of a worker event's ``trigger``."""
+    if not isinstance(trigger, Mapping) or trigger.get("kind") != "event":
+        return None
+    events = trigger.get("events")
+    if not isinstance(events, list) or not events or not isinstance(events[-1], Mapping):
+        return None
+    newest = events[-1]
+
+    def text(name: str) -> str:
+        value = " ".join(str(newest.get(name) or "unknown").split())
+        return value if len(value) <= CAUSE_FIELD_MAX else value[: CAUSE_FIELD_MAX - 3] + "..."
+
+    return f"checked because {text('name')} by {text('principal')} at {text('time')}"
 
 
 @dataclass(frozen=True)
@@ -127,6 +150,9 @@ def critical_drift_alert(results: Sequence[WorkspaceResult], context: RunContext
             f"high {counts.high}, medium {counts.medium}, low {counts.low}"
         )
         block = [line]
+        cause = context.causes.get(result.workspace.label)
+        if cause:
+            block.append(f"  {cause}")
         report = _report_line(result, context)
         if report:
             block.append(report)

@@ -35,7 +35,7 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .alerts import Alert, RunContext, critical_drift_alert, publish, run_errors_alert, unmanaged_alert
+from .alerts import Alert, RunContext, cause_line, critical_drift_alert, publish, run_errors_alert, unmanaged_alert
 from .checks import COMPLETED_STATUSES, MAX_ERROR_CHARS, WorkspaceResult, clip
 from .cloud_inventory import Deadline, Listing, Target, inventory
 from .errors import OrchestratorError
@@ -456,6 +456,7 @@ def finish_run(
         started_at=manifest["started_at"],
         summary_uri=f"s3://{bucket}/{key}",
         report_bucket=bucket,
+        causes={ws: line for ws, event in events.items() if (line := cause_line(event.get("trigger")))},
     )
     outcome: UnmanagedOutcome | None = None
     unmanaged_errors: list[str] = []
