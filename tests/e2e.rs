@@ -27,6 +27,14 @@
 //!   lists S3 buckets) and a second orchestrator run (Config for buckets,
 //!   the EC2 and RDS APIs for the rest) report exactly those, and the
 //!   database deleted by hand as gone.
+//! * Minutes, not hours: SSH opened by hand again, the CloudTrail-shaped
+//!   event AWS emits for it routed by the stack's own rule patterns on
+//!   moto's EventBridge into a queue (`tests/e2e/change_events.py`), handed
+//!   to the trigger as Lambda's SQS mapping would (`scripts/trigger_local.py`),
+//!   starts one check, of exactly prod's workspace (found through the
+//!   resource index the worker wrote), whose report and alert name the
+//!   change; an event for a hand-made group starts none, the drift role's
+//!   own call is ignored; the change -> report latency is printed.
 //! * Faults on the same rig: a held state lock, terraform killed by the
 //!   deadline, the report bucket's endpoint gone mid-run.
 
