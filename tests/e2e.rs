@@ -1928,10 +1928,10 @@ async fn story(tf: Terraform) {
     let log = std::fs::read_to_string(&worker_log).unwrap();
     let latency = log
         .lines()
+        .rev()
         .filter(|l| l.contains("\"DetectionLatencySeconds\""))
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter_map(|l| l["DetectionLatencySeconds"].as_f64())
-        .last()
+        .find_map(|l| l["DetectionLatencySeconds"].as_f64())
         .expect("the worker's DetectionLatencySeconds EMF line");
     progress!(
         "e2e [{on}]: event check: change -> report {latency:.1}s (the worker's DetectionLatencySeconds; {reaction:.1}s from the change to the run's end, on this rig)"
