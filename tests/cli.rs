@@ -740,7 +740,20 @@ fn unmanaged_finds_the_examples_hand_made_bucket_and_security_group() {
             "AROA3XFRBF23EXAMPLE03"
         ]
     );
-    assert_eq!(report["summary"]["gone"], 0);
+    // The database the example plan's drift says was deleted by hand is in
+    // the stored state still, and in no inventory: gone.
+    let gone: Vec<(&str, &str)> = report["gone"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["workspace"].as_str().unwrap_or_default(),
+                g["address"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(gone, [("data", "aws_db_instance.orders")]);
     assert_eq!(report["summary"]["managed_twice"], 0);
     assert_eq!(report["summary"]["workspaces"], 5);
     // The report validates against the committed schema.
@@ -748,7 +761,7 @@ fn unmanaged_finds_the_examples_hand_made_bucket_and_security_group() {
     let validator = jsonschema::validator_for(&schema).unwrap();
     assert!(validator.is_valid(&report));
 
-    // Nothing unclaimed is left once the user ignores the hand-made pair.
+    // Nothing is unmanaged once the user ignores the hand-made pair.
     let rules = write(
         tmp.path(),
         "rules.toml",
@@ -768,14 +781,21 @@ fn unmanaged_finds_the_examples_hand_made_bucket_and_security_group() {
         .arg(state_terraform(tmp.path()))
         .arg("--rules")
         .arg(&rules)
+        .arg("--out")
+        .arg(tmp.path().join("ignored.json"))
         .output()
         .unwrap();
+    // What is left is the deleted database: still a finding.
     assert_eq!(
         output.status.code(),
-        Some(0),
+        Some(2),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    let left = read_json(&tmp.path().join("ignored.json"));
+    assert_eq!(left["summary"]["unmanaged"], 0);
+    assert_eq!(left["summary"]["ignored"], 5);
+    assert_eq!(left["summary"]["gone"], 1);
 }
 
 /// A state that is not JSON costs its workspace (withheld, named on
