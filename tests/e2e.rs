@@ -664,24 +664,7 @@ impl Cloud {
         // The bucket a `moved` block renames (with terraform 1.1 and later).
         self.retag("prod-acme-archive", "Retention", "30d").await;
         let sg = self.security_group_id("prod-app").await;
-        self.ec2
-            .authorize_security_group_ingress()
-            .group_id(&sg)
-            .ip_permissions(
-                aws_sdk_ec2::types::IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(22)
-                    .to_port(22)
-                    .ip_ranges(
-                        aws_sdk_ec2::types::IpRange::builder()
-                            .cidr_ip("0.0.0.0/0")
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        self.open_ssh(&sg).await;
         self.record_event("AuthorizeSecurityGroupIngress", ALICE, &[&sg]);
         self.retag("prod-acme-reports", "Owner", "jsmith").await;
         self.rds
