@@ -593,6 +593,24 @@ impl Cloud {
         );
     }
 
+    /// The CLI's workspace inventory of `entries` (name, environment,
+    /// directory), each with its backend in moto, written to `file_name`.
+    fn workspaces_file(&self, entries: &[(&str, &str, &Path)], file_name: &str) -> PathBuf {
+        let mut inventory = String::new();
+        for (name, environment, dir) in entries {
+            inventory.push_str(&format!(
+                "[[workspace]]\nname = \"{name}\"\nenvironment = \"{environment}\"\naccount_id = \"123456789012\"\nregion = \"us-east-1\"\ndir = \"{}\"\n[workspace.backend_config]\n",
+                dir.display()
+            ));
+            for (k, v) in self.backend_config_of(environment, name) {
+                inventory.push_str(&format!("{k} = \"{v}\"\n"));
+            }
+        }
+        let path = self.tmp.path().join(file_name);
+        std::fs::write(&path, inventory).unwrap();
+        path
+    }
+
     /// `drift-detection scan` over an inventory of these workspaces, with
     /// the reads it made.
     fn scan(
@@ -604,18 +622,11 @@ impl Cloud {
         let run = free_port();
         let out = self.tmp.path().join(format!("reports-{run}"));
         let read_log = self.tmp.path().join(format!("reads-{run}.log"));
-        let mut inventory = String::new();
-        for (environment, dir) in workspaces {
-            inventory.push_str(&format!(
-                "[[workspace]]\nname = \"network\"\nenvironment = \"{environment}\"\naccount_id = \"123456789012\"\nregion = \"us-east-1\"\ndir = \"{}\"\n[workspace.backend_config]\n",
-                dir.display()
-            ));
-            for (k, v) in self.backend_config(environment) {
-                inventory.push_str(&format!("{k} = \"{v}\"\n"));
-            }
-        }
-        let path = self.tmp.path().join("workspaces.toml");
-        std::fs::write(&path, inventory).unwrap();
+        let entries: Vec<(&str, &str, &Path)> = workspaces
+            .iter()
+            .map(|(env, dir)| ("network", *env, *dir))
+            .collect();
+        let path = self.workspaces_file(&entries, "workspaces.toml");
         let output = Command::new(env!("CARGO_BIN_EXE_drift-detection"))
             .args(["scan", "--workspaces"])
             .arg(&path)
@@ -858,23 +869,12 @@ config.start_configuration_recorder(ConfigurationRecorderName="default")
     /// `drift-detection unmanaged` over these workspaces and `legacy`:
     /// (its output, its JSON report).
     fn unmanaged(&self, workspaces: &[(&str, &PathBuf)], legacy: &Path) -> (Output, PathBuf) {
-        let mut inventory = String::new();
         let mut entries: Vec<(&str, &str, &Path)> = workspaces
             .iter()
             .map(|(env, dir)| ("network", *env, dir.as_path()))
             .collect();
         entries.push(("legacy", "prod", legacy));
-        for (name, environment, dir) in entries {
-            inventory.push_str(&format!(
-                "[[workspace]]\nname = \"{name}\"\nenvironment = \"{environment}\"\naccount_id = \"123456789012\"\nregion = \"us-east-1\"\ndir = \"{}\"\n[workspace.backend_config]\n",
-                dir.display()
-            ));
-            for (k, v) in self.backend_config_of(environment, name) {
-                inventory.push_str(&format!("{k} = \"{v}\"\n"));
-            }
-        }
-        let path = self.tmp.path().join("unmanaged-workspaces.toml");
-        std::fs::write(&path, inventory).unwrap();
+        let path = self.workspaces_file(&entries, "unmanaged-workspaces.toml");
         let rules = self.tmp.path().join("rules.yaml");
         std::fs::write(
             &rules,
